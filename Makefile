@@ -1,0 +1,74 @@
+# hostnet: the two commands are `make demo` and `make test`; both set up everything.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PY      := .venv/bin/python
+HOSTNET := .venv/bin/hostnet
+ENV     := source scripts/pulumi-env.sh &&
+PYTEST  := $(PY) -m pytest -p no:cacheprovider
+# Everything that talks to lab addresses runs inside the lab's control namespace.
+IN_LAB  := $(HOSTNET) lab exec --
+
+.PHONY: help setup venv debs pulumi lint fmt test test-unit test-lab test-e2e demo lab-up lab-down bench clean
+
+help:
+	@echo "make demo   build the lab, pulumi up the example, verify, tear down (KEEP=1 keeps the lab)"
+	@echo "make test   lint + unit + lab + e2e tests (what CI runs)"
+	@echo "make setup  venv, Debian packages, Pulumi CLI (idempotent)"
+	@echo "make lab-up / lab-down / bench / lint / fmt"
+
+setup: debs venv pulumi
+
+debs:
+	@bash scripts/install-debs.sh
+
+venv: .venv/.installed
+.venv/.installed: pyproject.toml
+	@test -x $(PY) || python3 -m venv .venv
+	@$(PY) -m pip install -q --upgrade pip
+	@$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+pulumi: venv
+	@bash scripts/install-pulumi.sh
+
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy provider sdk/python
+	.venv/bin/lint-imports
+
+fmt: venv
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+test: setup lint
+	@bash scripts/run-tests.sh
+
+test-unit: venv
+	$(PYTEST) tests/unit -q
+
+test-lab: setup
+	$(HOSTNET) lab up
+	$(ENV) $(IN_LAB) $(PYTEST) tests/lab -q
+
+test-e2e: setup
+	$(HOSTNET) lab up
+	$(ENV) $(IN_LAB) $(PYTEST) tests/e2e -q
+
+demo: setup
+	@bash scripts/demo.sh
+
+lab-up: setup
+	$(HOSTNET) lab up
+
+lab-down: venv
+	$(HOSTNET) lab down
+
+bench: setup
+	$(HOSTNET) lab up
+	$(ENV) $(IN_LAB) $(PY) bench/transport.py
+
+clean: lab-down
+	rm -rf .pulumi-state

@@ -1,0 +1,1 @@
+"""hostnet: Linux host networks applied over SSH."""

@@ -1,0 +1,132 @@
+"""A running agent on one host, shared by every thread of the controller.
+
+Requests carry ids, so the four worker threads of a Pulumi provider process can
+have requests in flight on one channel at once; a reader thread hands each
+answer to the thread waiting for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import threading
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from hostnet import errors
+from hostnet.protocol import Op, Reply, decode_reply, encode_request, raise_for_reply
+
+
+class Lines(Protocol):
+    def readline(self) -> bytes: ...
+
+
+class Channel(Protocol):
+    def sendall(self, data: bytes) -> None: ...
+    def close(self) -> None: ...
+
+
+class _Waiter:
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.reply: Reply | None = None
+
+
+class Agent:
+    """Send batches of ops to one host's agent and wait for the answers."""
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        channel: Channel,
+        stdout: Lines,
+        info: dict[str, Any],
+        default_timeout: float = 120.0,
+    ) -> None:
+        self.host = host
+        self.info = info
+        self.default_timeout = default_timeout
+        self._channel = channel
+        self._stdout = stdout
+        self._ids = itertools.count(1)
+        self._send_lock = threading.Lock()
+        self._waiters: dict[int, _Waiter] = {}
+        self._waiters_lock = threading.Lock()
+        self._closed: str | None = None
+        self._reader = threading.Thread(
+            target=self._read_loop, name=f"hostnet-agent-{host}", daemon=True
+        )
+        self._reader.start()
+
+    @property
+    def alive(self) -> bool:
+        return self._closed is None
+
+    def call(self, op: str, /, **args: Any) -> Any:
+        """Run one op and return its result."""
+        return self.batch([Op(op=op, args=args)])[0]
+
+    def batch(self, ops: list[Op], *, timeout: float | None = None) -> list[Any]:
+        """Run ops in order on the host; raise at the first that fails."""
+        if not ops:
+            return []
+        limit = self.default_timeout if timeout is None else timeout
+        request_id = next(self._ids)
+        waiter = _Waiter()
+        with self._waiters_lock:
+            if self._closed is not None:
+                raise errors.Unreachable(f"{self.host}: agent connection closed: {self._closed}")
+            self._waiters[request_id] = waiter
+        try:
+            with self._send_lock:
+                self._channel.sendall(encode_request(request_id=request_id, ops=ops, timeout=limit))
+            # The agent enforces the limit itself; the margin covers the round trip.
+            if not waiter.event.wait(limit + 5.0):
+                raise errors.Timeout(f"{self.host}: {ops[0].op}: no answer within {limit:.0f} s")
+        except OSError as exc:
+            self._fail(f"send failed: {exc}")
+            raise errors.Unreachable(f"{self.host}: agent connection lost: {exc}") from None
+        finally:
+            with self._waiters_lock:
+                self._waiters.pop(request_id, None)
+        if waiter.reply is None:
+            raise errors.Unreachable(f"{self.host}: agent connection closed: {self._closed}")
+        return raise_for_reply(waiter.reply, host=self.host, ops=ops)
+
+    def _read_loop(self) -> None:
+        reason = "agent exited"
+        try:
+            for line in iter(self._stdout.readline, b""):
+                self._deliver(line)
+        except (OSError, EOFError) as exc:
+            reason = f"read failed: {exc}"
+        self._fail(reason)
+
+    def _deliver(self, line: bytes) -> None:
+        try:
+            reply = decode_reply(line)
+        except ValueError:
+            return  # stray output on the channel is not an answer
+        with self._waiters_lock:
+            waiter = self._waiters.get(reply.id) if reply.id is not None else None
+        if waiter is not None:
+            waiter.reply = reply
+            waiter.event.set()
+
+    def _fail(self, reason: str) -> None:
+        with self._waiters_lock:
+            if self._closed is None:
+                self._closed = reason
+            waiters = list(self._waiters.values())
+        for waiter in waiters:
+            waiter.event.set()
+
+    def close(self) -> None:
+        self._fail("closed by the controller")
+        _quietly(self._channel.close)
+
+
+def _quietly(action: Callable[[], None]) -> None:
+    with contextlib.suppress(OSError):
+        action()

@@ -1,0 +1,22 @@
+"""The ``hostnet`` command: the local lab today; verify and graph as they land."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hostnet", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    from hostnet import lab  # the lab is a tool of its own; keep imports lazy
+
+    lab.add_lab_commands(commands)
+    args = parser.parse_args(argv)
+    result: int = args.handler(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

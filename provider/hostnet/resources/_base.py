@@ -1,0 +1,153 @@
+"""What every resource kind shares: field policy, the generic diff, plans with undo.
+
+A kind module (``bridge.py``, ``veth.py``, ...) declares ``KIND``, ``POLICY`` and
+the six lifecycle functions on plain dicts. Inputs reach it already normalised by
+its ``check``; outputs are the inputs plus what the host computed (ifindex, mac),
+because diff, read and delete only ever see outputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from hostnet import errors
+from hostnet.agent_client import Agent
+from hostnet.protocol import Op
+
+
+class _Unknown:
+    """A value Pulumi does not know yet (preview); the adapter maps its own to this."""
+
+    _instance: _Unknown | None = None
+
+    def __new__(cls) -> _Unknown:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN: Any = _Unknown()
+
+
+def is_unknown(value: object) -> bool:
+    """True when the value, or anything inside it, is not known yet."""
+    if value is UNKNOWN:
+        return True
+    if isinstance(value, Mapping):
+        return any(is_unknown(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(is_unknown(v) for v in value)
+    return False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Failure:
+    """One rejected input: the field (dotted path) and why."""
+
+    field: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class FieldPolicy:
+    """Which inputs force a replacement and which update in place.
+
+    Inputs in neither set (credentials) count as a change that needs no host work.
+    ``collide_on_replace`` says the new object would clash with the old one on the
+    host (same name), so the old one must go first.
+    """
+
+    replace: frozenset[str]
+    update: frozenset[str]
+    collide_on_replace: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class Diff:
+    changes: bool
+    replaces: list[str] = field(default_factory=list)
+    delete_before_replace: bool = False
+    changed: list[str] = field(default_factory=list)
+
+
+def diff(*, policy: FieldPolicy, olds: Mapping[str, Any], news: Mapping[str, Any]) -> Diff:
+    """Compare old outputs with new inputs on the input keys only."""
+    keys = (policy.replace | policy.update | set(news)) - {"__provider"}
+    changed = sorted(
+        k for k in keys if k in news and (is_unknown(news[k]) or olds.get(k) != news[k])
+    )
+    changed += sorted(
+        k for k in keys if k not in news and k in olds and olds[k] not in (None, [], {})
+    )
+    replaces = [
+        k for k in changed if k in policy.replace and _replaces(k, olds.get(k), news.get(k))
+    ]
+    return Diff(
+        changes=bool(changed),
+        replaces=replaces,
+        delete_before_replace=bool(replaces) and policy.collide_on_replace,
+        changed=changed,
+    )
+
+
+def _replaces(key: str, old: Any, new: Any) -> bool:
+    """A host is the same host while its name stays: new address or key is an update."""
+    if key == "host" and isinstance(old, Mapping) and isinstance(new, Mapping):
+        return is_unknown(new.get("name")) or old.get("name") != new.get("name")
+    return True
+
+
+@dataclass(frozen=True, kw_only=True)
+class Step:
+    """A forward op and, if it changed something, the ops that take it back."""
+
+    op: Op
+    undo: Callable[[Any], list[Op]] | None = None
+
+
+def run_plan(agent: Agent, steps: Iterable[Step]) -> list[Any]:
+    """Run steps one by one; on failure undo the done ones in reverse, then raise.
+
+    A Python dynamic provider cannot report a half-made resource, so a create that
+    fails must leave nothing behind.
+    """
+    done: list[tuple[Step, Any]] = []
+    try:
+        for step in steps:
+            done.append((step, agent.call(step.op.op, **step.op.args)))
+    except Exception:
+        for step, result in reversed(done):
+            if step.undo is None:
+                continue
+            try:
+                agent.batch(step.undo(result))
+            except errors.HostnetError:
+                continue  # keep undoing the rest; the original error matters more
+        raise
+    return [result for _, result in done]
+
+
+class Kind(Protocol):
+    """The shape of a resource kind module."""
+
+    KIND: str
+    POLICY: FieldPolicy
+
+    def check(self, news: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]: ...
+    def make_id(self, inputs: Mapping[str, Any]) -> str: ...
+    def create(self, agent: Agent, inputs: Mapping[str, Any]) -> dict[str, Any]: ...
+    def read(self, agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None: ...
+    def update(
+        self, agent: Agent, olds: Mapping[str, Any], news: Mapping[str, Any]
+    ) -> dict[str, Any]: ...
+    def delete(self, agent: Agent, outputs: Mapping[str, Any]) -> None: ...
+
+
+def owner_mark(resource_id: str) -> str:
+    """The alias/comment text hostnet writes on objects it owns."""
+    return resource_id

@@ -1,0 +1,201 @@
+"""A Linux bridge on one host: the link, its addresses, the NICs it enslaves, up state.
+
+The bridge carries hostnet's mark (its alias); a bridge of that name without the
+mark (docker0, a bridge made by hand) is never adopted, changed or deleted.
+Enslaved NICs such as ens34 are not owned: hostnet only sets and releases their
+master.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from hostnet import errors
+from hostnet.agent_client import Agent
+from hostnet.ids import make_id
+from hostnet.protocol import Op
+from hostnet.resources._base import Failure, FieldPolicy, Step, run_plan
+from hostnet.validate import Checker
+
+KIND = "bridge"
+POLICY = FieldPolicy(
+    replace=frozenset({"host", "name", "netns"}),
+    update=frozenset({"addresses", "ports", "mtu", "promisc", "up"}),
+)
+MARK = "hostnet:"
+
+
+def check(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]:
+    c = Checker(news)
+    c.host()
+    name = c.ifname("name")
+    c.netns()
+    c.interfaces("addresses")
+    ports = c.ifnames("ports")
+    if name and name in ports:
+        c.fail("ports", f"{name!r} cannot be a port of itself")
+    c.integer("mtu", low=68, high=65535)
+    c.boolean("promisc", default=False)
+    c.boolean("up", default=True)
+    return c.result()
+
+
+def make_id_for(inputs: Mapping[str, Any]) -> str:
+    return make_id(
+        host=inputs["host"]["name"], kind=KIND, name=inputs["name"], netns=inputs.get("netns")
+    )
+
+
+def _observe(
+    agent: Agent, inputs: Mapping[str, Any]
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    links: list[dict[str, Any]] = agent.call("link_list", netns=inputs.get("netns"))
+    bridge = next((link for link in links if link["ifname"] == inputs["name"]), None)
+    return bridge, links
+
+
+def _foreign_ports(links: list[dict[str, Any]], name: str) -> list[str]:
+    """Ports of the bridge that no hostnet resource owns (NICs such as ens34)."""
+    return sorted(
+        link["ifname"]
+        for link in links
+        if link.get("master") == name and not (link.get("alias") or "").startswith(MARK)
+    )
+
+
+def _port_steps(
+    inputs: Mapping[str, Any], links: list[dict[str, Any]], current: list[str]
+) -> list[Step]:
+    netns, name = inputs.get("netns"), inputs["name"]
+    by_name = {link["ifname"]: link for link in links}
+    steps: list[Step] = []
+    for port in inputs.get("ports", []):
+        link = by_name.get(port)
+        if link is None:
+            raise errors.InvalidInput("ports", f"{port!r} does not exist on the host")
+        if link.get("master") not in (None, name):
+            raise errors.InvalidInput("ports", f"{port!r} is already a port of {link['master']!r}")
+        if port in current:
+            continue
+        steps.append(
+            Step(
+                op=Op(
+                    op="link_set", args={"netns": netns, "ifname": port, "master": name, "up": True}
+                ),
+                undo=_constant(
+                    [Op(op="link_set", args={"netns": netns, "ifname": port, "master": ""})]
+                ),
+            )
+        )
+    for port in current:
+        if port not in inputs.get("ports", []):
+            steps.append(
+                Step(op=Op(op="link_set", args={"netns": netns, "ifname": port, "master": ""}))
+            )
+    return steps
+
+
+def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> None:
+    """Bring the host to the inputs; undo what this call did if a step fails."""
+    netns, name = inputs.get("netns"), inputs["name"]
+    bridge, links = _observe(agent, inputs)
+    created = bridge is None
+    current = _foreign_ports(links, name) if bridge else []
+    ensure = Op(
+        op="link_ensure_bridge",
+        args={"netns": netns, "ifname": name, "owner": rid, "mtu": inputs.get("mtu")},
+    )
+    undo_create = [Op(op="link_delete", args={"netns": netns, "ifname": name, "owner": rid})]
+    steps = [Step(op=ensure, undo=_constant(undo_create) if created else None)]
+    # Ports join while the bridge is still down: attaching to a running bridge
+    # costs the kernel work proportional to the ports it already has.
+    steps += _port_steps(inputs, links, current)
+    steps.append(
+        Step(
+            op=Op(
+                op="addr_replace",
+                args={"netns": netns, "ifname": name, "addresses": inputs.get("addresses", [])},
+            )
+        )
+    )
+    steps.append(
+        Step(
+            op=Op(
+                op="link_set",
+                args={
+                    "netns": netns,
+                    "ifname": name,
+                    "owner": rid,
+                    "up": inputs.get("up", True),
+                    "promisc": inputs.get("promisc", False),
+                    "mtu": inputs.get("mtu"),
+                },
+            )
+        )
+    )
+    run_plan(agent, steps)
+
+
+def _constant(ops: list[Op]) -> Callable[[Any], list[Op]]:
+    return lambda _result: ops
+
+
+def _outputs(rid: str, inputs: Mapping[str, Any], observed: Mapping[str, Any]) -> dict[str, Any]:
+    outs = dict(inputs)
+    outs.update(resource_id=rid, ifindex=observed.get("ifindex"), mac=observed.get("mac"))
+    return outs
+
+
+def create(agent: Agent, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    rid = make_id_for(inputs)
+    _apply(agent, rid, inputs)
+    return _verified(agent, rid, inputs)
+
+
+def update(agent: Agent, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
+    rid = make_id_for(news)
+    _apply(agent, rid, news)
+    return _verified(agent, rid, news)
+
+
+def _verified(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    observed = read(agent, _outputs(rid, inputs, {}))
+    if observed is None:
+        raise errors.VerifyFailed(f"{rid}: bridge is missing right after it was made")
+    drift = [k for k in POLICY.update if k in inputs and observed.get(k) != inputs.get(k)]
+    if drift:
+        raise errors.VerifyFailed(f"{rid}: host differs after apply in {', '.join(sorted(drift))}")
+    return observed
+
+
+def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What is on the host, as outputs; None when the bridge is gone or not ours."""
+    rid = outputs.get("resource_id") or make_id_for(outputs)
+    try:
+        bridge, links = _observe(agent, outputs)
+    except errors.AgentError as exc:
+        if exc.kind == "NotFound":
+            return None  # the namespace itself is gone
+        raise
+    if bridge is None or bridge.get("alias") != MARK + rid or bridge.get("kind") != "bridge":
+        return None
+    observed = dict(outputs)
+    observed.update(
+        addresses=list(bridge.get("addresses") or []),
+        ports=_foreign_ports(links, outputs["name"]),
+        promisc=bool(bridge.get("promisc")),
+        up=bool(bridge.get("up")),
+    )
+    if "mtu" in outputs:
+        observed["mtu"] = bridge.get("mtu")
+    return _outputs(rid, observed, bridge)
+
+
+def delete(agent: Agent, outputs: Mapping[str, Any]) -> None:
+    rid = outputs.get("resource_id") or make_id_for(outputs)
+    try:
+        agent.call("link_delete", netns=outputs.get("netns"), ifname=outputs["name"], owner=rid)
+    except errors.AgentError as exc:
+        if exc.kind != "NotFound":
+            raise

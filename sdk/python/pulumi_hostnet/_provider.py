@@ -1,0 +1,107 @@
+"""The one generic dynamic provider: Pulumi's CRUD calls to ``hostnet.resources.<kind>``.
+
+Kept stateless and importable so dill pickles it by reference: the provider
+host imports this module and always runs the installed code. The module path
+and class name are part of every stack's state; keep them stable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+from pulumi.output import Unknown
+
+from hostnet import errors, transport
+from hostnet.hosts import connection_from
+from hostnet.resources import KINDS
+from hostnet.resources._base import UNKNOWN, diff
+
+
+def _from_wire(value: Any) -> Any:
+    """Pulumi's values to plain ones: whole floats to int, Unknown to UNKNOWN."""
+    if isinstance(value, Unknown):
+        return UNKNOWN
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, Mapping):
+        return {k: _from_wire(v) for k, v in value.items() if k != "__provider"}
+    if isinstance(value, list | tuple):
+        return [_from_wire(v) for v in value]
+    return value
+
+
+def _to_wire(value: Any) -> Any:
+    if value is UNKNOWN:
+        return Unknown()  # type: ignore[no-untyped-call]  # pulumi leaves it unannotated
+    if isinstance(value, Mapping):
+        return {k: _to_wire(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_to_wire(v) for v in value]
+    return value
+
+
+class HostnetProvider(ResourceProvider):
+    """Dispatches to the kind named at construction; holds nothing else."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+
+    def _module(self) -> Any:
+        return KINDS[self.kind]
+
+    def _checked(self, props: Mapping[str, Any]) -> dict[str, Any]:
+        # create/update get inputs back over the wire, numbers as floats again.
+        inputs, failures = self._module().check(_from_wire(props))
+        if failures:
+            first = failures[0]
+            raise errors.InvalidInput(first.field, first.reason)
+        return dict(inputs)
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        inputs, failures = self._module().check(_from_wire(news))
+        return CheckResult(_to_wire(inputs), [CheckFailure(f.field, f.reason) for f in failures])
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        result = diff(policy=self._module().POLICY, olds=_from_wire(olds), news=_from_wire(news))
+        return DiffResult(
+            changes=result.changes,
+            replaces=result.replaces,
+            delete_before_replace=result.delete_before_replace,
+        )
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        inputs = self._checked(props)
+        outs = self._module().create(transport.agent_for(connection_from(inputs)), inputs)
+        return CreateResult(outs["resource_id"], outs)
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        outputs = _from_wire(props)
+        if "host" not in outputs:
+            return ReadResult("", {})
+        observed = self._module().read(transport.agent_for(connection_from(outputs)), outputs)
+        if observed is None:
+            return ReadResult("", {})
+        module = self._module()
+        keys = module.POLICY.replace | module.POLICY.update | {"private_key"}
+        inputs = {k: v for k, v in observed.items() if k in keys}
+        return ReadResult(id_, observed, inputs)
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        inputs = self._checked(news)
+        agent = transport.agent_for(connection_from(inputs))
+        return UpdateResult(self._module().update(agent, _from_wire(olds), inputs))
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        outputs = _from_wire(props)
+        self._module().delete(transport.agent_for(connection_from(outputs)), outputs)

@@ -1,0 +1,70 @@
+"""Bridge: a Linux bridge on one host."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi.dynamic
+
+from pulumi_hostnet._provider import HostnetProvider
+from pulumi_hostnet.host import Host
+
+
+@dataclass(frozen=True, kw_only=True)
+class BridgeArgs:
+    """Inputs of a Bridge.
+
+    Attributes:
+        host: The host the bridge lives on. Changing its name replaces the bridge.
+        name: Interface name (at most 15 bytes). Changing it replaces the bridge.
+        addresses: Addresses with prefix, e.g. ``["192.168.5.1/24"]``. Exactly
+            these are kept on the bridge; others found there are removed.
+        ports: Existing NICs to enslave (``["ens34"]``). They are released, not
+            deleted, when removed from the list or when the bridge is deleted.
+        mtu: MTU; left as the kernel chooses when unset.
+        promisc: Promiscuous mode of the bridge itself.
+        up: Administrative state; up by default.
+        netns: Namespace the bridge lives in (name, ``pid:N``, a path, or
+            ``container:NAME``); the host's own when unset. Changing it replaces.
+    """
+
+    host: Host
+    name: pulumi.Input[str]
+    addresses: Sequence[pulumi.Input[str]] = field(default_factory=list)
+    ports: Sequence[pulumi.Input[str]] = field(default_factory=list)
+    mtu: pulumi.Input[int] | None = None
+    promisc: bool = False
+    up: bool = True
+    netns: pulumi.Input[str] | None = None
+
+
+class Bridge(pulumi.dynamic.Resource, module="hostnet", name="Bridge"):
+    """A Linux bridge, marked as hostnet's; never adopts one it did not create."""
+
+    resource_id: pulumi.Output[str]
+    name: pulumi.Output[str]
+    addresses: pulumi.Output[list[str]]
+    ports: pulumi.Output[list[str]]
+    ifindex: pulumi.Output[int]
+    mac: pulumi.Output[str]
+
+    def __init__(
+        self, resource_name: str, args: BridgeArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        props: dict[str, Any] = {
+            **args.host.props(),
+            "name": args.name,
+            "addresses": list(args.addresses),
+            "ports": list(args.ports),
+            "mtu": args.mtu,
+            "promisc": args.promisc,
+            "up": args.up,
+            "netns": args.netns,
+            "resource_id": None,
+            "ifindex": None,
+            "mac": None,
+        }
+        super().__init__(HostnetProvider("bridge"), resource_name, props, opts)

@@ -1,0 +1,219 @@
+"""The Pulumi toolchain: the Python language host launcher and, when installed, the CLI."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import grpc
+import pytest
+from google.protobuf import empty_pb2  # type: ignore[import-untyped]
+from pulumi.runtime.proto import language_pb2, language_pb2_grpc
+
+REPO = Path(__file__).resolve().parents[2]
+LAUNCHER = REPO / "tools" / "pulumi-language-python"
+PULUMI_BIN = REPO / ".tools" / "pulumi" / "bin"
+
+
+def _load_launcher() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "pulumi_language_python", REPO / "tools" / "pulumi_language_python.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+lh = _load_launcher()
+
+
+def _run_request(**options: str) -> language_pb2.RunRequest:
+    req = language_pb2.RunRequest(
+        project="p",
+        stack="dev",
+        pwd="/src/p",
+        dryRun=True,
+        parallel=4,
+        monitor_address="127.0.0.1:5",
+        organization="organization",
+        config={"p:text": "hi"},
+        configSecretKeys=["p:token"],
+        args=["extra"],
+    )
+    req.info.root_directory = "/src/p"
+    req.info.program_directory = "/src/p"
+    req.info.entry_point = "."
+    req.info.options.update(options)
+    return req
+
+
+def test_virtualenv_resolves_against_project_root() -> None:
+    assert lh.virtualenv_dir(root="/src/p", options={"virtualenv": "venv"}) == Path("/src/p/venv")
+    assert lh.virtualenv_dir(root="/src/p", options={"virtualenv": "/opt/v"}) == Path("/opt/v")
+    assert lh.virtualenv_dir(root="/src/p", options={}) is None
+    with pytest.raises(ValueError, match="must be a string"):
+        lh.virtualenv_dir(root="/src/p", options={"virtualenv": 3.0})
+
+
+def test_virtualenv_option_read_from_program_info() -> None:
+    info = _run_request(virtualenv="venv").info
+    assert lh.virtualenv_dir(root=info.root_directory, options=lh._options(info)) == Path(
+        "/src/p/venv"
+    )
+
+
+def test_python_command_prefers_venv_then_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert lh.python_command(venv=Path("/v")) == "/v/bin/python"
+    monkeypatch.setenv("PULUMI_PYTHON_CMD", sys.executable)
+    assert lh.python_command(venv=None) == sys.executable
+    monkeypatch.setenv("PULUMI_PYTHON_CMD", str(tmp_path / "no-such-python"))
+    with pytest.raises(FileNotFoundError, match="PULUMI_PYTHON_CMD"):
+        lh.python_command(venv=None)
+
+
+def test_check_virtualenv_explains_missing_and_broken(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="doesn't exist"):
+        lh.check_virtualenv(option="venv", venv=tmp_path / "venv")
+    (tmp_path / "venv").mkdir()
+    with pytest.raises(FileNotFoundError, match="doesn't appear to be a virtual environment"):
+        lh.check_virtualenv(option="venv", venv=tmp_path / "venv")
+    lh.check_virtualenv(option="venv", venv=Path(sys.prefix))
+
+
+def test_exec_arguments_match_the_go_host() -> None:
+    assert lh.exec_arguments(req=_run_request(), engine="127.0.0.1:9") == [
+        *("--monitor", "127.0.0.1:5", "--engine", "127.0.0.1:9", "--project", "p"),
+        *("--root_directory", "/src/p", "--stack", "dev", "--pwd", "/src/p"),
+        *("--dry_run", "true", "--parallel", "4", "--organization", "organization"),
+        ".",
+        "extra",
+    ]
+
+
+def test_program_env_activates_venv_and_passes_config() -> None:
+    base = {"PATH": "/usr/bin", "PYTHONHOME": "/x", "PULUMI_CONFIG": "stale"}
+    env = lh.program_env(base=base, venv=Path("/v"), req=_run_request())
+    assert env["PATH"] == "/v/bin:/usr/bin"
+    assert env["VIRTUAL_ENV"] == "/v"
+    assert "PYTHONHOME" not in env
+    assert env["PULUMI_CONFIG"] == '{"p:text": "hi"}'
+    assert env["PULUMI_CONFIG_SECRET_KEYS"] == '["p:token"]'
+
+
+def test_arguments_follow_the_cli_convention() -> None:
+    assert lh.parse_args(["-v=9", "--tracing", "t:1", "127.0.0.1:7"]) == ("127.0.0.1:7", None)
+    assert lh.parse_args(["-use-executor", "/x/exec", "h:1"]) == ("h:1", Path("/x/exec"))
+    assert lh.parse_args([]) == ("", None)
+
+
+def test_exit_codes_map_to_run_response() -> None:
+    assert lh.exit_result(0) == ("", False)
+    assert lh.exit_result(32) == ("", True)
+    assert lh.exit_result(1) == ("program exited with non-zero exit code: 1", False)
+    assert lh.exit_result(-9) == ("program exited unexpectedly: signal 9", False)
+
+
+@pytest.fixture
+def served_launcher(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], grpc.Channel]]:
+    # These RPCs never start the executor, so any path will do.
+    argv = [str(LAUNCHER), "-use-executor", str(tmp_path / "exec"), "127.0.0.1:1"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    port = int(proc.stdout.readline())
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    try:
+        yield proc, channel
+    finally:
+        channel.close()
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
+
+
+def test_launcher_serves_language_runtime(
+    served_launcher: tuple[subprocess.Popen[str], grpc.Channel], tmp_path: Path
+) -> None:
+    proc, channel = served_launcher
+    stub = language_pb2_grpc.LanguageRuntimeStub(channel)
+    assert stub.GetPluginInfo(empty_pb2.Empty(), timeout=10).version
+    packages = stub.GetRequiredPackages(language_pb2.GetRequiredPackagesRequest(), timeout=10)
+    assert list(packages.packages) == []
+    missing = stub.Run(_run_request(virtualenv=str(tmp_path / "absent")), timeout=10)
+    assert "doesn't exist" in missing.error
+    assert not missing.bail
+    with pytest.raises(grpc.RpcError) as raised:
+        stub.Pack(language_pb2.PackRequest(), timeout=10)
+    assert raised.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=10) == 0
+
+
+CLI_MISSING = shutil.which("pulumi", path=str(PULUMI_BIN)) is None
+
+_PROGRAM = """
+import pulumi
+from pulumi.dynamic import CreateResult, Resource, ResourceProvider
+
+
+class Provider(ResourceProvider):
+    def create(self, props):
+        return CreateResult(id_="memo-1", outs={**props, "length": len(props["text"])})
+
+
+class Memo(Resource):
+    def __init__(self, name, text):
+        super().__init__(Provider(), name, {"text": text, "length": None})
+
+
+memo = Memo("memo", pulumi.Config().require("text"))
+pulumi.export("length", memo.length)
+"""
+
+
+@pytest.mark.skipif(CLI_MISSING, reason="run scripts/install-pulumi.sh first")
+def test_cli_runs_a_dynamic_provider_stack_offline(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text(
+        f"name: toolchain\nruntime:\n  name: python\n  options:\n    virtualenv: {sys.prefix}\n"
+    )
+    (tmp_path / "__main__.py").write_text(_PROGRAM)
+    (tmp_path / "state").mkdir()
+    env = {
+        **os.environ,
+        "PATH": f"{PULUMI_BIN}{os.pathsep}{os.environ['PATH']}",
+        "PULUMI_BACKEND_URL": f"file://{tmp_path / 'state'}",
+        "PULUMI_HOME": str(tmp_path / "home"),
+        "PULUMI_CONFIG_PASSPHRASE": "hostnet-lab",
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+    }
+
+    def pulumi(*args: str) -> str:
+        done = subprocess.run(
+            ["pulumi", *args],
+            check=False,
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    pulumi("stack", "init", "t")
+    pulumi("config", "set", "text", "hello")
+    pulumi("up", "--yes", "--skip-preview")
+    assert pulumi("stack", "output", "length").strip() == "5"
+    pulumi("up", "--yes", "--expect-no-changes")
+    pulumi("destroy", "--yes")
+    pulumi("stack", "rm", "--yes", "t")
