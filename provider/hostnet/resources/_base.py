@@ -151,3 +151,36 @@ class Kind(Protocol):
 def owner_mark(resource_id: str) -> str:
     """The alias/comment text hostnet writes on objects it owns."""
     return resource_id
+
+
+def read_or_none(agent: Agent, op: str, /, **args: Any) -> Any:
+    """Run a read op; a namespace that is gone reads as a missing object."""
+    try:
+        return agent.call(op, **args)
+    except errors.AgentError as exc:
+        if exc.kind == "NotFound":
+            return None
+        raise
+
+
+def delete_quietly(agent: Agent, ops: list[Op]) -> None:
+    """Run delete ops; what is already gone (object or namespace) is success."""
+    for op in ops:
+        try:
+            agent.call(op.op, **op.args)
+        except errors.AgentError as exc:
+            if exc.kind != "NotFound":
+                raise
+
+
+def undo_with(ops: list[Op]) -> Callable[[Any], list[Op]]:
+    """An undo that runs fixed ops whatever the forward op returned."""
+    return lambda _result: ops
+
+
+def owned_by(mark: str | None, rid: str) -> bool:
+    """True when a mark read from the host (with or without prefix) is this id's."""
+    return mark in (rid, MARK + rid)
+
+
+MARK = "hostnet:"

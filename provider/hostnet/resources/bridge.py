@@ -8,14 +8,14 @@ master.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from hostnet import errors
 from hostnet.agent_client import Agent
 from hostnet.ids import make_id
 from hostnet.protocol import Op
-from hostnet.resources._base import Failure, FieldPolicy, Step, run_plan
+from hostnet.resources._base import MARK, Failure, FieldPolicy, Step, run_plan, undo_with
 from hostnet.validate import Checker
 
 KIND = "bridge"
@@ -23,7 +23,6 @@ POLICY = FieldPolicy(
     replace=frozenset({"host", "name", "netns"}),
     update=frozenset({"addresses", "ports", "mtu", "promisc", "up"}),
 )
-MARK = "hostnet:"
 
 
 def check(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]:
@@ -83,7 +82,7 @@ def _port_steps(
                 op=Op(
                     op="link_set", args={"netns": netns, "ifname": port, "master": name, "up": True}
                 ),
-                undo=_constant(
+                undo=undo_with(
                     [Op(op="link_set", args={"netns": netns, "ifname": port, "master": ""})]
                 ),
             )
@@ -107,7 +106,7 @@ def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> None:
         args={"netns": netns, "ifname": name, "owner": rid, "mtu": inputs.get("mtu")},
     )
     undo_create = [Op(op="link_delete", args={"netns": netns, "ifname": name, "owner": rid})]
-    steps = [Step(op=ensure, undo=_constant(undo_create) if created else None)]
+    steps = [Step(op=ensure, undo=undo_with(undo_create) if created else None)]
     # Ports join while the bridge is still down: attaching to a running bridge
     # costs the kernel work proportional to the ports it already has.
     steps += _port_steps(inputs, links, current)
@@ -135,10 +134,6 @@ def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> None:
         )
     )
     run_plan(agent, steps)
-
-
-def _constant(ops: list[Op]) -> Callable[[Any], list[Op]]:
-    return lambda _result: ops
 
 
 def _outputs(rid: str, inputs: Mapping[str, Any], observed: Mapping[str, Any]) -> dict[str, Any]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import pulumi
 import pulumi.dynamic
 
+from pulumi_hostnet._props import resource_props
 from pulumi_hostnet._provider import HostnetProvider
 from pulumi_hostnet.host import Host
 
@@ -54,17 +54,5 @@ class Bridge(pulumi.dynamic.Resource, module="hostnet", name="Bridge"):
     def __init__(
         self, resource_name: str, args: BridgeArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        props: dict[str, Any] = {
-            **args.host.props(),
-            "name": args.name,
-            "addresses": list(args.addresses),
-            "ports": list(args.ports),
-            "mtu": args.mtu,
-            "promisc": args.promisc,
-            "up": args.up,
-            "netns": args.netns,
-            "resource_id": None,
-            "ifindex": None,
-            "mac": None,
-        }
+        props = resource_props(args, outputs=("ifindex", "mac"))
         super().__init__(HostnetProvider("bridge"), resource_name, props, opts)

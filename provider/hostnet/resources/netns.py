@@ -1,0 +1,62 @@
+"""A named network namespace on one host (``ip netns add``).
+
+Marked as hostnet's by the alias of its loopback; a namespace of that name
+without the mark (made by hand, by a container runtime) is never deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from hostnet import errors
+from hostnet.agent_client import Agent
+from hostnet.ids import make_id
+from hostnet.protocol import Op
+from hostnet.resources._base import Failure, FieldPolicy, delete_quietly, owned_by
+from hostnet.validate import Checker
+
+KIND = "netns"
+POLICY = FieldPolicy(replace=frozenset({"host", "name"}), update=frozenset())
+
+
+def check(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]:
+    c = Checker(news)
+    c.host()
+    name = c.netns("name")
+    if "name" not in news:
+        c.fail("name", "is required")
+    elif name is not None and (":" in name or name.startswith("/")):
+        c.fail("name", f"{name!r}: a namespace to create needs a plain name")
+    return c.result()
+
+
+def make_id_for(inputs: Mapping[str, Any]) -> str:
+    return make_id(host=inputs["host"]["name"], kind=KIND, name=inputs["name"])
+
+
+def create(agent: Agent, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    rid = make_id_for(inputs)
+    agent.call("netns_ensure", name=inputs["name"], owner=rid)
+    observed = read(agent, {**inputs, "resource_id": rid})
+    if observed is None:
+        raise errors.VerifyFailed(f"{rid}: namespace missing right after it was made")
+    return observed
+
+
+def update(agent: Agent, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
+    return create(agent, news)
+
+
+def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
+    rid = outputs.get("resource_id") or make_id_for(outputs)
+    spaces: list[dict[str, Any]] = agent.call("netns_list")
+    found = next((n for n in spaces if n["name"] == outputs["name"]), None)
+    if found is None or not owned_by(found.get("owner"), rid):
+        return None
+    return {**outputs, "resource_id": rid}
+
+
+def delete(agent: Agent, outputs: Mapping[str, Any]) -> None:
+    rid = outputs.get("resource_id") or make_id_for(outputs)
+    delete_quietly(agent, [Op(op="netns_delete", args={"name": outputs["name"], "owner": rid})])

@@ -1,0 +1,133 @@
+"""A route on a host or in a namespace: destination or default, via, dev, src, metric, table.
+
+Routes hostnet makes carry protocol 77; a route to the same destination made by
+the kernel, by hand or by another daemon is never replaced or deleted.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from typing import Any
+
+from hostnet import errors
+from hostnet.agent_client import Agent
+from hostnet.ids import make_id
+from hostnet.protocol import Op
+from hostnet.resources._base import Failure, FieldPolicy, delete_quietly, read_or_none
+from hostnet.validate import Checker
+
+KIND = "route"
+POLICY = FieldPolicy(
+    replace=frozenset({"host", "netns", "dst", "table", "metric"}),
+    update=frozenset({"via", "dev", "src", "onlink"}),
+)
+RTPROT_HOSTNET = 77
+_MAIN = 254
+
+
+def canonical_dst(value: object) -> str:
+    """``default`` or a network in canonical form; a bare address is a /32 (or /128)."""
+    if value in ("default", "0.0.0.0/0"):
+        return "default"
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a destination")
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        if "host bits set" in str(exc):
+            loose = ipaddress.ip_network(value, strict=False)
+            raise ValueError(f"{value} has host bits set; the network is {loose}") from None
+        raise ValueError(f"{value!r} is not an address or network") from None
+    return str(network)
+
+
+def check_route_fields(c: Checker, news: Mapping[str, Any], *, prefix: str = "") -> None:
+    """dst, via, dev, src of one route; shared with the routes of a NetnsRouter."""
+    dst = news.get("dst")
+    try:
+        c.out[f"{prefix}dst"] = canonical_dst(dst)
+    except ValueError as exc:
+        c.fail(f"{prefix}dst", str(exc))
+    for key in ("via", "src"):
+        if news.get(key) is None:
+            continue
+        try:
+            c.out[f"{prefix}{key}"] = str(ipaddress.ip_address(news[key]))
+        except ValueError:
+            c.fail(f"{prefix}{key}", f"{news[key]!r} is not an IP address")
+    if news.get("dev") is not None:
+        c.ifname(f"{prefix}dev", required=False)
+    if news.get("via") is None and news.get("dev") is None:
+        c.fail(f"{prefix}via", "a route needs via, dev, or both")
+
+
+def check(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]:
+    c = Checker(news)
+    c.host()
+    c.netns()
+    check_route_fields(c, news)
+    c.integer("metric", low=0, high=2**32 - 1)
+    c.integer("table", low=1, high=2**32 - 1)
+    c.boolean("onlink", default=False)
+    return c.result()
+
+
+def make_id_for(inputs: Mapping[str, Any]) -> str:
+    name = inputs["dst"]
+    if inputs.get("table") not in (None, _MAIN):
+        name = f"table{inputs['table']}/{name}"
+    if inputs.get("metric") is not None:
+        name = f"{name}/metric{inputs['metric']}"
+    return make_id(host=inputs["host"]["name"], kind=KIND, name=name, netns=inputs.get("netns"))
+
+
+def _args(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "netns": inputs.get("netns"),
+        "dst": inputs["dst"],
+        "via": inputs.get("via"),
+        "dev": inputs.get("dev"),
+        "src": inputs.get("src"),
+        "metric": inputs.get("metric"),
+        "table": inputs.get("table"),
+        "onlink": inputs.get("onlink") or None,
+    }
+
+
+def _key(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: inputs.get(k) for k in ("netns", "dst", "metric", "table")}
+
+
+def create(agent: Agent, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    rid = make_id_for(inputs)
+    agent.call("route_ensure", **_args(inputs))
+    observed = read(agent, {**inputs, "resource_id": rid})
+    if observed is None:
+        raise errors.VerifyFailed(f"{rid}: route missing right after it was made")
+    drift = [k for k in ("via", "dev", "src") if inputs.get(k) and observed.get(k) != inputs[k]]
+    if drift:
+        raise errors.VerifyFailed(f"{rid}: host differs after apply in {', '.join(drift)}")
+    return observed
+
+
+def update(agent: Agent, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
+    return create(agent, news)
+
+
+def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
+    rid = outputs.get("resource_id") or make_id_for(outputs)
+    route = read_or_none(agent, "route_read", **_key(outputs))
+    if route is None or route.get("proto") != RTPROT_HOSTNET:
+        return None
+    observed = dict(outputs)
+    observed["resource_id"] = rid
+    for key in ("via", "dev", "src"):
+        # Fields left unset are the kernel's choice (dev from the gateway, src).
+        if outputs.get(key) is not None or (key == "via" and route.get("via")):
+            observed[key] = route.get(key)
+    return observed
+
+
+def delete(agent: Agent, outputs: Mapping[str, Any]) -> None:
+    delete_quietly(agent, [Op(op="route_delete", args={**_key(outputs), "owned_only": True})])

@@ -1,0 +1,39 @@
+"""The walking skeleton: bridge0 on h1 through the real CLI, engine and SSH."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e import hoststate
+from tests.e2e.conftest import close_stack, open_stack
+
+pytestmark = pytest.mark.e2e
+
+
+def test_skeleton_lifecycle(pulumi_env: dict[str, str], tmp_path: Path) -> None:
+    before = hoststate.snapshot("h1")
+    assert "bridge0" not in hoststate.links("h1")
+    stack = open_stack("skeleton", env=pulumi_env, tmp_path=tmp_path)
+    try:
+        stack.pulumi("preview")
+        assert hoststate.snapshot("h1") == before, "preview changed h1"
+
+        stack.up()
+        bridge0 = hoststate.links("h1")["bridge0"]
+        assert bridge0["linkinfo"]["info_kind"] == "bridge"
+        assert "UP" in bridge0["flags"]
+        assert bridge0.get("ifalias") == "hostnet:h1/bridge/bridge0"
+        addresses = [
+            (a, p) for _, a, p in hoststate.snapshot("h1")["addresses"] if _ == "bridge0"
+        ]
+        assert addresses == [("192.168.5.1", 24)]
+
+        stack.up("--expect-no-changes")
+        stack.pulumi("refresh", "--yes", "--expect-no-changes")
+
+        stack.pulumi("destroy", "--yes", "--skip-preview")
+        assert hoststate.snapshot("h1") == before, "destroy left h1 different"
+    finally:
+        close_stack(stack)
