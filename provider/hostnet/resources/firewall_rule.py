@@ -1,0 +1,104 @@
+"""A filter rule, e.g. the seed's FORWARD accepts for bridge0 and bridge1.
+
+Lives in ``HOSTNET-<CHAIN>`` of the filter table, jumped to first from the
+built-in chain, and ordered there by ``position``. Rules of others (Docker's
+DOCKER-USER, firewalld's) are left as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from hostnet.ids import make_id
+from hostnet.resources import _iptables as ipt
+from hostnet.resources._base import Failure, FieldPolicy
+from hostnet.validate import Checker
+
+KIND = "firewall"
+POLICY = FieldPolicy(
+    replace=frozenset({"host", "netns", "chain", "position", "name"}),
+    update=frozenset(
+        {
+            "in_interface",
+            "out_interface",
+            "source",
+            "destination",
+            "protocol",
+            "dport",
+            "ctstate",
+            "action",
+        }
+    ),
+    collide_on_replace=False,
+)
+CHAINS = ("FORWARD", "INPUT", "OUTPUT")
+ACTIONS = ("ACCEPT", "DROP", "REJECT", "RETURN")
+CTSTATES = ("NEW", "ESTABLISHED", "RELATED", "INVALID", "UNTRACKED", "DNAT", "SNAT")
+
+
+def check(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]:
+    c = Checker(news)
+    c.host()
+    c.netns()
+    for key, allowed, default in (("chain", CHAINS, "FORWARD"), ("action", ACTIONS, "ACCEPT")):
+        value = news.get(key, default)
+        if value not in allowed:
+            c.fail(key, f"{value!r} is not one of {', '.join(allowed)}")
+        else:
+            c.out[key] = value
+    for key in ("source", "destination"):
+        ipt.check_network(c, key)
+    for key in ("in_interface", "out_interface"):
+        ipt.check_interface(c, key)
+    if c.out.get("chain") == "INPUT" and news.get("out_interface"):
+        c.fail("out_interface", "INPUT has no outgoing interface")
+    if c.out.get("chain") == "OUTPUT" and news.get("in_interface"):
+        c.fail("in_interface", "OUTPUT has no incoming interface")
+    ipt.check_protocol(c)
+    ipt.check_port(c)
+    states = news.get("ctstate")
+    if states is not None:
+        bad = [s for s in states if s not in CTSTATES] if isinstance(states, list) else [states]
+        if bad:
+            c.fail("ctstate", f"{bad!r}: states are {', '.join(CTSTATES)}")
+        else:
+            c.out["ctstate"] = sorted(set(states), key=CTSTATES.index)
+    c.integer("position", low=0, high=9999)
+    if isinstance(news.get("name"), str):
+        c.out["name"] = news["name"]
+    return c.result()
+
+
+def _name(inputs: Mapping[str, Any]) -> str:
+    if inputs.get("name"):
+        return str(inputs["name"])
+    parts = [
+        inputs.get("chain", "FORWARD"),
+        inputs.get("in_interface") or "any",
+        inputs.get("out_interface") or "any",
+        inputs.get("protocol") or "all",
+    ]
+    if inputs.get("dport") is not None:
+        parts.append(str(inputs["dport"]))
+    if inputs.get("ctstate"):
+        parts.append(",".join(inputs["ctstate"]))
+    return ":".join(str(p) for p in parts)
+
+
+def make_id_for(inputs: Mapping[str, Any]) -> str:
+    return make_id(
+        host=inputs["host"]["name"], kind=KIND, name=_name(inputs), netns=inputs.get("netns")
+    )
+
+
+def _placement(inputs: Mapping[str, Any]) -> ipt.Placement:
+    return ipt.placement_for("filter", inputs.get("chain", "FORWARD"))
+
+
+def _render(inputs: Mapping[str, Any]) -> list[str]:
+    return [*ipt.match_tokens(inputs), "-j", inputs.get("action", "ACCEPT")]
+
+
+_RULE = ipt.RuleKind(placement=_placement, render=_render, make_id_for=make_id_for)
+create, read, update, delete = _RULE.create, _RULE.read, _RULE.update, _RULE.delete

@@ -1,0 +1,265 @@
+"""A router made of a network namespace: one veth leg per network, forwarding on.
+
+Each leg's host end joins a bridge of the network it faces; its inside end must
+carry an address in that network. Without one the router cannot answer ARP or
+send from that leg, which is why routers built without them never forward.
+The namespace, its legs and its routes all carry hostnet's mark.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from typing import Any
+
+from hostnet import errors
+from hostnet.agent_client import Agent
+from hostnet.ids import make_id
+from hostnet.protocol import Op
+from hostnet.resources._base import (
+    Failure,
+    FieldPolicy,
+    Step,
+    delete_quietly,
+    owned_by,
+    read_or_none,
+    run_plan,
+    undo_with,
+)
+from hostnet.resources.route import RTPROT_HOSTNET, check_route_fields
+from hostnet.validate import Checker, parse_interface
+
+KIND = "router"
+POLICY = FieldPolicy(
+    replace=frozenset({"host", "name"}), update=frozenset({"interfaces", "routes", "forwarding"})
+)
+FORWARDING = "net.ipv4.ip_forward"
+
+
+def _check_interfaces(
+    c: Checker, items: list[Any]
+) -> list[ipaddress.IPv4Interface | ipaddress.IPv6Interface]:
+    networks = []
+    seen: set[str] = set()
+    out = []
+    for i, item in enumerate(items):
+        key = f"interfaces[{i}]"
+        sub = Checker(item if isinstance(item, Mapping) else {})
+        name = sub.ifname("name")
+        sub.ifname("inside_name")
+        sub.ifname("bridge", required=False)
+        for field in ("name", "inside_name"):
+            value = sub.out.get(field)
+            if value in seen:
+                sub.fail(field, f"{value!r} is used by two interfaces")
+            if value:
+                seen.add(value)
+        address = item.get("address") if isinstance(item, Mapping) else None
+        if not address:
+            sub.fail(
+                "address",
+                f"interface {name or i} has no address: a router interface must have an "
+                "address in the network it faces",
+            )
+        else:
+            parsed = parse_interface(address, field="address", checker=sub)
+            if parsed is not None:
+                networks.append(parsed)
+                sub.out["address"] = str(parsed)
+        c.failures += [Failure(field=f"{key}.{f.field}", reason=f.reason) for f in sub.failures]
+        out.append(sub.out)
+    c.out["interfaces"] = out
+    return networks
+
+
+def check(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]:
+    c = Checker(news)
+    c.host()
+    name = c.netns("name")
+    if name is not None and (":" in name or name.startswith("/")):
+        c.fail("name", f"{name!r}: a router namespace needs a plain name")
+    interfaces = news.get("interfaces")
+    if not isinstance(interfaces, list) or not interfaces:
+        c.fail("interfaces", "a router needs at least one interface")
+        interfaces = []
+    networks = _check_interfaces(c, interfaces)
+    inside = {i.get("inside_name") for i in c.out["interfaces"]}
+    routes = []
+    for i, route in enumerate(news.get("routes") or []):
+        sub = Checker(route if isinstance(route, Mapping) else {})
+        check_route_fields(sub, route if isinstance(route, Mapping) else {})
+        via = sub.out.get("via")
+        if via and not any(ipaddress.ip_address(via) in n.network for n in networks):
+            nets = ", ".join(str(n.network) for n in networks) or "none"
+            sub.fail("via", f"{via} is not inside any network of the router's interfaces ({nets})")
+        if sub.out.get("dev") and sub.out["dev"] not in inside:
+            sub.fail("dev", f"{sub.out['dev']!r} is not the inside_name of any interface")
+        c.failures += [
+            Failure(field=f"routes[{i}].{f.field}", reason=f.reason) for f in sub.failures
+        ]
+        routes.append(sub.out)
+    c.out["routes"] = routes
+    c.boolean("forwarding", default=True)
+    return c.result()
+
+
+def make_id_for(inputs: Mapping[str, Any]) -> str:
+    return make_id(host=inputs["host"]["name"], kind=KIND, name=inputs["name"])
+
+
+def _leg_steps(rid: str, ns: str, leg: Mapping[str, Any], existing: set[str]) -> list[Step]:
+    made = leg["name"] not in existing
+    undo = [Op(op="link_delete", args={"ifname": leg["name"], "owner": rid})]
+    inside = {"netns": ns, "ifname": leg["inside_name"], "owner": rid}
+    return [
+        Step(
+            op=Op(
+                op="link_ensure_veth",
+                args={
+                    "ifname": leg["name"],
+                    "peer_ifname": leg["inside_name"],
+                    "peer_netns": ns,
+                    "owner": rid,
+                },
+            ),
+            undo=undo_with(undo) if made else None,
+        ),
+        Step(
+            op=Op(op="addr_replace", args={**inside, "addresses": [leg["address"]], "owner": None})
+        ),
+        Step(op=Op(op="link_set", args={**inside, "up": True})),
+        Step(
+            op=Op(
+                op="link_set",
+                args={
+                    "ifname": leg["name"],
+                    "owner": rid,
+                    "master": leg.get("bridge") or "",
+                    "up": True,
+                },
+            )
+        ),
+    ]
+
+
+def _route_args(ns: str, route: Mapping[str, Any]) -> dict[str, Any]:
+    return {"netns": ns, "dst": route["dst"], "via": route.get("via"), "dev": route.get("dev")}
+
+
+def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any], olds: Mapping[str, Any]) -> None:
+    ns = inputs["name"]
+    spaces = agent.call("netns_list")
+    fresh = not any(n["name"] == ns for n in spaces)
+    steps = [
+        Step(
+            op=Op(op="netns_ensure", args={"name": ns, "owner": rid}),
+            undo=undo_with([Op(op="netns_delete", args={"name": ns, "owner": rid})])
+            if fresh
+            else None,
+        ),
+        Step(
+            op=Op(
+                op="sysctl_write",
+                args={
+                    "netns": ns,
+                    "key": FORWARDING,
+                    "value": "1" if inputs.get("forwarding", True) else "0",
+                },
+            )
+        ),
+    ]
+    host_links = {link["ifname"] for link in agent.call("link_list")}
+    wanted = {leg["name"] for leg in inputs["interfaces"]}
+    for leg in olds.get("interfaces") or []:
+        if leg["name"] not in wanted:
+            steps.append(Step(op=Op(op="link_delete", args={"ifname": leg["name"], "owner": rid})))
+    for leg in inputs["interfaces"]:
+        steps += _leg_steps(rid, ns, leg, host_links)
+    wanted_dst = {r["dst"] for r in inputs.get("routes", [])}
+    for route in olds.get("routes") or []:
+        if route["dst"] not in wanted_dst:
+            steps.append(Step(op=Op(op="route_delete", args={"netns": ns, "dst": route["dst"]})))
+    steps += [
+        Step(op=Op(op="route_ensure", args=_route_args(ns, r))) for r in inputs.get("routes", [])
+    ]
+    run_plan(agent, steps)
+
+
+def _verified(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    observed = read(agent, {**inputs, "resource_id": rid})
+    if observed is None:
+        raise errors.VerifyFailed(f"{rid}: router namespace missing right after it was made")
+    drift = [k for k in sorted(POLICY.update) if observed.get(k) != inputs.get(k)]
+    if drift:
+        raise errors.VerifyFailed(f"{rid}: host differs after apply in {', '.join(drift)}")
+    return observed
+
+
+def create(agent: Agent, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    rid = make_id_for(inputs)
+    _apply(agent, rid, inputs, {})
+    return _verified(agent, rid, inputs)
+
+
+def update(agent: Agent, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
+    rid = olds.get("resource_id") or make_id_for(news)
+    _apply(agent, rid, news, olds)
+    return _verified(agent, rid, news)
+
+
+def _observed_legs(agent: Agent, outputs: Mapping[str, Any]) -> list[dict[str, Any]]:
+    ns = outputs["name"]
+    host = {link["ifname"]: link for link in agent.call("link_list")}
+    inside = {link["ifname"]: link for link in agent.call("link_list", netns=ns)}
+    legs = []
+    for leg in outputs.get("interfaces") or []:
+        outer, inner = host.get(leg["name"]), inside.get(leg["inside_name"])
+        if outer is None or inner is None:
+            continue  # a vanished leg shows as a missing list entry
+        seen = {"name": leg["name"], "inside_name": leg["inside_name"]}
+        if outer.get("master"):
+            seen["bridge"] = outer["master"]
+        addresses = inner.get("addresses") or []
+        seen["address"] = (
+            leg.get("address") if leg.get("address") in addresses else (addresses or [None])[0]
+        )
+        legs.append({k: v for k, v in seen.items() if v is not None})
+    return legs
+
+
+def _route_view(route: Mapping[str, Any], declared: Mapping[str, Any]) -> dict[str, Any]:
+    """A route as declared: dev only when the declaration names one."""
+    view = {"dst": route["dst"]}
+    if route.get("via"):
+        view["via"] = route["via"]
+    if declared.get("dev") or not route.get("via"):
+        view["dev"] = route.get("dev")
+    return view
+
+
+def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
+    rid = outputs.get("resource_id") or make_id_for(outputs)
+    ns = outputs["name"]
+    spaces = agent.call("netns_list")
+    if not any(n["name"] == ns and owned_by(n.get("owner"), rid) for n in spaces):
+        return None
+    routes = read_or_none(agent, "route_list", netns=ns) or []
+    ours = [r for r in routes if r.get("proto") == RTPROT_HOSTNET]
+    declared = {r["dst"]: r for r in outputs.get("routes") or []}
+    seen_routes = [_route_view(route, declared.get(route["dst"], {})) for route in ours]
+    order = list(declared)
+    seen_routes.sort(key=lambda r: order.index(r["dst"]) if r["dst"] in order else len(order))
+    forwarding = read_or_none(agent, "sysctl_read", netns=ns, key=FORWARDING)
+    return {
+        **outputs,
+        "resource_id": rid,
+        "interfaces": _observed_legs(agent, outputs),
+        "routes": seen_routes,
+        "forwarding": forwarding == "1",
+    }
+
+
+def delete(agent: Agent, outputs: Mapping[str, Any]) -> None:
+    rid = outputs.get("resource_id") or make_id_for(outputs)
+    # The legs' host ends die with their inside ends when the namespace goes.
+    delete_quietly(agent, [Op(op="netns_delete", args={"name": outputs["name"], "owner": rid})])

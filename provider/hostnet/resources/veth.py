@@ -1,0 +1,163 @@
+"""A veth pair: the host end (optionally in a bridge) and its peer in a namespace.
+
+The peer is created directly in its namespace (a named netns, ``pid:N``, a path
+or ``container:NAME``), so no half-placed pair is ever visible. Both ends carry
+hostnet's mark; deleting the host end removes the pair.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from hostnet import errors
+from hostnet.agent_client import Agent
+from hostnet.ids import make_id
+from hostnet.protocol import Op
+from hostnet.resources._base import (
+    MARK,
+    Failure,
+    FieldPolicy,
+    Step,
+    delete_quietly,
+    read_or_none,
+    run_plan,
+    undo_with,
+)
+from hostnet.validate import Checker
+
+KIND = "veth"
+POLICY = FieldPolicy(
+    replace=frozenset({"host", "name", "peer_name", "peer_netns"}),
+    update=frozenset({"master", "addresses", "peer_addresses", "mtu", "promisc", "up"}),
+)
+
+
+def check(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]:
+    c = Checker(news)
+    c.host()
+    name = c.ifname("name")
+    peer = c.ifname("peer_name")
+    peer_netns = c.netns("peer_netns")
+    if name and peer and name == peer and not peer_netns:
+        c.fail("peer_name", "must differ from name when both ends stay in the host namespace")
+    master = c.ifname("master", required=False)
+    if master and master in (name, peer):
+        c.fail("master", "a veth end cannot be its own bridge")
+    c.interfaces("addresses")
+    c.interfaces("peer_addresses")
+    c.integer("mtu", low=68, high=65535)
+    c.boolean("promisc", default=False)
+    c.boolean("up", default=True)
+    return c.result()
+
+
+def make_id_for(inputs: Mapping[str, Any]) -> str:
+    return make_id(host=inputs["host"]["name"], kind=KIND, name=inputs["name"])
+
+
+def _set_ends(inputs: Mapping[str, Any], rid: str) -> list[Step]:
+    peer_netns, up = inputs.get("peer_netns"), inputs.get("up", True)
+    promisc = inputs.get("promisc", False)
+    host_end = {"ifname": inputs["name"], "owner": rid, "mtu": inputs.get("mtu")}
+    peer_end = {"netns": peer_netns, "ifname": inputs["peer_name"], "owner": rid}
+    return [
+        # An empty master releases the end from any bridge it was put in before.
+        Step(op=Op(op="link_set", args={**host_end, "master": inputs.get("master") or ""})),
+        Step(
+            op=Op(
+                op="addr_replace",
+                args={"ifname": inputs["name"], "addresses": inputs.get("addresses", [])},
+            )
+        ),
+        Step(
+            op=Op(
+                op="addr_replace",
+                args={
+                    "netns": peer_netns,
+                    "ifname": inputs["peer_name"],
+                    "addresses": inputs.get("peer_addresses", []),
+                },
+            )
+        ),
+        Step(
+            op=Op(
+                op="link_set",
+                args={**peer_end, "up": up, "promisc": promisc, "mtu": inputs.get("mtu")},
+            )
+        ),
+        Step(op=Op(op="link_set", args={**host_end, "up": up, "promisc": promisc})),
+    ]
+
+
+def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> None:
+    existing = read_or_none(agent, "link_read", ifname=inputs["name"])
+    ensure = Op(
+        op="link_ensure_veth",
+        args={
+            "ifname": inputs["name"],
+            "peer_ifname": inputs["peer_name"],
+            "peer_netns": inputs.get("peer_netns"),
+            "owner": rid,
+            "mtu": inputs.get("mtu"),
+        },
+    )
+    undo = [Op(op="link_delete", args={"ifname": inputs["name"], "owner": rid})]
+    steps = [Step(op=ensure, undo=undo_with(undo) if existing is None else None)]
+    run_plan(agent, steps + _set_ends(inputs, rid))
+
+
+def _verified(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    observed = read(agent, {**inputs, "resource_id": rid})
+    if observed is None:
+        raise errors.VerifyFailed(f"{rid}: veth pair missing right after it was made")
+    drift = [k for k in sorted(POLICY.update) if k in inputs and observed.get(k) != inputs[k]]
+    if drift:
+        raise errors.VerifyFailed(f"{rid}: host differs after apply in {', '.join(drift)}")
+    return observed
+
+
+def create(agent: Agent, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    rid = make_id_for(inputs)
+    _apply(agent, rid, inputs)
+    return _verified(agent, rid, inputs)
+
+
+def update(agent: Agent, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
+    rid = olds.get("resource_id") or make_id_for(news)
+    _apply(agent, rid, news)
+    return _verified(agent, rid, news)
+
+
+def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
+    rid = outputs.get("resource_id") or make_id_for(outputs)
+    link = read_or_none(agent, "link_read", ifname=outputs["name"])
+    if link is None or link.get("alias") != MARK + rid or link.get("kind") != "veth":
+        return None
+    peer = read_or_none(
+        agent, "link_read", netns=outputs.get("peer_netns"), ifname=outputs["peer_name"]
+    )
+    observed = dict(outputs)
+    observed.update(
+        resource_id=rid,
+        ifindex=link.get("ifindex"),
+        mac=link.get("mac"),
+        master=link.get("master"),
+        addresses=list(link.get("addresses") or []),
+        promisc=bool(link.get("promisc")),
+        up=bool(link.get("up")) and bool(peer and peer.get("up")),
+        peer_ifindex=peer.get("ifindex") if peer else None,
+        peer_mac=peer.get("mac") if peer else None,
+        # A peer that vanished (its namespace died) reads as having no addresses.
+        peer_addresses=list(peer.get("addresses") or []) if peer else [],
+    )
+    if not outputs.get("master"):
+        observed["master"] = outputs.get("master") if link.get("master") is None else link["master"]
+    if "mtu" in outputs:
+        observed["mtu"] = link.get("mtu")
+    return observed
+
+
+def delete(agent: Agent, outputs: Mapping[str, Any]) -> None:
+    rid = outputs.get("resource_id") or make_id_for(outputs)
+    delete_quietly(agent, [Op(op="link_delete", args={"ifname": outputs["name"], "owner": rid})])

@@ -1,0 +1,54 @@
+"""Route: a route on a host or inside a namespace."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi.dynamic
+
+from pulumi_hostnet._props import resource_props
+from pulumi_hostnet._provider import HostnetProvider
+from pulumi_hostnet.host import Host
+
+
+@dataclass(frozen=True, kw_only=True)
+class RouteArgs:
+    """Inputs of a Route.
+
+    Attributes:
+        host: The host. Changing its name replaces the route.
+        dst: ``default`` or a network (``10.32.171.0/24``); a bare address is a /32.
+            Replaces on change.
+        via: Gateway address; must lie in a network connected in that namespace.
+        dev: Outgoing interface.
+        src: Preferred source address.
+        metric: Route metric (priority). Replaces on change.
+        table: Routing table number; main (254) when unset. Replaces on change.
+        onlink: Treat the gateway as on-link even without a connected route.
+        netns: Namespace of the route (name, ``pid:N``, path, ``container:NAME``);
+            the host's own when unset. Replaces on change.
+    """
+
+    host: Host
+    dst: pulumi.Input[str]
+    via: pulumi.Input[str] | None = None
+    dev: pulumi.Input[str] | None = None
+    src: pulumi.Input[str] | None = None
+    metric: pulumi.Input[int] | None = None
+    table: pulumi.Input[int] | None = None
+    onlink: bool | None = None
+    netns: pulumi.Input[str] | None = None
+
+
+class Route(pulumi.dynamic.Resource, module="hostnet", name="Route"):
+    """A route, marked as hostnet's by its protocol (77); foreign routes are left alone."""
+
+    resource_id: pulumi.Output[str]
+
+    def __init__(
+        self, resource_name: str, args: RouteArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(
+            HostnetProvider("route"), resource_name, resource_props(args, outputs=()), opts
+        )

@@ -1,0 +1,95 @@
+"""Every SDK class constructs under Pulumi's mocks: its provider pickles by reference,
+its outputs are declared, and the private key stays a secret."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import dill
+import pulumi
+import pytest
+from pulumi.runtime import rpc
+
+import pulumi_hostnet as hn
+
+REGISTERED: list[Any] = []
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        REGISTERED.append(args)
+        return f"{args.name}-id", dict(args.inputs)
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[Any]]:
+        return {}, []
+
+
+pulumi.runtime.set_mocks(_Mocks(), preview=False)
+
+H1 = hn.Host(name="h1", address="10.32.171.202", private_key="KEY-TEXT")
+
+
+def _build() -> list[pulumi.Resource]:
+    bridge = hn.Bridge("b", hn.BridgeArgs(host=H1, name="bridge0", addresses=["192.168.5.1/24"]))
+    return [
+        bridge,
+        hn.Veth("v", hn.VethArgs(host=H1, name="t.eth0", peer_name="veth0", peer_netns="test1.1")),
+        hn.Route("r", hn.RouteArgs(host=H1, dst="default", via="192.168.5.1", netns="test1.1")),
+        hn.NatRule("n", hn.NatRuleArgs(host=H1, kind="masquerade", source="192.168.5.0/24")),
+        hn.FirewallRule("f", hn.FirewallRuleArgs(host=H1, in_interface="bridge0")),
+        hn.Netns("ns", hn.NetnsArgs(host=H1, name="blue")),
+        hn.Sysctl("s", hn.SysctlArgs(host=H1, key="net.ipv4.ip_forward", value=1)),
+        hn.NetnsRouter(
+            "rt",
+            hn.NetnsRouterArgs(
+                host=H1,
+                name="testrt3",
+                interfaces=[
+                    hn.RouterInterface(
+                        name="testrt3.eth1", inside_name="veth1", address="192.168.7.100/24"
+                    )
+                ],
+            ),
+        ),
+    ]
+
+
+@pulumi.runtime.test
+def test_every_class_registers_with_its_type_token_and_provider() -> Any:
+    resources = _build()
+
+    def verify(_: Any) -> None:
+        tokens = sorted(args.typ for args in REGISTERED)
+        assert tokens == sorted(
+            f"pulumi-python:dynamic/hostnet:{kind}"
+            for kind in (
+                "Bridge",
+                "Veth",
+                "Route",
+                "NatRule",
+                "FirewallRule",
+                "Netns",
+                "Sysctl",
+                "NetnsRouter",
+            )
+        )
+        for args in REGISTERED:
+            pickled = rpc.unwrap_rpc_secret(args.inputs["__provider"])
+            provider = dill.loads(base64.b64decode(pickled))
+            # By reference: the provider host imports the installed module.
+            assert len(pickled) < 400, "provider pickled by value"
+            assert type(provider).__module__ == "pulumi_hostnet._provider"
+            assert "KEY-TEXT" not in base64.b64decode(pickled).decode("latin-1")
+            assert rpc.is_rpc_secret(args.inputs["private_key"])
+
+    return pulumi.Output.all(*[r.urn for r in resources]).apply(verify)
+
+
+@pytest.mark.parametrize(
+    "kind", ["bridge", "veth", "router", "route", "nat", "firewall", "netns", "sysctl"]
+)
+def test_provider_is_deterministic(kind: str) -> None:
+    from pulumi_hostnet._provider import HostnetProvider
+
+    assert dill.dumps(HostnetProvider(kind)) == dill.dumps(HostnetProvider(kind))
