@@ -36,7 +36,7 @@ pulumi: venv
 lint: venv
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m mypy provider sdk/python
+	$(PY) -m mypy provider sdk/python tools/pulumi_language_python.py
 	.venv/bin/lint-imports
 
 fmt: venv

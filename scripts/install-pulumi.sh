@@ -5,9 +5,11 @@
 # because prebuilt Pulumi releases cannot be downloaded on the machines this
 # project runs on. Pulumi's Python language host is a separate Go module,
 # github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3, which the
-# proxy refuses for every version, including its version list:
-#   reading https://proxy.golang.org/github.com/pulumi/pulumi/sdk/python/cmd/
-#   pulumi-language-python/v3/@v/list: 403 Forbidden
+# proxy refuses for every version, including its version list (`go list -m
+# -versions` of it, GOPROXY host elided):
+#   go: module github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3:
+#   reading $GOPROXY/github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3/@v/list:
+#   403 Forbidden
 #   server response: This module version is not available.
 # tools/pulumi-language-python stands in for it; it runs Pulumi's own program
 # runner (pulumi-language-python-exec), copied here from the sdk/v3 module.
@@ -23,6 +25,9 @@ readonly SDK=github.com/pulumi/pulumi/sdk/v3
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bin="$repo/.tools/pulumi/bin"
 mod="$repo/tools/pulumi"
+# Keeps `pulumi version`'s logs in the checkout, as scripts/pulumi-env.sh does.
+export PULUMI_HOME="${PULUMI_HOME:-$repo/.tools/pulumi-home}"
+export PULUMI_SKIP_UPDATE_CHECK=true
 
 die() {
     echo "install-pulumi: $*" >&2
@@ -39,7 +44,9 @@ system_pulumi_ok() {
     local cli host have
     cli=$(command -v pulumi || true)
     host=$(command -v pulumi-language-python || true)
-    [ -n "$cli" ] && [ -n "$host" ] || return 1
+    if [ -z "$cli" ] || [ -z "$host" ]; then
+        return 1
+    fi
     # Our own install may be on PATH already; it is checked below, file by file.
     [ "$(dirname "$cli")" != "$bin" ] || return 1
     have=$(pulumi version 2>/dev/null) || return 1
@@ -65,11 +72,14 @@ build() {
     echo "install-pulumi: building pulumi $PULUMI_VERSION from $PKG (several minutes when cold)"
     local sdk_dir tmp
     (cd "$mod" && go mod download "$PKG" "$SDK") || die "go mod download failed"
-    sdk_dir=$(cd "$mod" && go list -m -f '{{.Dir}}' "$SDK") || die "cannot locate $SDK"
-    [ -n "$sdk_dir" ] && [ -d "$sdk_dir/python" ] || die "$SDK has no python/ directory at '$sdk_dir'"
+    # -mod=readonly: build exactly what go.sum pins, whatever GOFLAGS says.
+    sdk_dir=$(cd "$mod" && go list -mod=readonly -m -f '{{.Dir}}' "$SDK") || die "cannot locate $SDK"
+    if [ -z "$sdk_dir" ] || [ ! -d "$sdk_dir/python" ]; then
+        die "$SDK has no python/ directory at '$sdk_dir'"
+    fi
     tmp="$bin/.pulumi.$$"
     trap 'rm -f "$tmp"' EXIT
-    (cd "$mod" && go build -o "$tmp" \
+    (cd "$mod" && go build -mod=readonly -o "$tmp" \
         -ldflags "-X $SDK/go/common/version.Version=$PULUMI_VERSION" \
         "$PKG/cmd/pulumi") || die "go build of the Pulumi CLI failed"
     mv -f "$tmp" "$bin/pulumi"

@@ -30,7 +30,7 @@ from types import FrameType
 from typing import Any
 
 import grpc
-from google.protobuf import empty_pb2  # type: ignore[import-untyped]
+from google.protobuf import empty_pb2
 from pulumi.runtime.proto import language_pb2, language_pb2_grpc, plugin_pb2
 
 EXEC_NAME = "pulumi-language-python-exec"
@@ -176,6 +176,7 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
             python = python_command(venv=venv)
         except (ValueError, FileNotFoundError) as err:
             return language_pb2.RunResponse(error=str(err))
+        # -u: output reaches the CLI as the program writes it, even if the program is killed.
         argv = [python, "-u", str(self.exec_path), *exec_arguments(req=request, engine=self.engine)]
         env = program_env(base=dict(os.environ), venv=venv, req=request)
         try:

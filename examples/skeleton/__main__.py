@@ -14,4 +14,6 @@ h1 = Host(
 )
 bridge0 = Bridge("h1-bridge0", BridgeArgs(host=h1, name="bridge0", addresses=["192.168.5.1/24"]))
 
-pulumi.export("bridge0", {"ifindex": bridge0.ifindex, "mac": bridge0.mac, "addresses": bridge0.addresses})
+pulumi.export(
+    "bridge0", {"ifindex": bridge0.ifindex, "mac": bridge0.mac, "addresses": bridge0.addresses}
+)

@@ -7,6 +7,7 @@ Nothing here knows the lab's topology; hostnet.lab passes names, paths and PIDs.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import shutil
 import signal
@@ -20,13 +21,18 @@ from pathlib import Path
 # mount and UTS namespaces. $1 = node name, $2 = the node's staging directory in
 # the machine's /run. The staging tmpfs is filled first and then moved over /run,
 # because once /run is covered the staged files are out of reach. `mount -n`:
-# libmount's table lives in /run/mount, which the move replaces.
+# libmount's table lives in /run/mount, which the move replaces. The copied
+# namespace mounts (the machine's /run/netns) are dropped so a node never holds
+# a namespace someone else deletes; propagation is private, so the machine keeps them.
 NODE_INIT = r"""
 set -eu
 name="$1"
 src="$2"
 run="$src/run"
 hostname "$name"
+awk '$0 ~ / - nsfs / { print $5 }' /proc/self/mountinfo | while read -r ns; do
+    umount -n -l "$ns" || true
+done
 mount -n -t tmpfs -o mode=0755,nosuid,nodev,size=64m hostnet-run "$run"
 mkdir -p "$run/netns" "$run/sshd" "$run/lock" "$run/hostnet-lab"
 chmod 0700 "$run/hostnet-lab"
@@ -72,6 +78,7 @@ print(proc.pid, flush=True)
 BIND_NS = 'set -eu; : > "$2"; mount -n --bind "$1" "$2"'
 
 NS_KINDS = ("net", "mnt", "uts")
+_CLONE_NEWNET = 0x40000000
 _TCP_LISTEN = "0A"
 
 
@@ -186,12 +193,13 @@ def wait_listening(*, pid: int, port: int, log: Path, timeout: float = 10.0) -> 
     raise LabError(f"process {pid} is not listening on port {port}; log {log}:\n{tail}")
 
 
-def ancestors() -> set[int]:
-    """This process and its ancestors: never signalled, even from inside the lab."""
-    found = set()
+def ancestors() -> list[int]:
+    """This process and its ancestors, nearest first: never signalled, even when
+    the lab is removed from inside it."""
+    found = []
     pid = os.getpid()
     while pid > 1:
-        found.add(pid)
+        found.append(pid)
         try:
             status = Path(f"/proc/{pid}/status").read_text()
         except OSError:
@@ -200,9 +208,25 @@ def ancestors() -> set[int]:
     return found
 
 
+def setns_net(path: str) -> None:
+    """Move the calling thread into the network namespace at path. Threads it
+    starts afterwards inherit it; threads that already exist do not."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if _libc().setns(fd, _CLONE_NEWNET) != 0:
+            err = ctypes.get_errno()
+            raise LabError(f"setns({path}): {os.strerror(err)}")
+    finally:
+        os.close(fd)
+
+
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
 def pids_in(namespaces: Mapping[str, Set[int]]) -> list[int]:
     """PIDs whose namespace of some kind (net, mnt, uts) is one of the given inodes."""
-    skip = ancestors()
+    skip = set(ancestors())
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) in skip:
@@ -229,6 +253,16 @@ def kill_in(
         sig = signal.SIGTERM if elapsed < grace else signal.SIGKILL
         _signal_all(found, sig)
         time.sleep(0.02)
+
+
+def wait_reaped(pids: Iterable[int], *, timeout: float = 5.0) -> None:
+    """Wait (bounded) until dead pids are reaped: the lab's processes are orphans,
+    and an init that reaps lazily leaves their zombies in the process table."""
+    deadline = time.monotonic() + timeout
+    pending = set(pids)
+    while pending and time.monotonic() < deadline:
+        pending = {pid for pid in pending if Path(f"/proc/{pid}").exists()}
+        time.sleep(0.05)
 
 
 def _signal_all(pids: Iterable[int], sig: signal.Signals) -> None:

@@ -6,12 +6,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from hostnet import lab
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hostnet", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    from hostnet import lab  # the lab is a tool of its own; keep imports lazy
-
     lab.add_lab_commands(commands)
     args = parser.parse_args(argv)
     result: int = args.handler(args)

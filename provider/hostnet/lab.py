@@ -16,9 +16,18 @@ Topology (every namespace name in the machine's /run/netns starts with ``hn-``):
 - hn-sw32 and hn-sw34: switches, a bridge ``sw`` each, one veth per host NIC.
 - hn-gw: 10.32.171.1/24 on hn-sw32, the "outside": no route to 192.168.0.0/16,
   forwarding off, and a TCP service on port 7 that answers each connection with
-  the client's address as it arrives (so NAT tests can see the rewrite).
+  the client's address as it arrives (so NAT tests can see the rewrite). It also
+  holds 203.0.113.7 (on lo), an address beyond the gateway that hosts reach only
+  by their default route: once milestone 7 routes 10.32.171.0/24 from containers
+  through the router un-NATed, this is where a NAT test still goes.
 - hn-ctl: 10.32.171.250/24 on hn-sw32, no default route, no link to the machine's
-  network. ssh, pulumi and tests talk to lab addresses only from here.
+  network. ssh, pulumi and tests talk to lab addresses only from here: run a
+  command there with ctl_argv or `hostnet lab exec`, or move a whole test process
+  there with enter_ctl (its mount namespace stays the machine's).
+
+Nodes share the machine's PID namespace: `ps` or `pgrep` on a host also lists
+other hosts' processes; tell them apart by /proc/PID/ns/net (`pgrep --ns PID
+--nslist net`).
 
 Every lab sshd allows root with the lab key only (UsePAM no, UseDNS no). The
 client key, known_hosts (hosts at 10.32.171.202-204, containers at the seed's
@@ -46,6 +55,7 @@ deletes the hn- namespaces the state lists and /run/hostnet-lab.
 from __future__ import annotations
 
 import argparse
+import functools
 import ipaddress
 import json
 import os
@@ -53,7 +63,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,8 +78,12 @@ __all__ = [
     "assert_no_lab_route_in_machine_ns",
     "ctl_argv",
     "down",
+    "enter_ctl",
+    "health",
     "host_exec",
+    "leave_ctl",
     "load_lab",
+    "machine_argv",
     "main",
     "node_argv",
     "status",
@@ -80,10 +94,10 @@ LAB_DIR = Path("/run/hostnet-lab")
 STATE = LAB_DIR / "state.json"
 PREFIX = "hn-"
 CTL, SW32, SW34, GW = "hn-ctl", "hn-sw32", "hn-sw34", "hn-gw"
-CTL_ADDRESS, GATEWAY = "10.32.171.250", "10.32.171.1"
+CTL_ADDRESS, GATEWAY, OUTSIDE = "10.32.171.250", "10.32.171.1", "203.0.113.7"
 LAB_NETWORKS = tuple(
     ipaddress.ip_network(net)
-    for net in ("10.32.171.0/24", "192.168.5.0/24", "192.168.6.0/24", "192.168.7.0/24")
+    for net in ("10.32.171.0/24", "192.168.5.0/24", "192.168.6.0/24", "192.168.7.0/24", OUTSIDE)
 )
 HOST_SYSCTLS = (
     "net.ipv4.ip_forward=0",
@@ -127,6 +141,7 @@ class LabInfo:
     ctl_netns: str
     ctl_address: str
     gateway: str
+    outside: str  # on the gateway, beyond it: reached only through a default route
     lab_dir: Path
     key_path: Path
     known_hosts_path: Path
@@ -145,6 +160,7 @@ def load_lab() -> LabInfo:
         ctl_netns=CTL,
         ctl_address=CTL_ADDRESS,
         gateway=GATEWAY,
+        outside=OUTSIDE,
         lab_dir=LAB_DIR,
         key_path=LAB_DIR / "id_ed25519",
         known_hosts_path=LAB_DIR / "known_hosts",
@@ -155,6 +171,12 @@ def load_lab() -> LabInfo:
 def ctl_argv(argv: list[str]) -> list[str]:
     """argv prefixed to run inside the control namespace."""
     return ["ip", "netns", "exec", CTL, *argv]
+
+
+def machine_argv(argv: list[str]) -> list[str]:
+    """argv prefixed to run in the machine's own network namespace, wherever the
+    caller is (e.g. a test process that entered hn-ctl)."""
+    return ["nsenter", f"--net=/proc/{_machine_pid()}/ns/net", "--", *argv]
 
 
 def node_argv(node: str, argv: list[str]) -> list[str]:
@@ -182,9 +204,8 @@ def host_exec(
 
 def assert_no_lab_route_in_machine_ns() -> None:
     """Fail if the machine's own network namespace has a lab route or address."""
-    machine = ["nsenter", "-t", "1", "-n", "--"]
-    routes = json.loads(li.run([*machine, "ip", "-j", "-4", "route", "show", "table", "all"]))
-    addrs = json.loads(li.run([*machine, "ip", "-j", "-4", "addr", "show"]))
+    routes = json.loads(li.run(machine_argv(["ip", "-j", "-4", "route", "show", "table", "all"])))
+    addrs = json.loads(li.run(machine_argv(["ip", "-j", "-4", "addr", "show"])))
     found = [f"route {r['dst']}" for r in routes if _is_lab(r.get("dst", "default"))]
     found += [f"route via {r['gateway']}" for r in routes if _is_lab(r.get("gateway", "default"))]
     for link in addrs:
@@ -194,6 +215,57 @@ def assert_no_lab_route_in_machine_ns() -> None:
             if _is_lab(a["local"])
         ]
     assert not found, f"lab addresses in the machine's namespace: {found}"
+
+
+def _lab_netns_inodes() -> set[int]:
+    return {inode for name in NETNS if (inode := li.ns_file_inode(Path("/run/netns") / name))}
+
+
+def _machine_pid() -> int:
+    """The nearest of this process and its ancestors that is not in a lab network
+    namespace: its namespaces are the machine's (PID 1's may not be readable)."""
+    lab = _lab_netns_inodes()
+    for pid in li.ancestors():
+        if li.proc_ns(pid, "net") not in lab:
+            return pid
+    raise LabError("no process of this session is in the machine's network namespace")
+
+
+@dataclass
+class _Ctl:
+    machine: str | None = None  # the machine's netns, held open as /proc/self/fd/N
+    entered: bool = False
+    follow: bool = False  # re-enter hn-ctl after the lab is rebuilt
+
+
+_CTL = _Ctl()
+
+
+def enter_ctl() -> None:
+    """Move this process's network namespace into hn-ctl, so every socket it opens
+    from now on can reach only the lab. Call it from the main thread before starting
+    threads: setns moves the calling thread, and threads it starts later inherit it."""
+    if _CTL.entered:
+        return
+    if li.proc_ns(os.getpid(), "net") in _lab_netns_inodes():
+        raise LabError("already inside a lab namespace; start from the machine's namespace")
+    load_lab()
+    if _CTL.machine is None:
+        _CTL.machine = f"/proc/self/fd/{os.open('/proc/self/ns/net', os.O_RDONLY)}"
+    li.setns_net(str(Path("/run/netns") / CTL))
+    _CTL.entered = _CTL.follow = True
+
+
+def leave_ctl() -> None:
+    """Back to the machine's network namespace (undo enter_ctl)."""
+    _step_out()
+    _CTL.follow = False
+
+
+def _step_out() -> None:
+    if _CTL.entered and _CTL.machine is not None:
+        li.setns_net(_CTL.machine)
+        _CTL.entered = False
 
 
 def _is_lab(dst: str) -> bool:
@@ -256,6 +328,9 @@ def up() -> LabInfo:
     state = _read_state()
     if state is not None and not health(state):
         return load_lab()
+    _step_out()
+    if li.proc_ns(os.getpid(), "net") in _lab_netns_inodes():
+        raise LabError("the lab cannot be built from inside it; run `hostnet lab up` outside")
     if state is not None or LAB_DIR.exists():
         down()
     taken = [name for name in NETNS if (Path("/run/netns") / name).exists()]
@@ -273,6 +348,8 @@ def up() -> LabInfo:
     except BaseException:
         down()
         raise
+    if _CTL.follow:
+        enter_ctl()
     return load_lab()
 
 
@@ -289,20 +366,23 @@ def _build(state: dict[str, Any]) -> None:
     li.run(["ip", "-batch", "-"], stdin=_links_batch())
     for netns, batch in _netns_batches().items():
         li.run(["ip", "-n", netns, "-batch", "-"], stdin=batch)
-    for host in HOSTS:
-        _start_node(state, host, argv=_host_argv(host))
-    for node in CONTAINERS:
-        host_pid = state["nodes"][str(node.host)]["pid"]
-        _start_node(state, node, argv=_container_argv(node, host_pid=host_pid))
+    whoami = ["ip", "netns", "exec", GW, "/usr/bin/python3", "-c", li.WHOAMI]
+    first = {host.name: (_host_argv(host), _SSH_PORT) for host in HOSTS}
+    _start_all(state, {**first, "whoami": (whoami, _WHOAMI_PORT)})
+    # A container is created from inside its host, so the host must be up first.
+    pids = {node.name: state["nodes"][str(node.host)]["pid"] for node in CONTAINERS}
+    _start_all(
+        state,
+        {name: (_container_argv(name, host_pid=pid), _SSH_PORT) for name, pid in pids.items()},
+    )
+    for name, host_pid in pids.items():
+        container_net = f"/proc/{state['nodes'][name]['pid']}/ns/net"
         li.run(
             [
                 *["nsenter", "-t", str(host_pid), "-m", "--", "/bin/sh", "-c", li.BIND_NS],
-                *["hostnet-bind", f"/proc/{state['nodes'][node.name]['pid']}/ns/net"],
-                f"/run/netns/{node.name}",
+                *["hostnet-bind", container_net, f"/run/netns/{name}"],
             ]
         )
-    whoami = ["ip", "netns", "exec", GW, "/usr/bin/python3", "-c", li.WHOAMI]
-    _start(state, "whoami", argv=whoami, port=_WHOAMI_PORT)
     _verify_ssh()
     assert_no_lab_route_in_machine_ns()
     state["complete"] = True
@@ -318,30 +398,29 @@ def _host_argv(host: _Node) -> list[str]:
     ]
 
 
-def _container_argv(node: _Node, *, host_pid: int) -> list[str]:
+def _container_argv(name: str, *, host_pid: int) -> list[str]:
     # Created from inside its host's network namespace, as a container runtime on
     # that host would; the mount namespace starts from the machine's so the
     # staged files in /run/hostnet-lab are reachable until /run is replaced.
     return [
         *["nsenter", "-t", str(host_pid), "-n", "--"],
         *["unshare", "--net", "--mount", "--uts", "--propagation", "private"],
-        *["/bin/sh", "-c", li.NODE_INIT, "hostnet-node", node.name],
-        str(LAB_DIR / "nodes" / node.name),
+        *["/bin/sh", "-c", li.NODE_INIT, "hostnet-node", name],
+        str(LAB_DIR / "nodes" / name),
     ]
 
 
-def _start_node(state: dict[str, Any], node: _Node, *, argv: list[str]) -> None:
-    _start(state, node.name, argv=argv, port=_SSH_PORT)
-
-
-def _start(state: dict[str, Any], name: str, *, argv: list[str], port: int) -> None:
-    log = LAB_DIR / "logs" / f"{name}.log"
-    pid = li.spawn_detached(argv=argv, log=log)
-    record: dict[str, Any] = {"pid": pid, "start": li.start_time(pid)}
-    state["nodes"][name] = record
-    _write_state(state)
-    li.wait_listening(pid=pid, port=port, log=log)
-    record.update({kind: li.proc_ns(pid, kind) for kind in li.NS_KINDS})
+def _start_all(state: dict[str, Any], todo: Mapping[str, tuple[list[str], int]]) -> None:
+    """Spawn every process (recording each PID at once), then wait for each to listen."""
+    for name, (argv, _) in todo.items():
+        pid = li.spawn_detached(argv=argv, log=LAB_DIR / "logs" / f"{name}.log")
+        state["nodes"][name] = {"pid": pid, "start": li.start_time(pid)}
+        _write_state(state)
+    for name, (_, port) in todo.items():
+        record = state["nodes"][name]
+        li.wait_listening(pid=record["pid"], port=port, log=LAB_DIR / "logs" / f"{name}.log")
+        # Only now is the process past unshare/setns: its namespaces are the lab's.
+        record.update({kind: li.proc_ns(record["pid"], kind) for kind in li.NS_KINDS})
     _write_state(state)
 
 
@@ -369,7 +448,11 @@ def _netns_batches() -> dict[str, str]:
     batches = {
         SW32: ["link set sw up", *_enslave(ports32)],
         SW34: ["link set sw up", *_enslave(ports32[:3])],
-        GW: ["link set eth0 up", f"address add {GATEWAY}/24 dev eth0"],
+        GW: [
+            "link set eth0 up",
+            f"address add {GATEWAY}/24 dev eth0",
+            f"address add {OUTSIDE}/32 dev lo",
+        ],
         CTL: ["link set eth0 up", f"address add {CTL_ADDRESS}/24 dev eth0"],
     }
     for host in HOSTS:
@@ -407,10 +490,12 @@ def _verify_ssh() -> None:
 def down() -> None:
     """Remove the lab: its processes, its hn- namespaces, /run/hostnet-lab."""
     _require_root()
+    _step_out()
     state = _read_state()
     if state is not None:
         namespaces, pids = _lab_namespaces(state)
-        li.kill_in(namespaces, pids=pids - li.ancestors())
+        li.kill_in(namespaces, pids=pids - set(li.ancestors()))
+        li.wait_reaped(pids)
         for name in state.get("netns", {}):
             if name.startswith(PREFIX) and (Path("/run/netns") / name).exists():
                 li.run(["ip", "netns", "delete", name])
@@ -437,8 +522,9 @@ def _lab_namespaces(state: Mapping[str, Any]) -> tuple[dict[str, set[int]], set[
                 found[kind].add(inode)
         if name in NODES:
             found["net"] |= li.private_netns(record["pid"])
+    machine = _machine_pid()
     for kind, inodes in found.items():
-        inodes.discard(li.proc_ns(1, kind))  # never the machine's own namespaces
+        inodes.discard(li.proc_ns(machine, kind))  # never the machine's own namespaces
     return found, pids
 
 
@@ -459,13 +545,28 @@ def status() -> str:
     lines = [f"lab: {'up' if not problems else 'broken'} ({LAB_DIR})"]
     for name, record in state["nodes"].items():
         node = NODES.get(name)
-        where = ", ".join(node.addresses) if node else f"{GATEWAY}:{_WHOAMI_PORT}"
+        where = ", ".join(node.addresses) if node else f"{GATEWAY}, {OUTSIDE} port {_WHOAMI_PORT}"
         run = "running" if _is_ours(record) else "STOPPED"
         lines.append(f"  {name:8} pid {record['pid']:<8} {run:8} {where}")
     lines += [f"  problem: {problem}" for problem in problems]
     return "\n".join(lines)
 
 
+def _reporting(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """A command handler that reports LabError as a message and exit code 1."""
+
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except LabError as err:
+            print(f"hostnet lab: {err}", file=sys.stderr)
+            return 1
+
+    return run
+
+
+@_reporting
 def _cmd_up(_: argparse.Namespace) -> int:
     start = time.monotonic()
     info = up()
@@ -473,6 +574,7 @@ def _cmd_up(_: argparse.Namespace) -> int:
     return 0
 
 
+@_reporting
 def _cmd_down(_: argparse.Namespace) -> int:
     start = time.monotonic()
     down()
@@ -480,6 +582,7 @@ def _cmd_down(_: argparse.Namespace) -> int:
     return 0
 
 
+@_reporting
 def _cmd_status(_: argparse.Namespace) -> int:
     print(status())
     return 0
@@ -492,6 +595,7 @@ def _strip_dashes(argv: list[str]) -> list[str]:
     return argv
 
 
+@_reporting
 def _cmd_exec(args: argparse.Namespace) -> int:
     load_lab()
     env = {**os.environ, "HOSTNET_LAB": "1", "HOSTNET_LAB_DIR": str(LAB_DIR)}
@@ -499,26 +603,28 @@ def _cmd_exec(args: argparse.Namespace) -> int:
     return subprocess.run(argv, env=env, check=False).returncode  # noqa: S603 -- argv list
 
 
+@_reporting
 def _cmd_host_exec(args: argparse.Namespace) -> int:
     argv = node_argv(args.host, _strip_dashes(args.cmd))
     return subprocess.run(argv, check=False).returncode  # noqa: S603 -- argv list, no shell
 
 
 def _add_actions(actions: Any) -> None:
-    actions.add_parser("up", help="build the lab (idempotent)").set_defaults(func=_cmd_up)
-    actions.add_parser("down", help="remove the lab").set_defaults(func=_cmd_down)
-    actions.add_parser("status", help="show what is up").set_defaults(func=_cmd_status)
+    actions.add_parser("up", help="build the lab (idempotent)").set_defaults(handler=_cmd_up)
+    actions.add_parser("down", help="remove the lab").set_defaults(handler=_cmd_down)
+    actions.add_parser("status", help="show what is up").set_defaults(handler=_cmd_status)
     run_ctl = actions.add_parser("exec", help="run CMD in the control namespace hn-ctl")
     run_ctl.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD [ARG...]")
-    run_ctl.set_defaults(func=_cmd_exec)
+    run_ctl.set_defaults(handler=_cmd_exec)
     run_host = actions.add_parser("host-exec", help="run CMD inside a lab host or container")
     run_host.add_argument("host", choices=sorted(NODES))
     run_host.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD [ARG...]")
-    run_host.set_defaults(func=_cmd_host_exec)
+    run_host.set_defaults(handler=_cmd_host_exec)
 
 
 def add_lab_commands(subparsers: Any) -> None:
-    """Add `lab up|down|status|exec|host-exec`; each sets args.func(args) -> exit code."""
+    """Add `lab up|down|status|exec|host-exec`; each sets args.handler(args) -> exit code
+    (a LabError is reported on stderr as exit code 1)."""
     lab = subparsers.add_parser("lab", help="the local multi-host lab (root)")
     _add_actions(lab.add_subparsers(dest="lab_command", required=True))
 
@@ -526,15 +632,11 @@ def add_lab_commands(subparsers: Any) -> None:
 def main(argv: list[str] | None = None) -> int:
     """`python -m hostnet.lab up|down|status|exec|host-exec`."""
     parser = argparse.ArgumentParser(
-        prog="python -m hostnet.lab", description=__doc__.split("\n")[0]
+        prog="python -m hostnet.lab", description="the local multi-host lab (root)"
     )
     _add_actions(parser.add_subparsers(dest="lab_command", required=True))
     args = parser.parse_args(argv)
-    try:
-        code: int = args.func(args)
-    except LabError as err:
-        print(f"hostnet lab: {err}", file=sys.stderr)
-        return 1
+    code: int = args.handler(args)
     return code
 
 

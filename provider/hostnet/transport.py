@@ -9,6 +9,7 @@ command costs about 230 ms, so resource code may call it freely.
 from __future__ import annotations
 
 import atexit
+import base64
 import io
 import json
 import re
@@ -48,10 +49,6 @@ class Connection:
     auth_timeout: float = 15.0
     request_timeout: float = 120.0
     python: str = "python3"
-
-    @property
-    def key(self) -> tuple[str, int, str]:
-        return (self.address, self.port, self.user)
 
     @property
     def label(self) -> str:
@@ -110,7 +107,7 @@ def _pin(client: paramiko.SSHClient, conn: Connection) -> None:
         if len(parts) < 2:
             raise errors.InvalidInput("host_key", "expected '<type> <base64>' as in known_hosts")
         try:
-            key = paramiko.PKey.from_type_string(parts[0], paramiko.util.b(parts[1]))
+            key = paramiko.PKey.from_type_string(parts[0], base64.b64decode(parts[1]))
         except Exception:
             raise errors.InvalidInput("host_key", f"cannot parse a {parts[0]} key") from None
         client.get_host_keys().add(_host_key_name(conn), key.get_name(), key)
@@ -227,35 +224,39 @@ def _first_line(conn: Connection, channel: paramiko.Channel, stdout: Any) -> dic
 
 
 class _Pool:
-    """One SSH client and one agent per (address, port, user) in this process."""
+    """One SSH client and one agent per host and connection settings in this process.
+
+    Keyed by the whole Connection, not only (address, port, user): a connection
+    opened under one pinned host key must never serve a caller pinning another.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._host_locks: dict[tuple[str, int, str], threading.Lock] = {}
-        self._entries: dict[tuple[str, int, str], tuple[paramiko.SSHClient, Agent]] = {}
+        self._host_locks: dict[Connection, threading.Lock] = {}
+        self._entries: dict[Connection, tuple[paramiko.SSHClient, Agent]] = {}
 
     def agent(self, conn: Connection) -> Agent:
         with self._lock:
-            host_lock = self._host_locks.setdefault(conn.key, threading.Lock())
+            host_lock = self._host_locks.setdefault(conn, threading.Lock())
         # Connect to different hosts in parallel, to one host once.
         with host_lock:
-            entry = self._entries.get(conn.key)
+            entry = self._entries.get(conn)
             if entry is not None:
                 client, agent = entry
                 transport = client.get_transport()
                 if agent.alive and transport is not None and transport.is_active():
                     return agent
-                self._drop(conn.key)
+                self._drop(conn)
             client = _client(conn)
             try:
                 agent = _start_agent(conn, client)
             except BaseException:
                 client.close()
                 raise
-            self._entries[conn.key] = (client, agent)
+            self._entries[conn] = (client, agent)
             return agent
 
-    def _drop(self, key: tuple[str, int, str]) -> None:
+    def _drop(self, key: Connection) -> None:
         entry = self._entries.pop(key, None)
         if entry is not None:
             entry[1].close()

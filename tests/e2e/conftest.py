@@ -11,10 +11,11 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from hostnet.lab import LabInfo
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -31,7 +32,9 @@ class Stack:
         argv = ["pulumi", *args, "--cwd", str(self.workdir), "--non-interactive"]
         if args[0] not in ("stack",) or args[:2] == ("stack", "output"):
             argv += ["--stack", self.name]
-        proc = subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=900)
+        proc = subprocess.run(
+            argv, env=self.env, capture_output=True, text=True, timeout=900, check=False
+        )
         if check and proc.returncode != 0:
             raise AssertionError(
                 f"pulumi {' '.join(args)} exited {proc.returncode}\n"
@@ -53,13 +56,14 @@ def _require(condition: bool, what: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def pulumi_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Name: pulumi_env / Scope: session / Depends: the pulumi CLI on PATH, the lab.
+def pulumi_env(lab: LabInfo, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Name: pulumi_env / Scope: session / Depends: lab (this process is in hn-ctl),
+    the pulumi CLI on PATH (make setup).
 
     The environment for the CLI: offline, with a backend of its own per session.
+    Every pulumi process, and the provider it starts, inherits hn-ctl.
     """
     _require(shutil.which("pulumi") is not None, "pulumi CLI on PATH (make setup)")
-    _require(os.environ.get("HOSTNET_LAB") == "1", "running inside `hostnet lab exec`")
     backend = tmp_path_factory.mktemp("pulumi-backend")
     env = dict(os.environ)
     env.update(

@@ -25,9 +25,7 @@ def test_skeleton_lifecycle(pulumi_env: dict[str, str], tmp_path: Path) -> None:
         assert bridge0["linkinfo"]["info_kind"] == "bridge"
         assert "UP" in bridge0["flags"]
         assert bridge0.get("ifalias") == "hostnet:h1/bridge/bridge0"
-        addresses = [
-            (a, p) for _, a, p in hoststate.snapshot("h1")["addresses"] if _ == "bridge0"
-        ]
+        addresses = [(a, p) for _, a, p in hoststate.snapshot("h1")["addresses"] if _ == "bridge0"]
         assert addresses == [("192.168.5.1", 24)]
 
         stack.up("--expect-no-changes")

@@ -12,6 +12,7 @@ import pytest
 from pulumi.runtime import rpc
 
 import pulumi_hostnet as hn
+from pulumi_hostnet._provider import HostnetProvider
 
 REGISTERED: list[Any] = []
 
@@ -90,6 +91,4 @@ def test_every_class_registers_with_its_type_token_and_provider() -> Any:
     "kind", ["bridge", "veth", "router", "route", "nat", "firewall", "netns", "sysctl"]
 )
 def test_provider_is_deterministic(kind: str) -> None:
-    from pulumi_hostnet._provider import HostnetProvider
-
     assert dill.dumps(HostnetProvider(kind)) == dill.dumps(HostnetProvider(kind))

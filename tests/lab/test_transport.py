@@ -1,0 +1,134 @@
+"""The SSH transport against lab hosts: agents, errors, pooling. Runs inside hn-ctl."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+from hostnet import errors, transport
+from hostnet import lab as hostnet_lab
+from hostnet.lab import LabInfo
+from hostnet.transport import Connection
+
+pytestmark = pytest.mark.lab
+
+
+def _conn(info: LabInfo, host: str = "h1", **overrides: object) -> Connection:
+    settings: dict[str, object] = {
+        "address": info.hosts[host],
+        "key_file": str(info.key_path),
+        "known_hosts": str(info.known_hosts_path),
+        "connect_timeout": 5.0,
+    }
+    settings.update(overrides)
+    return Connection(**settings)  # type: ignore[arg-type]
+
+
+def _host_key(info: LabInfo, address: str) -> str:
+    for line in info.known_hosts_path.read_text().splitlines():
+        names, _, key = line.partition(" ")
+        if address in names.split(","):
+            return key
+    raise AssertionError(f"no known_hosts entry for {address}")
+
+
+def test_agent_answers_on_every_host(lab: LabInfo) -> None:
+    for host in ("h1", "h2", "h3"):
+        agent = transport.agent_for(_conn(lab, host))
+        assert agent.info["hostname"] == host
+        assert agent.call("ping") == {"pong": True}
+
+
+def test_one_connection_per_host_whatever_the_threads(lab: LabInfo) -> None:
+    transport.close_all()
+    conns = [_conn(lab, host) for host in ("h1", "h2", "h3")]
+    failures: list[BaseException] = []
+
+    def work(conn: Connection) -> None:
+        try:
+            for _ in range(20):
+                transport.agent_for(conn).call("ping")
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work, args=(c,)) for c in conns for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures
+    ss = subprocess.run(
+        ["ss", "-Htn", "state", "established", "( dport = :22 )"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    peers = sorted(line.split()[-1].rsplit(":", 1)[0] for line in ss.splitlines())
+    assert peers == sorted(lab.hosts.values()), ss
+    # Seen from each host: one agent (hosts share the machine's PID namespace,
+    # so count only processes in the host's network namespace).
+    for host in ("h1", "h2", "h3"):
+        agents = hostnet_lab.host_exec(
+            host, ["sh", "-c", "pgrep --ns $$ --nslist net -f '[i]mport sys, os, json'"]
+        )
+        assert len(agents.stdout.split()) == 1, agents.stdout
+
+
+def test_pinned_key_of_another_host_is_a_mismatch(lab: LabInfo) -> None:
+    wrong = _host_key(lab, lab.hosts["h2"])
+    with pytest.raises(errors.HostKeyMismatch):
+        transport.agent_for(_conn(lab, "h1", known_hosts=None, host_key=wrong))
+
+
+def test_unknown_host_key_is_refused_unless_trust_on_first_use(lab: LabInfo) -> None:
+    with pytest.raises(errors.HostKeyUnknown):
+        transport.agent_for(_conn(lab, "h3", known_hosts=None))
+    agent = transport.agent_for(_conn(lab, "h3", known_hosts=None, trust_on_first_use=True))
+    assert agent.call("ping") == {"pong": True}
+
+
+def test_wrong_user_key_fails_auth(lab: LabInfo, tmp_path: Path) -> None:
+    key = tmp_path / "other"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    with pytest.raises(errors.AuthFailed):
+        transport.agent_for(_conn(lab, "h1", key_file=str(key)))
+    with pytest.raises(errors.AuthFailed):
+        transport.agent_for(_conn(lab, "h1", key_file=None, private_key=key.read_text()))
+
+
+def test_unreachable_address_and_closed_port(lab: LabInfo) -> None:
+    with pytest.raises(errors.Unreachable):
+        transport.agent_for(_conn(lab, "h1", port=2222))
+    with pytest.raises(errors.Unreachable):
+        transport.agent_for(_conn(lab, "h1", address="10.32.171.99", connect_timeout=2.0))
+
+
+def test_missing_or_old_python_is_named(lab: LabInfo) -> None:
+    with pytest.raises(errors.NoSuitablePython, match=r"python3\.7"):
+        transport.agent_for(_conn(lab, "h2", python="python3.7"))
+    # An interpreter that reports 3.8, as an older distribution's python3 would.
+    fake = "/run/hostnet-test-python38"
+    script = (
+        "#!/bin/sh\nexec /usr/bin/python3 -c "
+        '\'import sys; code = sys.argv[1]; sys.version_info = (3, 8, 10, "final", 0); '
+        'exec(compile(code, "<boot>", "exec"))\' "$3"\n'
+    )
+    hostnet_lab.host_exec("h2", ["sh", "-c", f"cat > {fake} && chmod 755 {fake}"], input=script)
+    try:
+        with pytest.raises(errors.NoSuitablePython, match=r"3\.8\.10"):
+            transport.agent_for(_conn(lab, "h2", python=fake))
+    finally:
+        hostnet_lab.host_exec("h2", ["rm", "-f", fake])
+
+
+def test_no_secret_in_errors(lab: LabInfo, tmp_path: Path) -> None:
+    key = tmp_path / "k"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    secret = key.read_text()
+    with pytest.raises(errors.AuthFailed) as info:
+        transport.agent_for(_conn(lab, "h1", key_file=None, private_key=secret))
+    body = secret.splitlines()[1]
+    assert body not in str(info.value) and body not in repr(_conn(lab, private_key=secret))
