@@ -1,4 +1,4 @@
-"""The ``hostnet`` command: the local lab today; verify and graph as they land."""
+"""The ``hostnet`` command: the local lab, and verification of a stack on its hosts."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from hostnet import lab
+from hostnet import lab, verify
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hostnet", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     lab.add_lab_commands(commands)
+    verify.add_verify_command(commands)
     args = parser.parse_args(argv)
     result: int = args.handler(args)
     return result

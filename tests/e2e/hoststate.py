@@ -18,6 +18,12 @@ def links(host: str) -> dict[str, dict[str, Any]]:
     return {link["ifname"]: link for link in _ip_json(host, "-d", "link", "show")}
 
 
+def _global6(line: str) -> bool:
+    words = line.split()
+    dst = words[1] if words[0] in ("local", "anycast", "multicast", "broadcast") else words[0]
+    return not dst.startswith(("fe80", "ff00", "ff02"))
+
+
 def snapshot(host: str) -> dict[str, Any]:
     """Links, addresses, routes of every table and iptables rules, minus counters."""
     link_view = sorted(
@@ -28,8 +34,14 @@ def snapshot(host: str) -> dict[str, Any]:
         (entry["ifname"], a["local"], a["prefixlen"])
         for entry in _ip_json(host, "addr", "show")
         for a in entry.get("addr_info", [])
+        if a.get("scope") != "link"
     )
-    routes = lab.host_exec(host, ["ip", "route", "show", "table", "all"]).stdout
+    routes = lab.host_exec(host, ["ip", "-4", "route", "show", "table", "all"]).stdout
+    routes6 = lab.host_exec(host, ["ip", "-6", "route", "show", "table", "all"]).stdout
+    # IPv6 link-local and multicast routes come and go with address autoconfiguration.
+    routes += "\n".join(
+        line for line in routes6.splitlines() if not line.split()[1:2] or _global6(line)
+    )
     rules = lab.host_exec(host, ["iptables-save"]).stdout
     return {
         "links": link_view,

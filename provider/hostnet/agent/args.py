@@ -27,6 +27,10 @@ class Args:
     def has(self, key: str) -> bool:
         return self._raw.get(key) is not None
 
+    def present(self, key: str) -> bool:
+        """Given at all, even as null (``master: null`` means "no master")."""
+        return key in self._raw
+
     def raw(self, key: str) -> Any:
         return self._raw.get(key)
 
@@ -47,7 +51,9 @@ class Args:
             raise self._bad(key, "must be a non-empty one-line string")
         return value
 
-    def integer(self, key: str, *, default: int | None = None, lo: int = 0, hi: int = 2**32 - 1) -> int:
+    def integer(
+        self, key: str, *, default: int | None = None, lo: int = 0, hi: int = 2**32 - 1
+    ) -> int:
         value = self.opt_integer(key, lo=lo, hi=hi)
         if value is None:
             if default is None:
@@ -91,11 +97,7 @@ class Args:
         value = self.opt_text(key)
         if value is None:
             return None
-        if (
-            len(value.encode()) > 15
-            or value in (".", "..")
-            or any(c in value for c in "/: \t")
-        ):
+        if len(value.encode()) > 15 or value in (".", "..") or any(c in value for c in "/: \t"):
             raise self._bad(key, f"is not a valid interface name: {value!r}")
         return value
 

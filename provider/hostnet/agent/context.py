@@ -1,4 +1,4 @@
-"""Per-request state: the deadline, resolved namespaces, one IPRoute per namespace.
+"""Per-request state: the deadline, resolved namespaces, one netlink socket per namespace.
 
 Sockets live for one request only: a namespace deleted between two requests
 must not be reached through a stale socket, and a socket inside a namespace
@@ -7,6 +7,7 @@ keeps that namespace alive.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -19,6 +20,7 @@ from pyroute2 import IPRoute
 from . import nsref
 from .errors import Failed, NotFound, Timeout, from_exception
 from .nsref import Netns
+from .rtnl import Rtnl
 
 # setns() in a child, then exec: the fallback when nsenter is missing.
 _SETNS_EXEC = """\
@@ -32,6 +34,19 @@ os.close(fd)
 os.execvp(sys.argv[2], sys.argv[2:])
 """
 _ENV = dict(os.environ, LC_ALL="C")
+
+
+class Net:
+    """Netlink inside one namespace: pyroute2 (addresses, routes) and Rtnl (links)."""
+
+    def __init__(self, ns: Netns, ipr: Any) -> None:
+        self.ns = ns
+        self.ipr = ipr
+        self.rt = Rtnl(ipr.fileno())
+
+    def close(self) -> None:
+        self.rt.close()
+        self.ipr.close()
 
 
 def in_netns(path: str | None, argv: list[str]) -> list[str]:
@@ -50,7 +65,10 @@ class Context:
     def __init__(self, *, deadline: float) -> None:
         self.deadline = deadline
         self._netns: dict[str | None, Netns] = {}
-        self._ipr: dict[str | None, Any] = {}
+        self._net: dict[str | None, Net] = {}
+        # (namespace path, ifname) -> ifindex, for masters a batch names over and
+        # over; dropped whenever an op of the request deletes a link or a namespace.
+        self.link_index: dict[tuple[str | None, str], int] = {}
 
     def remaining(self) -> float:
         left = self.deadline - time.monotonic()
@@ -65,33 +83,35 @@ class Context:
             self._netns[ref] = found
         return found
 
-    def ipr(self, ref: str | None) -> Any:
-        """The request's IPRoute inside ``ref``; NotFound if the namespace is gone."""
-        return self.ipr_at(self.netns(ref))
+    def net(self, ref: str | None) -> Net:
+        """The request's netlink inside ``ref``; NotFound if the namespace is gone."""
+        return self.net_at(self.netns(ref))
 
-    def ipr_at(self, ns: Netns) -> Any:
+    def net_at(self, ns: Netns) -> Net:
         path = ns.require()
-        cached = self._ipr.get(path)
+        cached = self._net.get(path)
         if cached is not None:
             return cached
         try:
+            # nlm_echo: a create answers with the new object, saving a lookup.
             if path is None:
-                ipr = IPRoute(groups=0, strict_check=True)
+                ipr = IPRoute(groups=0, strict_check=True, nlm_echo=True)
             else:
                 # flags=0: a missing namespace is an error, never created on the fly.
-                ipr = IPRoute(netns=path, flags=0, groups=0, strict_check=True)
+                ipr = IPRoute(netns=path, flags=0, groups=0, strict_check=True, nlm_echo=True)
         except FileNotFoundError:
             raise NotFound(f"network namespace {ns.label!r} does not exist") from None
         except Exception as exc:
             raise from_exception(exc, what=f"netlink socket in {ns.label}") from exc
-        self._ipr[path] = ipr
-        return ipr
+        net = self._net[path] = Net(ns, ipr)
+        return net
 
     def forget(self, path: str | None) -> None:
         """Drop the cached socket of a namespace that is being removed or recreated."""
-        ipr = self._ipr.pop(path, None)
-        if ipr is not None:
-            ipr.close()
+        net = self._net.pop(path, None)
+        self.link_index.clear()
+        if net is not None:
+            net.close()
         for ref, ns in list(self._netns.items()):
             if ns.path == path:
                 del self._netns[ref]
@@ -103,7 +123,7 @@ class Context:
         full = in_netns(ns.require(), argv)
         timeout = self.remaining()
         try:
-            return subprocess.run(
+            return subprocess.run(  # noqa: S603 -- argv list, no shell
                 full, input=stdin, capture_output=True, timeout=timeout, check=False, env=_ENV
             )
         except subprocess.TimeoutExpired:
@@ -112,9 +132,8 @@ class Context:
             raise Failed(f"{full[0]} is not installed on the host", errno=2) from None
 
     def close(self) -> None:
-        for ipr in self._ipr.values():
-            try:
-                ipr.close()
-            except Exception:  # noqa: S110 -- closing is best effort; the request is over
-                pass
-        self._ipr.clear()
+        for net in self._net.values():
+            # Closing is best effort: the request is over either way.
+            with contextlib.suppress(Exception):
+                net.close()
+        self._net.clear()

@@ -62,7 +62,8 @@ def from_exception(exc: BaseException, *, what: str) -> AgentError:
         return exc
     code = netlink_code(exc)
     if code is not None:
-        text = os.strerror(code)
+        said = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], str) else ""
+        text = said or os.strerror(code)
         if code in (_errno.EPERM, _errno.EACCES):
             return Failed(f"{what}: {text} (is the agent root?)", errno=code)
         return Failed(f"{what}: {text}", errno=code)

@@ -4,6 +4,11 @@ The bridge carries hostnet's mark (its alias); a bridge of that name without the
 mark (docker0, a bridge made by hand) is never adopted, changed or deleted.
 Enslaved NICs such as ens34 are not owned: hostnet only sets and releases their
 master.
+
+An uplink bridge (``uplink="ens32"``) takes over a NIC that carries the host's
+own traffic: the NIC's addresses, its routes and its MAC move to the bridge and
+the NIC becomes its port, all in one step on the host, so the SSH session that
+asked for it survives. Deleting the bridge moves everything back.
 """
 
 from __future__ import annotations
@@ -15,12 +20,20 @@ from hostnet import errors
 from hostnet.agent_client import Agent
 from hostnet.ids import make_id
 from hostnet.protocol import Op
-from hostnet.resources._base import MARK, Failure, FieldPolicy, Step, run_plan, undo_with
+from hostnet.resources._base import (
+    MARK,
+    Failure,
+    FieldPolicy,
+    Step,
+    delete_quietly,
+    run_plan,
+    undo_with,
+)
 from hostnet.validate import Checker
 
 KIND = "bridge"
 POLICY = FieldPolicy(
-    replace=frozenset({"host", "name", "netns"}),
+    replace=frozenset({"host", "name", "netns", "uplink"}),
     update=frozenset({"addresses", "ports", "mtu", "promisc", "up"}),
 )
 
@@ -34,6 +47,13 @@ def check(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]:
     ports = c.ifnames("ports")
     if name and name in ports:
         c.fail("ports", f"{name!r} cannot be a port of itself")
+    uplink = c.ifname("uplink", required=False)
+    if uplink and uplink in ports:
+        c.fail("uplink", f"{uplink!r} is the uplink; do not list it in ports too")
+    if uplink and uplink == name:
+        c.fail("uplink", "a bridge cannot take over itself")
+    if uplink and news.get("addresses"):
+        c.fail("addresses", "an uplink bridge takes its addresses from the uplink NIC")
     c.integer("mtu", low=68, high=65535)
     c.boolean("promisc", default=False)
     c.boolean("up", default=True)
@@ -54,12 +74,14 @@ def _observe(
     return bridge, links
 
 
-def _foreign_ports(links: list[dict[str, Any]], name: str) -> list[str]:
+def _foreign_ports(links: list[dict[str, Any]], name: str, uplink: str | None = None) -> list[str]:
     """Ports of the bridge that no hostnet resource owns (NICs such as ens34)."""
     return sorted(
         link["ifname"]
         for link in links
-        if link.get("master") == name and not (link.get("alias") or "").startswith(MARK)
+        if link.get("master") == name
+        and link["ifname"] != uplink
+        and not (link.get("alias") or "").startswith(MARK)
     )
 
 
@@ -100,7 +122,8 @@ def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> None:
     netns, name = inputs.get("netns"), inputs["name"]
     bridge, links = _observe(agent, inputs)
     created = bridge is None
-    current = _foreign_ports(links, name) if bridge else []
+    uplink = inputs.get("uplink")
+    current = _foreign_ports(links, name, uplink) if bridge else []
     ensure = Op(
         op="link_ensure_bridge",
         args={"netns": netns, "ifname": name, "owner": rid, "mtu": inputs.get("mtu")},
@@ -110,14 +133,17 @@ def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> None:
     # Ports join while the bridge is still down: attaching to a running bridge
     # costs the kernel work proportional to the ports it already has.
     steps += _port_steps(inputs, links, current)
-    steps.append(
-        Step(
-            op=Op(
-                op="addr_replace",
-                args={"netns": netns, "ifname": name, "addresses": inputs.get("addresses", [])},
+    if uplink:
+        takeover = {"netns": netns, "bridge": name, "nic": uplink, "owner": rid}
+        steps.append(
+            Step(
+                op=Op(op="uplink_takeover", args=takeover),
+                undo=undo_with([Op(op="uplink_release", args={**takeover, "keep_bridge": True})]),
             )
         )
-    )
+    else:
+        addresses = {"netns": netns, "ifname": name, "addresses": inputs.get("addresses", [])}
+        steps.append(Step(op=Op(op="addr_replace", args=addresses)))
     steps.append(
         Step(
             op=Op(
@@ -176,9 +202,15 @@ def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
     if bridge is None or bridge.get("alias") != MARK + rid or bridge.get("kind") != "bridge":
         return None
     observed = dict(outputs)
+    uplink = outputs.get("uplink")
+    if uplink:
+        nic = next((link for link in links if link["ifname"] == uplink), None)
+        if nic is None or nic.get("master") != outputs["name"]:
+            observed["uplink"] = None  # released by hand: take it over again
     observed.update(
-        addresses=list(bridge.get("addresses") or []),
-        ports=_foreign_ports(links, outputs["name"]),
+        # An uplink bridge's addresses are the NIC's; they are not declared here.
+        addresses=[] if uplink else list(bridge.get("addresses") or []),
+        ports=_foreign_ports(links, outputs["name"], uplink),
         promisc=bool(bridge.get("promisc")),
         up=bool(bridge.get("up")),
     )
@@ -189,8 +221,12 @@ def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
 
 def delete(agent: Agent, outputs: Mapping[str, Any]) -> None:
     rid = outputs.get("resource_id") or make_id_for(outputs)
-    try:
-        agent.call("link_delete", netns=outputs.get("netns"), ifname=outputs["name"], owner=rid)
-    except errors.AgentError as exc:
-        if exc.kind != "NotFound":
-            raise
+    netns, name = outputs.get("netns"), outputs["name"]
+    if outputs.get("uplink"):
+        op = Op(
+            op="uplink_release",
+            args={"netns": netns, "bridge": name, "nic": outputs["uplink"], "owner": rid},
+        )
+    else:
+        op = Op(op="link_delete", args={"netns": netns, "ifname": name, "owner": rid})
+    delete_quietly(agent, [op])

@@ -50,8 +50,7 @@ def update(agent: Agent, olds: Mapping[str, Any], news: Mapping[str, Any]) -> di
 
 def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
     rid = outputs.get("resource_id") or make_id_for(outputs)
-    spaces: list[dict[str, Any]] = agent.call("netns_list")
-    found = next((n for n in spaces if n["name"] == outputs["name"]), None)
+    found = agent.call("netns_read", name=outputs["name"])
     if found is None or not owned_by(found.get("owner"), rid):
         return None
     return {**outputs, "resource_id": rid}

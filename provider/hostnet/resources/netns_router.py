@@ -148,8 +148,7 @@ def _route_args(ns: str, route: Mapping[str, Any]) -> dict[str, Any]:
 
 def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any], olds: Mapping[str, Any]) -> None:
     ns = inputs["name"]
-    spaces = agent.call("netns_list")
-    fresh = not any(n["name"] == ns for n in spaces)
+    fresh = agent.call("netns_read", name=ns) is None
     steps = [
         Step(
             op=Op(op="netns_ensure", args={"name": ns, "owner": rid}),
@@ -240,8 +239,8 @@ def _route_view(route: Mapping[str, Any], declared: Mapping[str, Any]) -> dict[s
 def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
     rid = outputs.get("resource_id") or make_id_for(outputs)
     ns = outputs["name"]
-    spaces = agent.call("netns_list")
-    if not any(n["name"] == ns and owned_by(n.get("owner"), rid) for n in spaces):
+    found = agent.call("netns_read", name=ns)
+    if found is None or not owned_by(found.get("owner"), rid):
         return None
     routes = read_or_none(agent, "route_list", netns=ns) or []
     ours = [r for r in routes if r.get("proto") == RTPROT_HOSTNET]

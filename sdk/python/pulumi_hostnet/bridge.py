@@ -29,6 +29,10 @@ class BridgeArgs:
         up: Administrative state; up by default.
         netns: Namespace the bridge lives in (name, ``pid:N``, a path, or
             ``container:NAME``); the host's own when unset. Changing it replaces.
+        uplink: A NIC carrying the host's own traffic (``ens32``) to take over:
+            its addresses, routes and MAC move to the bridge and it becomes a
+            port, in one step on the host; deleting the bridge moves them back.
+            Leave ``addresses`` empty with it. Changing it replaces the bridge.
     """
 
     host: Host
@@ -39,6 +43,7 @@ class BridgeArgs:
     promisc: bool = False
     up: bool = True
     netns: pulumi.Input[str] | None = None
+    uplink: pulumi.Input[str] | None = None
 
 
 class Bridge(pulumi.dynamic.Resource, module="hostnet", name="Bridge"):

@@ -1,0 +1,118 @@
+"""The hostnet agent: runs on a host, changes its network on request.
+
+It is shipped to a host as a zip (this package, imported there as
+``hostnet_agent``, plus pyroute2) and needs python3 >= 3.9, the stdlib and
+pyroute2 0.9.7. ``python -m hostnet.agent`` serves on stdin/stdout locally.
+
+Protocol (JSON, one object per line)
+====================================
+Start: one line ``{"ready": true, "agent": VERSION, "python": "3.11.2", "pid": N,
+"hostname": ..., "kernel": <uname -r>, "iptables": "nft"|"legacy"|null,
+"pyroute2": "0.9.7", "run_dir": "/run/hostnet"}``.
+
+Request: ``{"id": INT, "ops": [{"op": NAME, "args": {...}}, ...], "timeout": SECONDS}``
+(timeout optional, default 60). Ops of a batch run in order and stop at the
+first failure. A batch whose op names or argument names are wrong anywhere
+fails before any op runs. Absent and null arguments are the same thing.
+
+Reply: ``{"id": INT, "ok": true, "results": [r0, ...], "t": SECONDS_ON_HOST}`` or
+``{"id": INT, "ok": false, "results": [results of the ops that succeeded],
+"error": {"index": K, "op": NAME, "type": TYPE, "message": ONE_LINE, "errno": INT|null}}``.
+A line that is not a request gets ``{"id": null, "ok": false, "results": [],
+"error": {"index": null, "op": null, "type": "Invalid", ...}}``.
+TYPE: Invalid (bad arguments), NotFound, Exists (exists as something that
+cannot be reconciled), NotOwned (exists without hostnet's mark), Timeout,
+Busy (host lock not obtained in time), Failed (anything else; errno and the
+host's or tool's words).
+
+Requests run concurrently (4 threads) and replies come in completion order.
+A batch with a mutating op holds the host lock (in-process lock plus flock on
+<run_dir>/lock, run_dir = $HOSTNET_RUN_DIR or /run/hostnet) for its whole
+run; read-only batches take no lock. The timeout is checked before each op
+and bounds every subprocess; a netlink request already sent cannot be
+interrupted, so an op may finish after the deadline (the reply is still ok
+if it was the last op). $HOSTNET_IPTABLES=nft|legacy overrides the detected
+iptables variant.
+EOF on stdin ends the agent after the requests in flight are answered.
+
+Namespace references (``netns``, ``peer_netns``, ``ref``)
+==========================================================
+null: the agent's own; "NAME": /run/netns/NAME; "pid:N"; "/abs/path"
+(/proc/N/ns/net, a bind mount); "container:NAME": docker (else podman)
+inspect, resolved when the request runs. A missing namespace is never created.
+In a missing namespace read ops return null, delete ops succeed with
+deleted/changed false, and other ops fail NotFound.
+
+Ownership marks: links get alias "hostnet:<owner>"; routes protocol 77;
+named namespaces the alias "hostnet:<owner>" on their lo; iptables rules
+``-m comment --comment hostnet:<owner>``; hostnet's own chains HOSTNET*.
+
+Ops: args -> result
+===================
+ping {} -> {"pong": true}
+info {} -> the ready line's fields without "ready"
+
+LINK = {ifindex, ifname, kind ("bridge"|"veth"|"vxlan"|another rtnl kind such as
+"dummy"|"device" for NICs and lo), mac, mtu, up (admin), operstate, master
+(ifname|null), alias|null, promisc, addresses [canonical cidr, global+site scope],
+peer_ifindex (veth, else null), vxlan {id, local, remote, group, port, dev} (vxlan only)}
+
+link_read {netns, ifname} -> LINK|null
+link_list {netns} -> [LINK]
+link_ensure_bridge {netns, ifname, owner, mtu?, mac?} -> LINK
+link_ensure_veth {netns, ifname, peer_ifname, peer_netns, owner, mtu?, master?, up?}
+    -> {"link": LINK, "peer": LINK}   (master: ifname of a bridge for this end;
+    up: both ends; the peer is created inside peer_netns; a fresh pair reports
+    the operstate of the moment it was made)
+link_ensure_vxlan {netns, ifname, owner, vni, local?, remote?, group?, dev?,
+    dstport? (4789), mtu?} -> LINK   (another vni/local/remote/group/port/dev: Exists)
+link_set {netns, ifname, owner?, up?, mtu?, promisc?, master?, mac?, alias?} -> LINK
+    (master "" or null: no master; without owner only up/promisc/master)
+link_delete {netns, ifname, owner} -> {"deleted": bool}
+  ensure_*: an existing link of another kind -> Exists; without our alias -> NotOwned.
+
+addr_ensure {netns, ifname, address} -> {"changed": bool}
+addr_delete {netns, ifname, address} -> {"changed": bool}
+addr_list {netns, ifname?} -> [{"ifname", "address"}]   (global+site scope)
+addr_replace {netns, ifname, addresses, keep?} -> {"added": [...], "removed": [...]}
+
+ROUTE = {dst ("default"|cidr), family (4|6), via, dev, src, metric, table, proto,
+scope ("global"|"site"|"link"|"host"|"nowhere"), type ("unicast", ...), onlink}
+route_ensure {netns, dst, family?, via?, dev?, src?, metric?, table? (254), scope?,
+    onlink?} -> ROUTE   (identity: family, dst, table, metric; metric default 0
+    for IPv4, 1024 for IPv6; family of "default" from via/src, else 4)
+route_read {netns, dst, family?, table?, metric?} -> ROUTE|null
+route_list {netns, table? (254; 0 = all but local)} -> [ROUTE]   (all protocols)
+route_delete {netns, dst, family?, table?, metric?, owned_only? (true)} -> {"deleted": bool}
+
+netns_ensure {name, owner} -> {"created": bool}
+netns_delete {name, owner} -> {"deleted": bool}
+netns_read {name} -> {"name", "owner"|null}|null   (one namespace, cheaper than a list)
+netns_list {} -> [{"name", "owner"|null}]
+netns_resolve {ref} -> {"path"|null, "exists": bool, "inode"|null}
+
+sysctl_read {netns, key} -> str|null
+sysctl_write {netns, key, value, owner} -> {"previous": str}   (the value found by
+    this owner's first write, kept in <run_dir>/sysctl/<netns>@<inode>/<key>;
+    another owner's record -> NotOwned; value: string or integer)
+sysctl_restore {netns, key, owner} -> {"restored": str|null}
+
+ipt_ensure_chain {netns, table, chain (HOSTNET*), parent, position? (1)}
+    -> {"created": bool, "changed": bool}
+ipt_delete_chain {netns, table, chain, parent} -> {"deleted": bool}   (Failed if rules remain)
+ipt_ensure_rule {netns, table, chain, rule [tokens], owner, position?} -> {"changed": bool}
+    (tokens: no commands (-A -I -D -R -F -X -N -P -Z -E -L -S -C -t), no --comment,
+    no quotes, backslashes or newlines; position places a new rule, a rule of
+    this owner with another spec is replaced where it stands)
+ipt_delete_rule {netns, table, chain, owner} -> {"deleted": bool}
+ipt_read_rules {netns, table, chain?} -> [{"table", "chain", "rule", "owner", "position"}]|null
+    (rule: tokens as iptables-save prints them, comment removed)
+
+dump {netns} -> {"links", "routes" (all tables but local), "netns" (own namespace
+    only), "rules" {table: [iptables-save lines without counters]}, "sysctl" {key: value}}
+dump_all {} -> {"host": dump, "netns": {name: dump}}
+probe {netns, kind ("ping"|"tcp"), address, port?, timeout? (2)}
+    -> {"ok": bool, "detail": str, "banner": str|null}
+"""
+
+AGENT_VERSION = "0.1.0"

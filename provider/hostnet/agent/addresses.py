@@ -1,0 +1,95 @@
+"""Address ops. Addresses are canonical "address/prefix" strings of global or site scope."""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+from typing import Any
+
+from pyroute2.netlink.exceptions import NetlinkError
+
+from .args import Args
+from .context import Context, Net
+from .errors import Invalid, NotFound
+from .linkview import address_map, addresses
+
+
+def _index(net: Net, ifname: str) -> int:
+    msg = net.rt.get(ifname=ifname)
+    if msg is None:
+        raise NotFound(f"{ifname} does not exist")
+    return msg.index
+
+
+def _add(net: Net, index: int, cidr: str) -> bool:
+    iface = ipaddress.ip_interface(cidr)
+    try:
+        net.ipr.addr("add", index=index, address=str(iface.ip), prefixlen=iface.network.prefixlen)
+    except NetlinkError as exc:
+        if exc.code == errno.EEXIST:
+            return False
+        raise
+    return True
+
+
+def _delete(net: Net, index: int, cidr: str) -> bool:
+    iface = ipaddress.ip_interface(cidr)
+    try:
+        net.ipr.addr("del", index=index, address=str(iface.ip), prefixlen=iface.network.prefixlen)
+    except NetlinkError as exc:
+        if exc.code in (errno.EADDRNOTAVAIL, errno.ENOENT, errno.ENODEV):
+            return False
+        raise
+    return True
+
+
+def addr_ensure(ctx: Context, args: Args) -> Any:
+    cidr = args.interface("address")
+    net = ctx.net(args.ref())
+    return {"changed": _add(net, _index(net, args.ifname()), cidr)}
+
+
+def addr_delete(ctx: Context, args: Args) -> Any:
+    cidr = args.interface("address")
+    ns = ctx.netns(args.ref())
+    if not ns.exists():
+        return {"changed": False}
+    net = ctx.net_at(ns)
+    msg = net.rt.get(ifname=args.ifname())
+    if msg is None:
+        return {"changed": False}
+    return {"changed": _delete(net, msg.index, cidr)}
+
+
+def addr_list(ctx: Context, args: Args) -> Any:
+    net = ctx.net(args.ref())
+    ifname = args.opt_ifname("ifname")
+    if ifname is not None:
+        return [{"ifname": ifname, "address": a} for a in addresses(net, _index(net, ifname))]
+    names = {m.index: m.ifname for m in net.rt.dump()}
+    return [
+        {"ifname": names.get(index), "address": a}
+        for index, found in sorted(address_map(net).items())
+        for a in found
+    ]
+
+
+def addr_replace(ctx: Context, args: Args) -> Any:
+    """Exactly ``addresses`` (plus any of ``keep``) on the link: add first, then remove.
+
+    Removing a primary IPv4 address also removes the secondaries of its subnet
+    unless promote_secondaries is set, so desired addresses lost that way are
+    added back at the end.
+    """
+    if not isinstance(args.raw("addresses"), list):
+        raise Invalid(f"{args.op}: argument 'addresses' must be a list (empty removes all)")
+    want, keep = args.interfaces("addresses"), args.interfaces("keep")
+    net = ctx.net(args.ref())
+    index = _index(net, args.ifname())
+    have = addresses(net, index)
+    added = [a for a in want if a not in have and _add(net, index, a)]
+    removed = [a for a in have if a not in want and a not in keep and _delete(net, index, a)]
+    if removed:
+        now = addresses(net, index)
+        added += [a for a in want if a not in now and _add(net, index, a) and a not in added]
+    return {"added": added, "removed": removed}

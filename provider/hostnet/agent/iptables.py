@@ -1,0 +1,172 @@
+"""iptables ops. hostnet's rules carry ``-m comment --comment hostnet:<owner>``;
+its chains are named HOSTNET*. Nothing else is ever flushed, deleted or
+rewritten: rules are deleted by their full spec (never by position, which a
+concurrent Docker could shift), and multi-step changes are one
+`iptables-restore --noflush` transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .args import Args, mark
+from .context import Context
+from .errors import Failed, Invalid, NotFound
+from .iptsave import (
+    BUILTIN,
+    PRIORITY_SEP,
+    Rule,
+    Table,
+    check_chain,
+    check_table,
+    iptables,
+    line,
+    read_table,
+    restore,
+)
+from .nsref import Netns
+
+_COMMANDS = {
+    "-A", "--append", "-I", "--insert", "-D", "--delete", "-R", "--replace", "-F", "--flush",
+    "-X", "--delete-chain", "-N", "--new-chain", "-P", "--policy", "-Z", "--zero", "-E",
+    "--rename-chain", "-L", "--list", "-S", "--list-rules", "-C", "--check", "-t", "--table",
+    "--comment",
+}  # fmt: skip
+
+
+def _rule_tokens(args: Args) -> list[str]:
+    tokens = args.tokens("rule")
+    bad = [t for t in tokens if t in _COMMANDS]
+    if bad:
+        raise Invalid(f"{args.op}: rule may not contain {bad[0]} (commands and comments are ours)")
+    return tokens
+
+
+def _require_chain(table: Table, name: str, chain: str) -> None:
+    if chain not in table.chains and chain not in BUILTIN[name]:
+        raise NotFound(f"chain {chain} does not exist in table {name}")
+
+
+def _where(table: Table, chain: str, position: int | None) -> list[str]:
+    """-A, or -I at ``position`` clamped to the chain's length (+1)."""
+    if position is None:
+        return ["-A", chain]
+    last = len(table.in_chain(chain)) + 1
+    return ["-I", chain, str(min(position, last))]
+
+
+def ipt_ensure_chain(ctx: Context, args: Args) -> Any:
+    name = check_table(args.text("table"))
+    chain = check_chain(args.text("chain"), own=True)
+    parent = check_chain(args.text("parent"))
+    position = args.integer("position", default=1, lo=1)
+    ns = ctx.netns(args.ref())
+    table = read_table(ctx, ns, name)
+    _require_chain(table, name, parent)
+    created = chain not in table.chains
+    if created:
+        iptables(ctx, ns, name, ["-N", chain])
+    jumps = [r for r in table.in_chain(parent) if r.tokens == ["-j", chain]]
+    if not jumps:
+        iptables(ctx, ns, name, [*_where(table, parent, position), "-j", chain])
+    elif len(jumps) > 1:
+        restore(ctx, ns, name, [line("-D", parent, ["-j", chain]) for _ in jumps[1:]])
+    return {"created": created, "changed": created or len(jumps) != 1}
+
+
+def ipt_delete_chain(ctx: Context, args: Args) -> Any:
+    name = check_table(args.text("table"))
+    chain = check_chain(args.text("chain"), own=True)
+    parent = check_chain(args.text("parent"))
+    ns = ctx.netns(args.ref())
+    if not ns.exists():
+        return {"deleted": False}
+    table = read_table(ctx, ns, name)
+    if chain not in table.chains:
+        return {"deleted": False}
+    left = table.in_chain(chain)
+    if left:
+        raise Failed(f"chain {chain} still holds {len(left)} rules; delete them first")
+    jumps = [r for r in table.in_chain(parent) if r.tokens == ["-j", chain]]
+    restore(ctx, ns, name, [line("-D", parent, ["-j", chain]) for _ in jumps] + [f"-X {chain}"])
+    return {"deleted": True}
+
+
+def _same_spec(ctx: Context, ns: Netns, name: str, chain: str, wanted: list[str]) -> bool:
+    """Whether the chain holds ``wanted`` as iptables compares rules (-C)."""
+    try:
+        iptables(ctx, ns, name, ["-C", chain, *wanted])
+    except (Failed, NotFound):
+        return False
+    return True
+
+
+def _with_comment(tokens: list[str], comment: str) -> list[str]:
+    """The comment match placed before the target, where iptables-save prints it,
+    so a rule given in saved form compares equal without asking iptables."""
+    at = next((i for i, t in enumerate(tokens) if t in ("-j", "--jump", "-g", "--goto")), None)
+    at = len(tokens) if at is None else at
+    return [*tokens[:at], "-m", "comment", "--comment", comment, *tokens[at:]]
+
+
+def _position_for(rules: list[Rule], priority: int) -> int | None:
+    """Before the first rule of a higher priority (unprioritised rules count as
+    highest), so rules land in priority order whatever order they are made in."""
+    for rule in rules:
+        if rule.priority is None or rule.priority > priority:
+            return rule.position
+    return None
+
+
+def ipt_ensure_rule(ctx: Context, args: Args) -> Any:
+    name = check_table(args.text("table"))
+    chain = check_chain(args.text("chain"))
+    tokens, owner = _rule_tokens(args), args.owner()
+    position = args.opt_integer("position", lo=1)
+    priority = args.opt_integer("priority", lo=0)
+    ns = ctx.netns(args.ref())
+    table = read_table(ctx, ns, name)
+    _require_chain(table, name, chain)
+    comment = mark(owner) if priority is None else f"{mark(owner)}{PRIORITY_SEP}{priority}"
+    wanted = _with_comment(tokens, comment)
+    mine = [r for r in table.in_chain(chain) if r.owner == owner]
+    if not mine:
+        if priority is not None:
+            position = _position_for(table.in_chain(chain), priority)
+        iptables(ctx, ns, name, [*_where(table, chain, position), *wanted])
+        return {"changed": True}
+    if len(mine) == 1 and (mine[0].tokens == wanted or _same_spec(ctx, ns, name, chain, wanted)):
+        return {"changed": False}
+    # Replace in place: delete every rule of this owner by spec, insert the new
+    # one where the first stood, all in one transaction.
+    lines = [line("-D", chain, r.tokens) for r in mine]
+    lines.append(line("-I", chain, [str(mine[0].position), *wanted]))
+    restore(ctx, ns, name, lines)
+    return {"changed": True}
+
+
+def ipt_delete_rule(ctx: Context, args: Args) -> Any:
+    name = check_table(args.text("table"))
+    chain = check_chain(args.text("chain"))
+    owner = args.owner()
+    ns = ctx.netns(args.ref())
+    if not ns.exists():
+        return {"deleted": False}
+    mine = [r for r in read_table(ctx, ns, name).in_chain(chain) if r.owner == owner]
+    if not mine:
+        return {"deleted": False}
+    restore(ctx, ns, name, [line("-D", chain, r.tokens) for r in mine])
+    return {"deleted": True}
+
+
+def ipt_read_rules(ctx: Context, args: Args) -> Any:
+    name = check_table(args.text("table"))
+    chain = check_chain(args.text("chain")) if args.has("chain") else None
+    ns = ctx.netns(args.ref())
+    if not ns.exists():
+        return None
+    return [
+        {"table": name, "chain": r.chain, "rule": r.spec, "owner": r.owner, "position": r.position}
+        for r in read_table(ctx, ns, name).rules
+        if r.owner is not None and (chain is None or r.chain == chain)
+    ]

@@ -1,0 +1,110 @@
+"""Named network namespaces. hostnet marks the ones it creates with the alias
+"hostnet:<owner>" on their ``lo`` (a namespace has no alias of its own)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Any
+
+from pyroute2 import netns as pr_netns
+
+from .args import Args, mark
+from .context import Context
+from .errors import Failed, NotFound, NotOwned, from_exception
+from .links import link_attrs
+from .nsref import NETNS_DIR, check_name
+from .rtnl import IFF_UP, LinkMsg, ifinfo
+
+
+def _owner_mark(ctx: Context, name: str) -> str | None:
+    """The alias of lo inside ``name``; None when unmarked or unreadable (stale mount)."""
+    try:
+        lo = ctx.net(name).rt.get(ifname="lo")
+    except (NotFound, Failed, OSError):
+        return None
+    return None if lo is None else lo.alias
+
+
+def _mark_lo(ctx: Context, name: str, owner: str) -> None:
+    net = ctx.net(name)
+    lo: LinkMsg | None = net.rt.get(ifname="lo")
+    if lo is None:
+        raise Failed(f"netns {name} has no lo")
+    change = 0 if lo.flags & IFF_UP else IFF_UP
+    attrs = link_attrs(alias=mark(owner) if lo.alias != mark(owner) else None)
+    if change or attrs:
+        net.rt.change(ifinfo(index=lo.index, flags=IFF_UP, change=change), attrs)
+
+
+def netns_ensure(ctx: Context, args: Args) -> Any:
+    name, owner = check_name(args.text("name")), args.owner()
+    path = f"{NETNS_DIR}/{name}"
+    if os.path.exists(path):
+        found = _owner_mark(ctx, name)
+        if found != mark(owner):
+            raise NotOwned(f"netns {name} exists and its lo is not marked {mark(owner)!r}")
+        _mark_lo(ctx, name, owner)
+        return {"created": False}
+    ctx.forget(path)
+    try:
+        pr_netns.create(name)
+    except Exception as exc:
+        raise from_exception(exc, what=f"create netns {name}") from exc
+    try:
+        _mark_lo(ctx, name, owner)
+    except Exception:
+        # An unmarked namespace would be refused as foreign by every later ensure.
+        ctx.forget(path)
+        with contextlib.suppress(Exception):
+            pr_netns.remove(name)
+        raise
+    return {"created": True}
+
+
+def netns_delete(ctx: Context, args: Args) -> Any:
+    name, owner = check_name(args.text("name")), args.owner()
+    path = f"{NETNS_DIR}/{name}"
+    if not os.path.exists(path):
+        return {"deleted": False}
+    if _owner_mark(ctx, name) != mark(owner):
+        raise NotOwned(f"netns {name} is not marked {mark(owner)!r}; left in place")
+    # Our own socket inside would keep the namespace alive.
+    ctx.forget(path)
+    try:
+        pr_netns.remove(name)
+    except FileNotFoundError:
+        return {"deleted": False}
+    except Exception as exc:
+        raise from_exception(exc, what=f"delete netns {name}") from exc
+    return {"deleted": True}
+
+
+def netns_list(ctx: Context, args: Args) -> Any:
+    return list_netns(ctx)
+
+
+def netns_read(ctx: Context, args: Args) -> Any:
+    name = check_name(args.text("name"))
+    if not os.path.exists(f"{NETNS_DIR}/{name}"):
+        return None
+    return {"name": name, "owner": _owner(ctx, name)}
+
+
+def _owner(ctx: Context, name: str) -> str | None:
+    alias = _owner_mark(ctx, name)
+    return alias[len(mark("")) :] if alias and alias.startswith(mark("")) else None
+
+
+def list_netns(ctx: Context) -> list[dict[str, Any]]:
+    return [
+        {"name": name, "owner": _owner(ctx, name)} for name in sorted(pr_netns.listnetns(NETNS_DIR))
+    ]
+
+
+def netns_resolve(ctx: Context, args: Args) -> Any:
+    ns = ctx.netns(args.ref("ref"))
+    path = ns.path or (None if ns.missing else f"/proc/{os.getpid()}/ns/net")
+    exists = ns.exists()
+    inode = os.stat(path).st_ino if exists and path else None
+    return {"path": path, "exists": exists, "inode": inode}

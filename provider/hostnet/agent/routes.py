@@ -1,0 +1,255 @@
+"""Route ops. hostnet's routes carry protocol 77; a route is identified by
+(family, dst, table, metric), metric defaulting to the kernel's (0 for IPv4,
+1024 for IPv6).
+
+ROUTE = {dst ("default" or cidr), family (4|6), via, dev, src, metric, table,
+proto, scope, type, onlink}
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+from pyroute2.netlink.exceptions import NetlinkError
+
+from .args import Args
+from .context import Context, Net
+from .errors import Exists, Invalid, NotFound, NotOwned
+
+RTPROT_HOSTNET = 77
+RT_TABLE_MAIN = 254
+RTNH_F_ONLINK = 4
+SCOPES = {"global": 0, "universe": 0, "site": 200, "link": 253, "host": 254, "nowhere": 255}
+_SCOPE_NAMES = {0: "global", 200: "site", 253: "link", 254: "host", 255: "nowhere"}
+_TYPES = {1: "unicast", 2: "local", 3: "broadcast", 4: "anycast", 5: "multicast",
+          6: "blackhole", 7: "unreachable", 8: "prohibit", 9: "throw", 10: "nat"}  # fmt: skip
+_FAMILY = {4: socket.AF_INET, 6: socket.AF_INET6}
+
+
+@dataclass(frozen=True)
+class Key:
+    """What names one route: family, destination, table, metric."""
+
+    family: int
+    dst: str | None
+    dst_len: int
+    table: int
+    metric: int
+
+    @property
+    def label(self) -> str:
+        dst = "default" if self.dst_len == 0 else f"{self.dst}/{self.dst_len}"
+        return f"{dst} table {self.table} metric {self.metric}"
+
+
+def route_key(args: Args) -> Key:
+    text = args.text("dst")
+    family = args.opt_integer("family", lo=4, hi=6)
+    if text == "default":
+        for hint in ("via", "src"):
+            if args.has(hint):
+                family = ipaddress.ip_address(args.address(hint)).version
+        family = family or 4
+        if family not in _FAMILY:
+            raise Invalid(f"{args.op}: family must be 4 or 6")
+        dst, dst_len = None, 0
+    else:
+        try:
+            net = ipaddress.ip_network(text)
+        except ValueError:
+            raise Invalid(f"{args.op}: dst {text!r} is not 'default' or a network") from None
+        family, dst, dst_len = net.version, str(net.network_address), net.prefixlen
+    metric_default = 1024 if family == 6 else 0
+    return Key(
+        family=family,
+        dst=dst,
+        dst_len=dst_len,
+        table=args.integer("table", default=RT_TABLE_MAIN, lo=1),
+        metric=args.integer("metric", default=metric_default),
+    )
+
+
+def _table(msg: Any) -> int:
+    return int(msg.get("RTA_TABLE") or msg["table"])
+
+
+def find(net: Net, key: Key) -> Any | None:
+    for msg in net.ipr.route("dump", family=_FAMILY[key.family], table=key.table):
+        if (
+            msg["dst_len"] == key.dst_len
+            and _table(msg) == key.table
+            and (msg.get("RTA_PRIORITY") or 0) == key.metric
+            and (key.dst_len == 0 or msg.get("RTA_DST") == key.dst)
+        ):
+            return msg
+    return None
+
+
+def view(msg: Any, names: dict[int, str]) -> dict[str, Any]:
+    oif = msg.get("RTA_OIF")
+    dst = msg.get("RTA_DST")
+    return {
+        "dst": "default" if msg["dst_len"] == 0 else f"{dst}/{msg['dst_len']}",
+        "family": 6 if msg["family"] == socket.AF_INET6 else 4,
+        "via": msg.get("RTA_GATEWAY"),
+        "dev": names.get(oif, str(oif)) if oif else None,
+        "src": msg.get("RTA_PREFSRC"),
+        "metric": msg.get("RTA_PRIORITY") or 0,
+        "table": _table(msg),
+        "proto": msg["proto"],
+        "scope": _SCOPE_NAMES.get(msg["scope"], str(msg["scope"])),
+        "type": _TYPES.get(msg["type"], str(msg["type"])),
+        "onlink": bool(msg["flags"] & RTNH_F_ONLINK),
+    }
+
+
+def view_one(net: Net, msg: Any) -> dict[str, Any]:
+    oif = msg.get("RTA_OIF")
+    names: dict[int, str] = {}
+    if oif:
+        link = net.rt.get(index=oif)
+        if link is not None and link.ifname is not None:
+            names[oif] = link.ifname
+    return view(msg, names)
+
+
+def _wanted(net: Net, args: Args, key: Key) -> dict[str, Any]:
+    """The nexthop part of the request; scope defaults as `ip route` does."""
+    via, src, dev = args.opt_address("via"), args.opt_address("src"), args.opt_ifname("dev")
+    scope_arg = args.raw("scope")
+    if scope_arg is None:
+        scope = 253 if via is None and dev is not None and key.family == 4 else 0
+    elif isinstance(scope_arg, str) and scope_arg in SCOPES:
+        scope = SCOPES[scope_arg]
+    elif isinstance(scope_arg, int) and not isinstance(scope_arg, bool) and 0 <= scope_arg < 256:
+        scope = scope_arg
+    else:
+        raise Invalid(f"{args.op}: scope must be one of {sorted(SCOPES)} or 0..255")
+    want: dict[str, Any] = {"gateway": via, "prefsrc": src, "scope": scope, "oif": None}
+    if dev is not None:
+        link = net.rt.get(ifname=dev)
+        if link is None:
+            raise NotFound(f"dev {dev} does not exist")
+        want["oif"] = link.index
+    want["flags"] = RTNH_F_ONLINK if args.flag("onlink", default=False) else 0
+    return want
+
+
+def _matches(msg: Any, want: dict[str, Any]) -> bool:
+    return (
+        msg.get("RTA_GATEWAY") == want["gateway"]
+        and msg.get("RTA_PREFSRC") == want["prefsrc"]
+        and msg["scope"] == want["scope"]
+        and (want["oif"] is None or msg.get("RTA_OIF") == want["oif"])
+        and bool(msg["flags"] & RTNH_F_ONLINK) == bool(want["flags"])
+        and msg["type"] == 1
+    )
+
+
+def _spec(key: Key, want: dict[str, Any]) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "family": _FAMILY[key.family],
+        "dst_len": key.dst_len,
+        "table": key.table,
+        "priority": key.metric,
+        "proto": RTPROT_HOSTNET,
+        "scope": want["scope"],
+        "type": 1,
+        "flags": want["flags"],
+    }
+    if key.dst is not None:
+        spec["dst"] = key.dst
+    spec.update({k: want[k] for k in ("gateway", "prefsrc", "oif") if want[k] is not None})
+    return spec
+
+
+def route_ensure(ctx: Context, args: Args) -> Any:
+    key = route_key(args)
+    net = ctx.net(args.ref())
+    want = _wanted(net, args, key)
+    found = find(net, key)
+    if found is not None:
+        if found["proto"] != RTPROT_HOSTNET:
+            raise NotOwned(f"route {key.label} exists with protocol {found['proto']}")
+        if _matches(found, want):
+            return view_one(net, found)
+    try:
+        net.ipr.route("replace" if found is not None else "add", **_spec(key, want))
+    except NetlinkError as exc:
+        if exc.code == errno.EEXIST:
+            raise Exists(f"route {key.label} conflicts with an existing route") from None
+        raise
+    now = find(net, key)
+    if now is None:
+        raise NotFound(f"route {key.label} vanished right after being written")
+    return view_one(net, now)
+
+
+def route_read(ctx: Context, args: Args) -> Any:
+    key = route_key(args)
+    ns = ctx.netns(args.ref())
+    if not ns.exists():
+        return None
+    net = ctx.net_at(ns)
+    found = find(net, key)
+    return None if found is None else view_one(net, found)
+
+
+def route_list(ctx: Context, args: Args) -> Any:
+    table = args.integer("table", default=RT_TABLE_MAIN, lo=0)
+    return list_routes(ctx.net(args.ref()), table=table)
+
+
+def list_routes(net: Net, *, table: int) -> list[dict[str, Any]]:
+    """Routes of both families in ``table`` (0: every table but local)."""
+    names = {m.index: m.ifname for m in net.rt.dump() if m.ifname is not None}
+    found = []
+    for family in (socket.AF_INET, socket.AF_INET6):
+        query: dict[str, Any] = {"family": family}
+        if table:
+            query["table"] = table
+        for msg in net.ipr.route("dump", **query):
+            if (table and _table(msg) != table) or (not table and _table(msg) == 255):
+                continue
+            found.append(view(msg, names))
+    return found
+
+
+def route_delete(ctx: Context, args: Args) -> Any:
+    key = route_key(args)
+    ns = ctx.netns(args.ref())
+    if not ns.exists():
+        return {"deleted": False}
+    net = ctx.net_at(ns)
+    found = find(net, key)
+    if found is None:
+        return {"deleted": False}
+    if found["proto"] != RTPROT_HOSTNET and args.flag("owned_only", default=True):
+        raise NotOwned(f"route {key.label} has protocol {found['proto']}, not hostnet's")
+    spec: dict[str, Any] = {
+        "family": found["family"],
+        "dst_len": key.dst_len,
+        "table": key.table,
+        "priority": key.metric,
+        "tos": found["tos"],
+        "proto": found["proto"],
+        # The kernel matches scope exactly unless it is "nowhere".
+        "scope": found["scope"],
+        "type": found["type"],
+    }
+    if key.dst is not None:
+        spec["dst"] = key.dst
+    for attr, name in (("RTA_GATEWAY", "gateway"), ("RTA_OIF", "oif")):
+        if found.get(attr) is not None:
+            spec[name] = found.get(attr)
+    try:
+        net.ipr.route("del", **spec)
+    except NetlinkError as exc:
+        if exc.code == errno.ESRCH:
+            return {"deleted": False}
+        raise
+    return {"deleted": True}
