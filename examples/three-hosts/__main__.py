@@ -33,6 +33,7 @@ def connect(h: SeedHost) -> hn.Host:
         known_hosts=config.get("knownHosts"),
         private_key=config.get_secret("privateKey"),
         sudo=config.get_bool("sudo") or False,
+        python=config.get("python") or "python3",
     )
 
 
@@ -54,14 +55,14 @@ def milestone1(h: SeedHost, host: hn.Host) -> dict[str, pulumi.Resource]:
                 host=host,
                 name=f"{h.container}.eth{i}",
                 peer_name=f"veth{i}",
-                peer_netns=h.container,
+                peer_netns=h.container_ns,
                 master=bridge.name,
                 peer_addresses=[f"192.168.{net}.{h.n}/24"],
             ),
         )
     r["default"] = hn.Route(
         f"{h.name}-{h.container}-default",
-        hn.RouteArgs(host=host, netns=h.container, dst="default", via="192.168.5.1"),
+        hn.RouteArgs(host=host, netns=h.container_ns, dst="default", via="192.168.5.1"),
         opts=pulumi.ResourceOptions(depends_on=[r["veth0"]]),
     )
     return r
@@ -117,7 +118,7 @@ def milestone3(h: SeedHost, host: hn.Host, built: dict[str, pulumi.Resource]) ->
             hn.Route(
                 f"{h.name}-{h.container}-to-{other.name}",
                 hn.RouteArgs(
-                    host=host, netns=h.container, dst=f"{other.address}/32", via="192.168.6.1"
+                    host=host, netns=h.container_ns, dst=f"{other.address}/32", via="192.168.6.1"
                 ),
                 opts=pulumi.ResourceOptions(depends_on=[built["veth1"]]),
             )
@@ -141,7 +142,7 @@ def milestone4(h: SeedHost, host: hn.Host, built: dict[str, pulumi.Resource]) ->
             host=host,
             name=f"{h.container}.eth2",
             peer_name="veth2",
-            peer_netns=h.container,
+            peer_netns=h.container_ns,
             master=bridge2.name,
             peer_addresses=[f"192.168.7.{h.n}/24"],
         ),
@@ -162,7 +163,7 @@ def milestone7_routes(
     network = seed.uplink_network
     hn.Route(
         f"{h.name}-{h.container}-to-uplink",
-        hn.RouteArgs(host=host, netns=h.container, dst=network, via=seed.router.flat_address),
+        hn.RouteArgs(host=host, netns=h.container_ns, dst=network, via=seed.router.flat_address),
         opts=pulumi.ResourceOptions(depends_on=[built["veth2"], router]),
     )
     hn.Route(

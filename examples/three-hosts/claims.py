@@ -28,7 +28,7 @@ def _claim(
         "milestone": milestone,
         "source": source,
         "host": src.name,
-        "netns": src.container if in_container else None,
+        "netns": src.container_ns if in_container else None,
         "kind": "ping" if port is None else "tcp",
         "address": address,
         "port": port,

@@ -17,10 +17,15 @@ FAILED_MILESTONES = (5, 6)
 class SeedHost:
     name: str  # h1
     address: str  # 10.32.171.202
-    container: str  # test1.1: its netns name on the host
+    container: str  # test1.1: names its veths (test1.1.eth0)
     n: int  # 2: the last octet of the container's 192.168.x.n addresses
     nic: str = "ens32"
     flat_nic: str = "ens34"
+    netns: str | None = None  # how to reach its namespace; default: netns named `container`
+
+    @property
+    def container_ns(self) -> str:
+        return self.netns or self.container
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -651,7 +651,8 @@ def _iptables_round_trip(agent: Agent, host: str, tool: str) -> None:
         agent.err("ipt_ensure_chain", table="filter", chain="DOCKER-USER", parent="FORWARD")["type"]
         == "Invalid"
     )
-    assert agent.err("ipt_delete_chain", **chain)["type"] == "Failed"  # still holds rules
+    # Still holding rules: the chain stays, and that is not an error.
+    assert agent.ok("ipt_delete_chain", **chain) == {"deleted": False, "remaining": 2}
     for owner in ("h1/fw/ssh", "h1/fw/est"):
         assert agent.ok("ipt_delete_rule", **rule, owner=owner) == {"deleted": True}
         assert agent.ok("ipt_delete_rule", **rule, owner=owner) == {"deleted": False}

@@ -102,7 +102,7 @@ OPS: dict[str, OpSpec] = {
     "netns_list": _op(netns.netns_list, ""),
     "netns_resolve": _op(netns.netns_resolve, "ref"),
     "sysctl_read": _op(sysctl.sysctl_read, "netns key"),
-    "sysctl_write": _op(sysctl.sysctl_write, "netns key value owner", mutating=True),
+    "sysctl_write": _op(sysctl.sysctl_write, "netns key value owner record", mutating=True),
     "sysctl_restore": _op(sysctl.sysctl_restore, "netns key owner", mutating=True),
     "ipt_ensure_chain": _op(iptables.ipt_ensure_chain, f"{_IPT} parent position", mutating=True),
     "ipt_delete_chain": _op(iptables.ipt_delete_chain, f"{_IPT} parent", mutating=True),

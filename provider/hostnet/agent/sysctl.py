@@ -151,6 +151,11 @@ def sysctl_write(ctx: Context, args: Args) -> Any:
     current = read_many(ctx, ns, [key])[0]
     if current is None:
         raise NotFound(f"sysctl {key} does not exist in {ns.label}")
+    if not args.flag("record", default=True):
+        # A namespace hostnet owns: its settings go with it, nothing to restore.
+        if current != _norm(value):
+            _write(ctx, ns, key, value)
+        return {"previous": current}
     path = _record_path(ns, key)
     if path is None:
         raise NotFound(f"network namespace {ns.label!r} does not exist")

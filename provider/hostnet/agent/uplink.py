@@ -42,7 +42,7 @@ def _routes(net: Net, index: int) -> list[dict[str, Any]]:
     """Routes through the link that the kernel will not re-create by itself."""
     found = []
     for family in (2, 10):
-        for msg in net.ipr.get_routes(family=family, table=0):
+        for msg in net.ipr.get_routes(family=family):
             table = msg.get_attr("RTA_TABLE") or msg["table"]
             if msg.get_attr("RTA_OIF") != index or table == RT_TABLE_LOCAL:
                 continue

@@ -8,6 +8,7 @@ because diff, read and delete only ever see outputs.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -184,3 +185,15 @@ def owned_by(mark: str | None, rid: str) -> bool:
 
 
 MARK = "hostnet:"
+
+
+def create_or_undo(make: Callable[[], dict[str, Any]], undo: Callable[[], None]) -> dict[str, Any]:
+    """Run a create; if it fails after touching the host (a failed read-back
+    included), remove what it made. Pulumi records nothing of a failed create,
+    so anything left would be an orphan on the host."""
+    try:
+        return make()
+    except Exception:
+        with contextlib.suppress(errors.HostnetError):
+            undo()
+        raise

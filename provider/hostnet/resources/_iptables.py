@@ -16,7 +16,7 @@ from typing import Any
 from hostnet import errors
 from hostnet.agent_client import Agent
 from hostnet.protocol import Op
-from hostnet.resources._base import delete_quietly, owned_by, read_or_none
+from hostnet.resources._base import create_or_undo, delete_quietly, owned_by, read_or_none
 from hostnet.validate import Checker, ifname_problem
 
 PROTOCOLS = ("tcp", "udp", "icmp", "sctp")
@@ -116,7 +116,10 @@ def comparable(tokens: list[str]) -> list[str]:
         if pair == ("-m", "comment"):
             i += 4  # -m comment --comment TEXT
             continue
-        out.append(tokens[i])
+        if i > 0 and tokens[i - 1] in ("--ctstate", "--state"):
+            out.append(",".join(sorted(tokens[i].split(","))))
+        else:
+            out.append(tokens[i])
         i += 1
     return out
 
@@ -154,12 +157,16 @@ class RuleKind:
 
     def create(self, agent: Agent, inputs: Mapping[str, Any]) -> dict[str, Any]:
         rid = self.make_id_for(inputs)
-        # One batch: the agent holds the host lock across chain and rule.
-        agent.batch(self._ops(inputs, rid))
-        observed = self.read(agent, {**inputs, "resource_id": rid})
-        if observed is None or observed.get("rule") != comparable(self.render(inputs)):
-            raise errors.VerifyFailed(f"{rid}: rule not found as written after apply")
-        return observed
+
+        def make() -> dict[str, Any]:
+            # One batch: the agent holds the host lock across chain and rule.
+            agent.batch(self._ops(inputs, rid))
+            observed = self.read(agent, {**inputs, "resource_id": rid})
+            if observed is None or observed.get("rule") != comparable(self.render(inputs)):
+                raise errors.VerifyFailed(f"{rid}: rule not found as written after apply")
+            return observed
+
+        return create_or_undo(make, lambda: self.delete(agent, {**inputs, "resource_id": rid}))
 
     def update(
         self, agent: Agent, olds: Mapping[str, Any], news: Mapping[str, Any]

@@ -25,6 +25,7 @@ from hostnet.resources._base import (
     Failure,
     FieldPolicy,
     Step,
+    create_or_undo,
     delete_quietly,
     run_plan,
     undo_with,
@@ -170,8 +171,12 @@ def _outputs(rid: str, inputs: Mapping[str, Any], observed: Mapping[str, Any]) -
 
 def create(agent: Agent, inputs: Mapping[str, Any]) -> dict[str, Any]:
     rid = make_id_for(inputs)
-    _apply(agent, rid, inputs)
-    return _verified(agent, rid, inputs)
+
+    def make() -> dict[str, Any]:
+        _apply(agent, rid, inputs)
+        return _verified(agent, rid, inputs)
+
+    return create_or_undo(make, lambda: delete(agent, {**inputs, "resource_id": rid}))
 
 
 def update(agent: Agent, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:

@@ -34,7 +34,8 @@ POLICY = FieldPolicy(
 )
 CHAINS = ("FORWARD", "INPUT", "OUTPUT")
 ACTIONS = ("ACCEPT", "DROP", "REJECT", "RETURN")
-CTSTATES = ("NEW", "ESTABLISHED", "RELATED", "INVALID", "UNTRACKED", "DNAT", "SNAT")
+# In the order iptables-save prints them.
+CTSTATES = ("INVALID", "NEW", "RELATED", "ESTABLISHED", "UNTRACKED", "SNAT", "DNAT")
 
 
 def check(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]:

@@ -13,7 +13,13 @@ from hostnet import errors
 from hostnet.agent_client import Agent
 from hostnet.ids import make_id
 from hostnet.protocol import Op
-from hostnet.resources._base import Failure, FieldPolicy, delete_quietly, owned_by
+from hostnet.resources._base import (
+    Failure,
+    FieldPolicy,
+    create_or_undo,
+    delete_quietly,
+    owned_by,
+)
 from hostnet.validate import Checker
 
 KIND = "netns"
@@ -35,8 +41,7 @@ def make_id_for(inputs: Mapping[str, Any]) -> str:
     return make_id(host=inputs["host"]["name"], kind=KIND, name=inputs["name"])
 
 
-def create(agent: Agent, inputs: Mapping[str, Any]) -> dict[str, Any]:
-    rid = make_id_for(inputs)
+def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     agent.call("netns_ensure", name=inputs["name"], owner=rid)
     observed = read(agent, {**inputs, "resource_id": rid})
     if observed is None:
@@ -44,8 +49,13 @@ def create(agent: Agent, inputs: Mapping[str, Any]) -> dict[str, Any]:
     return observed
 
 
+def create(agent: Agent, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    rid = make_id_for(inputs)
+    return create_or_undo(lambda: _apply(agent, rid, inputs), lambda: delete(agent, inputs))
+
+
 def update(agent: Agent, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
-    return create(agent, news)
+    return _apply(agent, make_id_for(news), news)
 
 
 def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:

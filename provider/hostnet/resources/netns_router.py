@@ -20,6 +20,7 @@ from hostnet.resources._base import (
     Failure,
     FieldPolicy,
     Step,
+    create_or_undo,
     delete_quietly,
     owned_by,
     read_or_none,
@@ -163,6 +164,8 @@ def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any], olds: Mapping[str,
                     "netns": ns,
                     "key": FORWARDING,
                     "value": "1" if inputs.get("forwarding", True) else "0",
+                    "owner": rid,
+                    "record": False,
                 },
             )
         ),
@@ -196,8 +199,12 @@ def _verified(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> dict[str, An
 
 def create(agent: Agent, inputs: Mapping[str, Any]) -> dict[str, Any]:
     rid = make_id_for(inputs)
-    _apply(agent, rid, inputs, {})
-    return _verified(agent, rid, inputs)
+
+    def make() -> dict[str, Any]:
+        _apply(agent, rid, inputs, {})
+        return _verified(agent, rid, inputs)
+
+    return create_or_undo(make, lambda: delete(agent, {**inputs, "resource_id": rid}))
 
 
 def update(agent: Agent, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,13 @@ from hostnet import errors
 from hostnet.agent_client import Agent
 from hostnet.ids import make_id
 from hostnet.protocol import Op
-from hostnet.resources._base import Failure, FieldPolicy, delete_quietly, read_or_none
+from hostnet.resources._base import (
+    Failure,
+    FieldPolicy,
+    create_or_undo,
+    delete_quietly,
+    read_or_none,
+)
 from hostnet.validate import Checker
 
 KIND = "route"
@@ -99,8 +105,7 @@ def _key(inputs: Mapping[str, Any]) -> dict[str, Any]:
     return {k: inputs.get(k) for k in ("netns", "dst", "metric", "table")}
 
 
-def create(agent: Agent, inputs: Mapping[str, Any]) -> dict[str, Any]:
-    rid = make_id_for(inputs)
+def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     agent.call("route_ensure", **_args(inputs))
     observed = read(agent, {**inputs, "resource_id": rid})
     if observed is None:
@@ -111,8 +116,13 @@ def create(agent: Agent, inputs: Mapping[str, Any]) -> dict[str, Any]:
     return observed
 
 
+def create(agent: Agent, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    rid = make_id_for(inputs)
+    return create_or_undo(lambda: _apply(agent, rid, inputs), lambda: delete(agent, inputs))
+
+
 def update(agent: Agent, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
-    return create(agent, news)
+    return _apply(agent, make_id_for(news), news)
 
 
 def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -14,7 +14,13 @@ from hostnet import errors
 from hostnet.agent_client import Agent
 from hostnet.ids import make_id
 from hostnet.protocol import Op
-from hostnet.resources._base import Failure, FieldPolicy, delete_quietly, read_or_none
+from hostnet.resources._base import (
+    Failure,
+    FieldPolicy,
+    create_or_undo,
+    delete_quietly,
+    read_or_none,
+)
 from hostnet.validate import Checker
 
 KIND = "sysctl"
@@ -52,8 +58,7 @@ def _same(found: str | None, wanted: str) -> bool:
     return found is not None and found.split() == wanted.split()
 
 
-def create(agent: Agent, inputs: Mapping[str, Any]) -> dict[str, Any]:
-    rid = make_id_for(inputs)
+def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     result = agent.call(
         "sysctl_write",
         netns=inputs.get("netns"),
@@ -67,8 +72,13 @@ def create(agent: Agent, inputs: Mapping[str, Any]) -> dict[str, Any]:
     return {**observed, "value": inputs["value"]}
 
 
+def create(agent: Agent, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    rid = make_id_for(inputs)
+    return create_or_undo(lambda: _apply(agent, rid, inputs), lambda: delete(agent, inputs))
+
+
 def update(agent: Agent, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
-    outs = create(agent, news)
+    outs = _apply(agent, make_id_for(news), news)
     outs["previous"] = olds.get("previous", outs.get("previous"))
     return outs
 
