@@ -69,11 +69,29 @@ def pulumi_env(lab: LabInfo, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     env.update(
         PULUMI_BACKEND_URL=f"file://{backend}",
         PULUMI_SKIP_UPDATE_CHECK="true",
-        PULUMI_CONFIG_PASSPHRASE="hostnet-e2e",
+        PULUMI_CONFIG_PASSPHRASE="hostnet-lab",  # Pulumi.lab.yaml's salt is for it
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true",
     )
     env.setdefault("PULUMI_HOME", str(REPO / ".tools" / "pulumi-home"))
     return env
+
+
+def copy_root_project(dest: Path) -> Path:
+    """A copy of the repo's root project (the seed stack) with its lab config."""
+    workdir = dest / "seed"
+    workdir.mkdir()
+    for name in ("Pulumi.yaml", "Pulumi.lab.yaml"):
+        shutil.copy(REPO / name, workdir / name)
+    shutil.copytree(
+        REPO / "examples" / "three-hosts",
+        workdir / "examples" / "three-hosts",
+        ignore=shutil.ignore_patterns(".venv", "__pycache__"),
+    )
+    project = workdir / "Pulumi.yaml"
+    project.write_text(
+        re.sub(r"virtualenv: .*", f"virtualenv: {Path(sys.prefix)}", project.read_text())
+    )
+    return workdir
 
 
 def copy_example(name: str, dest: Path) -> Path:

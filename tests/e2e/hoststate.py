@@ -24,6 +24,43 @@ def _global6(line: str) -> bool:
     return not dst.startswith(("fe80", "ff00", "ff02"))
 
 
+def _rules(saved: str) -> list[str]:
+    """Rules and chains per table, without counters. A built-in chain with policy
+    ACCEPT and no rules is the same as no table at all: iptables-nft creates
+    tables on first use and they stay, empty, when the last rule goes."""
+    table, out = "", []
+    for line in saved.splitlines():
+        if line.startswith("*"):
+            table = line[1:]
+        elif line.startswith(":"):
+            chain, policy = line[1:].split()[:2]
+            if policy != "ACCEPT":
+                out.append(f"{table} :{chain} {policy}")
+        elif line.startswith("-A "):
+            out.append(f"{table} {line}")
+    return sorted(out)
+
+
+def differences(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """What changed between two snapshots, one line per item, for assertion messages."""
+    lines = []
+    for node in sorted(set(before) | set(after)):
+        a, b = before.get(node), after.get(node)
+        if a == b:
+            continue
+        if not isinstance(a, dict) or not isinstance(b, dict):
+            lines.append(f"{node}: {a!r} -> {b!r}")
+            continue
+        for key in sorted(set(a) | set(b)):
+            old, new = a.get(key), b.get(key)
+            if old != new and isinstance(old, list) and isinstance(new, list):
+                lines += [f"{node} {key} - {x}" for x in old if x not in new]
+                lines += [f"{node} {key} + {x}" for x in new if x not in old]
+            elif old != new:
+                lines.append(f"{node} {key}: {old!r} -> {new!r}")
+    return lines
+
+
 def snapshot(host: str) -> dict[str, Any]:
     """Links, addresses, routes of every table and iptables rules, minus counters."""
     link_view = sorted(
@@ -42,13 +79,16 @@ def snapshot(host: str) -> dict[str, Any]:
     routes += "\n".join(
         line for line in routes6.splitlines() if not line.split()[1:2] or _global6(line)
     )
-    rules = lab.host_exec(host, ["iptables-save"]).stdout
+    rules = _rules(lab.host_exec(host, ["iptables-save"]).stdout)
     return {
         "links": link_view,
         "addresses": addr_view,
         "routes": sorted(line for line in routes.splitlines() if line.strip()),
-        "iptables": sorted(
-            line for line in rules.splitlines() if line and not line.startswith(("#", ":"))
+        "iptables": rules,
+        # The kernel numbers a namespace ("(id: 2)") once a link crossed into it;
+        # that number is bookkeeping, not configuration.
+        "netns": sorted(
+            line.split(" (id:")[0]
+            for line in lab.host_exec(host, ["ip", "netns", "list"]).stdout.splitlines()
         ),
-        "netns": sorted(lab.host_exec(host, ["ip", "netns", "list"]).stdout.split("\n")),
     }

@@ -18,7 +18,7 @@ def test_skeleton_lifecycle(pulumi_env: dict[str, str], tmp_path: Path) -> None:
     stack = open_stack("skeleton", env=pulumi_env, tmp_path=tmp_path)
     try:
         stack.pulumi("preview")
-        assert hoststate.snapshot("h1") == before, "preview changed h1"
+        assert not hoststate.differences({"h1": before}, {"h1": hoststate.snapshot("h1")})
 
         stack.up()
         bridge0 = hoststate.links("h1")["bridge0"]
@@ -32,6 +32,6 @@ def test_skeleton_lifecycle(pulumi_env: dict[str, str], tmp_path: Path) -> None:
         stack.pulumi("refresh", "--yes", "--expect-no-changes")
 
         stack.pulumi("destroy", "--yes", "--skip-preview")
-        assert hoststate.snapshot("h1") == before, "destroy left h1 different"
+        assert not hoststate.differences({"h1": before}, {"h1": hoststate.snapshot("h1")})
     finally:
         close_stack(stack)

@@ -1,0 +1,123 @@
+"""The seed network through the real CLI: milestone by milestone, every claim of
+the write-up probed on the hosts, drift repaired, and destroy leaving the hosts
+as they were. The claims themselves (each with its milestone) are listed in
+examples/three-hosts/claims.py and exported by the stack as ``matrix``."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from hostnet import lab as hostnet_lab
+from hostnet import verify
+from tests.e2e import hoststate
+from tests.e2e.conftest import Stack, copy_root_project
+
+pytestmark = pytest.mark.e2e
+
+NODES = ("h1", "h2", "h3", "test1.1", "test2.1", "test3.1")
+STEPS = ([1], [1, 2], [1, 2, 3], [1, 2, 3, 4], [1, 2, 3, 4, 7])
+MISSING_ADDRESS = "a router interface must have an address in the network it faces"
+
+
+def snapshots() -> dict[str, Any]:
+    state: dict[str, Any] = {node: hoststate.snapshot(node) for node in NODES}
+    for host in ("h1", "h2", "h3"):
+        state[f"{host} sysctl"] = hostnet_lab.host_exec(
+            host, ["sysctl", "net.ipv4.ip_forward", "net.ipv4.conf.all.rp_filter"]
+        ).stdout
+    return state
+
+
+class SeedRun:
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.before = snapshots()
+
+    def set_milestones(self, milestones: list[int]) -> None:
+        self.stack.pulumi("config", "set", "milestones", json.dumps(milestones))
+
+    def outputs(self) -> dict[str, Any]:
+        proc = self.stack.pulumi("stack", "output", "--json", "--show-secrets")
+        data: dict[str, Any] = json.loads(proc.stdout)
+        return data
+
+    def verify(self) -> list[verify.Result]:
+        results = verify.run(self.outputs())
+        failed = [r for r in results if r.status == "FAIL"]
+        assert results and not failed, verify.render(results)
+        return results
+
+
+@pytest.fixture(scope="module")
+def seed(pulumi_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeedRun]:
+    workdir = copy_root_project(tmp_path_factory.mktemp("seed"))
+    stack = Stack(workdir=workdir, name="lab", env=pulumi_env)
+    stack.pulumi("stack", "init", "lab")
+    run = SeedRun(stack)
+    yield run
+    stack.pulumi("destroy", "--yes", "--skip-preview", check=False)
+
+
+def _summary(output: str) -> dict[str, int]:
+    """The counts of `pulumi up`'s Resources: block ("+ 7 created", "~ 1 updated")."""
+    block = output.split("Resources:", 1)[-1]
+    return {m[2]: int(m[1]) for m in re.finditer(r"^\s+[-+~]*\s*(\d+) (\w+)", block, re.M)}
+
+
+def test_preview_changes_no_host(seed: SeedRun) -> None:
+    seed.set_milestones(STEPS[-1])
+    seed.stack.pulumi("preview")
+    assert not hoststate.differences(seed.before, snapshots())
+
+
+def test_milestones_one_by_one(seed: SeedRun) -> None:
+    counts = []
+    for milestones in STEPS:
+        seed.set_milestones(milestones)
+        summary = _summary(seed.stack.up().stdout)
+        # An update of a live network: what earlier milestones built is never replaced.
+        assert "replaced" not in summary, (milestones, summary)
+        results = seed.verify()
+        counts.append((milestones, summary, len(results)))
+    milestone_of_claims = {r.claim["milestone"] for r in results}
+    assert milestone_of_claims == {1, 2, 3, 4, 7}
+    print("\n".join(f"{m}: {s}, {n} claims hold" for m, s, n in counts))
+
+
+def test_up_and_refresh_find_nothing_to_do(seed: SeedRun) -> None:
+    seed.stack.up("--expect-no-changes")
+    seed.stack.pulumi("refresh", "--yes", "--skip-preview", "--expect-no-changes")
+
+
+def test_drift_is_reported_and_repaired(seed: SeedRun) -> None:
+    hostnet_lab.host_exec("h2", ["ip", "route", "del", "192.168.6.2/32"])
+    rules = hostnet_lab.host_exec("h2", ["iptables", "-S", "HOSTNET-FORWARD"]).stdout
+    ssh_rule = next(line for line in rules.splitlines() if "--dport 22" in line)
+    hostnet_lab.host_exec("h2", ["sh", "-c", f"iptables {ssh_rule.replace('-A ', '-D ', 1)}"])
+    refreshed = seed.stack.pulumi("refresh", "--yes", "--skip-preview").stdout
+    gone = sorted(re.findall(r"hostnet:(\w+) (\S+) deleted", refreshed))
+    assert gone == [("FirewallRule", "h2-forward-ssh-bridge1"), ("Route", "h2-to-test1.1-6")]
+    summary = _summary(seed.stack.up().stdout)
+    assert summary.get("created") == 2 and "updated" not in summary, summary
+    seed.verify()
+
+
+def test_destroy_leaves_hosts_as_before(seed: SeedRun) -> None:
+    seed.stack.pulumi("destroy", "--yes", "--skip-preview")
+    assert not hoststate.differences(seed.before, snapshots())
+
+
+@pytest.mark.parametrize("failed", [5, 6])
+def test_failed_milestones_are_refused_at_preview(seed: SeedRun, failed: int) -> None:
+    before = snapshots()
+    seed.set_milestones([1, 2, 3, 4, failed])
+    proc = seed.stack.pulumi("preview", check=False)
+    assert proc.returncode != 0
+    assert MISSING_ADDRESS in proc.stdout + proc.stderr
+    assert not hoststate.differences(before, snapshots())
+    seed.set_milestones(STEPS[-1])
