@@ -85,6 +85,9 @@ def snapshot(host: str) -> dict[str, Any]:
         "addresses": addr_view,
         "routes": sorted(line for line in routes.splitlines() if line.strip()),
         "iptables": rules,
+        "sysctl": lab.host_exec(
+            host, ["sysctl", "net.ipv4.ip_forward", "net.ipv4.conf.all.rp_filter"]
+        ).stdout.splitlines(),
         # The kernel numbers a namespace ("(id: 2)") once a link crossed into it;
         # that number is bookkeeping, not configuration.
         "netns": sorted(

@@ -1,0 +1,37 @@
+"""Every resource kind through the real CLI: preview, up, no-change up and
+refresh, destroy back to the host as it was."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.e2e import hoststate
+from tests.e2e.conftest import close_stack, open_stack
+
+pytestmark = pytest.mark.e2e
+
+
+def test_every_kind_lifecycle(pulumi_env: dict[str, str], tmp_path: Path) -> None:
+    before = {"h2": hoststate.snapshot("h2")}
+    stack = open_stack("every-kind", env=pulumi_env, tmp_path=tmp_path)
+    try:
+        stack.pulumi("preview")
+        assert not hoststate.differences(before, {"h2": hoststate.snapshot("h2")})
+
+        stack.up()
+        after_up = hoststate.snapshot("h2")
+        assert {"blue", "edge"} <= set(after_up["netns"])
+        links = hoststate.links("h2")
+        assert links["blue.eth0"]["master"] == "hnfront"
+        assert links["edge.eth1"]["master"] == "hnback"
+        assert any("--dport 2222" in rule for rule in after_up["iptables"])
+
+        stack.up("--expect-no-changes")
+        stack.pulumi("refresh", "--yes", "--skip-preview", "--expect-no-changes")
+
+        stack.pulumi("destroy", "--yes", "--skip-preview")
+        assert not hoststate.differences(before, {"h2": hoststate.snapshot("h2")})
+    finally:
+        close_stack(stack)
