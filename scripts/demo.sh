@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# `make demo`: build the lab, `pulumi up` the seed stack, prove it with
+# `hostnet verify`, then tear everything down (KEEP=1 keeps the lab and stack).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/pulumi-env.sh
+
+HOSTNET=.venv/bin/hostnet
+IN_LAB=("$HOSTNET" lab exec --)
+timings=()
+
+step() {  # step LABEL COMMAND...
+    local label=$1; shift
+    local start=$SECONDS
+    echo
+    echo "== $label"
+    "$@"
+    timings+=("$(printf '%-38s %4d s' "$label" $((SECONDS - start)))")
+}
+
+teardown() {
+    local rc=$?
+    if [ -z "${KEEP:-}" ]; then
+        step "pulumi destroy" "${IN_LAB[@]}" pulumi destroy --yes --skip-preview --stack lab || rc=1
+        step "lab down" "$HOSTNET" lab down || rc=1
+    else
+        echo
+        echo "KEEP=1: the lab and the stack stay. Explore with:"
+        echo "  $HOSTNET lab exec -- ssh -F /run/hostnet-lab/ssh_config root@10.32.171.202"
+        echo "  $HOSTNET lab exec -- pulumi stack --stack lab"
+        echo "Remove them with: make lab-down (after pulumi destroy)"
+    fi
+    echo
+    echo "== times"
+    printf '%s\n' "${timings[@]}"
+    exit $rc
+}
+
+step "lab up" "$HOSTNET" lab up
+trap teardown EXIT
+if ! "${IN_LAB[@]}" pulumi stack select lab >/dev/null 2>&1; then
+    "${IN_LAB[@]}" pulumi stack init lab >/dev/null
+fi
+step "pulumi preview (no host changes)" "${IN_LAB[@]}" pulumi preview --stack lab --suppress-outputs
+step "pulumi up (the seed network)" "${IN_LAB[@]}" pulumi up --yes --skip-preview --stack lab --suppress-outputs
+step "what was built" "${IN_LAB[@]}" pulumi stack output hosts --stack lab
+step "hostnet verify (connectivity matrix)" "${IN_LAB[@]}" "$HOSTNET" verify --stack lab
