@@ -16,7 +16,8 @@ help:
 	@echo "make demo   build the lab, pulumi up the example, verify, tear down (KEEP=1 keeps the lab)"
 	@echo "make test   lint + unit + lab + e2e tests (what CI runs)"
 	@echo "make setup  venv, Debian packages, Pulumi CLI (idempotent)"
-	@echo "make lab-up / lab-down / bench / lint / fmt"
+	@echo "make bench  transport and seed-stack benchmarks in the lab (BENCH_ARGS=--quick)"
+	@echo "make lab-up / lab-down / lint / fmt"
 
 setup: debs venv pulumi
 
@@ -68,7 +69,8 @@ lab-down: venv
 
 bench: setup
 	$(HOSTNET) lab up
-	$(ENV) $(IN_LAB) $(PY) bench/transport.py
+	$(ENV) trap '$(HOSTNET) lab down' EXIT; \
+	  $(IN_LAB) $(PY) bench/transport.py $(BENCH_ARGS) && $(IN_LAB) $(PY) bench/seed_up.py $(BENCH_ARGS)
 
 clean: lab-down
 	rm -rf .pulumi-state

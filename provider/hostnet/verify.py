@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hostnet import errors, transport
-from hostnet.transport import Connection
+from hostnet.hosts import connection_from
 
 PROBE_TIMEOUT = 2.0
 
@@ -39,18 +39,6 @@ class Result:
         return "FAIL"
 
 
-def _connection(settings: Mapping[str, Any]) -> Connection:
-    return Connection(
-        address=str(settings["address"]),
-        port=int(settings.get("port", 22)),
-        user=str(settings.get("user", "root")),
-        key_file=settings.get("key_file"),
-        known_hosts=settings.get("known_hosts"),
-        private_key=settings.get("private_key"),
-        sudo=bool(settings.get("sudo", False)),
-    )
-
-
 def _reached(claim: Mapping[str, Any], answer: Mapping[str, Any]) -> tuple[bool, str]:
     banner = (answer.get("banner") or "").strip()
     if not answer.get("ok"):
@@ -65,7 +53,9 @@ def _reached(claim: Mapping[str, Any], answer: Mapping[str, Any]) -> tuple[bool,
 
 def probe(claim: Mapping[str, Any], connections: Mapping[str, Any]) -> Result:
     try:
-        agent = transport.agent_for(_connection(connections[claim["host"]]))
+        settings = connections[claim["host"]]
+        conn = connection_from({"host": settings, "private_key": settings.get("private_key")})
+        agent = transport.agent_for(conn)
         answer = agent.call(
             "probe",
             netns=claim.get("netns"),
