@@ -50,13 +50,13 @@ test: setup lint
 test-unit: venv
 	$(PYTEST) tests/unit -q
 
+# The lab fixture builds the lab, moves the tests into its control namespace and
+# removes it at the end (HOSTNET_KEEP_LAB=1 keeps it).
 test-lab: setup
-	$(HOSTNET) lab up
-	$(ENV) $(IN_LAB) $(PYTEST) tests/lab -q
+	$(ENV) $(PYTEST) tests/lab -q
 
 test-e2e: setup
-	$(HOSTNET) lab up
-	$(ENV) $(IN_LAB) $(PYTEST) tests/e2e -q
+	$(ENV) $(PYTEST) tests/e2e -q
 
 demo: setup
 	@bash scripts/demo.sh

@@ -12,6 +12,7 @@ import atexit
 import base64
 import io
 import json
+import os
 import re
 import shlex
 import socket
@@ -97,7 +98,7 @@ def _host_key_name(conn: Connection) -> str:
 def _pin(client: paramiko.SSHClient, conn: Connection) -> None:
     if conn.known_hosts:
         try:
-            client.load_host_keys(conn.known_hosts)
+            client.load_host_keys(os.path.expanduser(conn.known_hosts))
         except OSError as exc:
             raise errors.InvalidInput(
                 "known_hosts", f"cannot read {conn.known_hosts}: {exc.strerror}"
@@ -148,7 +149,7 @@ def _client(conn: Connection) -> paramiko.SSHClient:
             port=conn.port,
             username=conn.user,
             pkey=_load_key(conn.private_key) if conn.private_key else None,
-            key_filename=conn.key_file,
+            key_filename=os.path.expanduser(conn.key_file) if conn.key_file else None,
             allow_agent=conn.use_ssh_agent,
             look_for_keys=False,
             sock=sock,
