@@ -189,8 +189,10 @@ def sysctl_restore(ctx: Context, args: Args) -> Any:
         raise NotOwned(f"sysctl {key} in {ns.label} is managed by {record.get('owner')!r}")
     previous = record.get("previous")
     restored = None
-    if isinstance(previous, str):
-        if read_many(ctx, ns, [key])[0] != _norm(previous):
+    # A key that is gone (its link was deleted) took the setting with it.
+    current = read_many(ctx, ns, [key])[0] if isinstance(previous, str) else None
+    if isinstance(previous, str) and current is not None:
+        if current != _norm(previous):
             _write(ctx, ns, key, previous)
         restored = previous
     with contextlib.suppress(FileNotFoundError):

@@ -173,6 +173,9 @@ class RuleKind:
     ) -> dict[str, Any]:
         rid = olds.get("resource_id") or self.make_id_for(news)
         agent.batch(self._ops(news, rid))
+        if self.placement(olds) != self.placement(news):
+            # The rule moved to another chain (masquerade to dnat): the old one goes.
+            self.delete(agent, {**olds, "resource_id": rid})
         observed = self.read(agent, {**news, "resource_id": rid})
         if observed is None:
             raise errors.VerifyFailed(f"{rid}: rule not found after update")

@@ -105,8 +105,20 @@ def _port_steps(
                 op=Op(
                     op="link_set", args={"netns": netns, "ifname": port, "master": name, "up": True}
                 ),
+                # Back out of the bridge and down again if it was down: a NIC
+                # left up by a failed create would be a change nobody asked for.
                 undo=undo_with(
-                    [Op(op="link_set", args={"netns": netns, "ifname": port, "master": ""})]
+                    [
+                        Op(
+                            op="link_set",
+                            args={
+                                "netns": netns,
+                                "ifname": port,
+                                "master": "",
+                                "up": bool(link.get("up")),
+                            },
+                        )
+                    ]
                 ),
             )
         )

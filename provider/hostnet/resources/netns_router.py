@@ -8,6 +8,7 @@ The namespace, its legs and its routes all carry hostnet's mark.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 from collections.abc import Mapping
 from typing import Any
@@ -171,10 +172,12 @@ def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any], olds: Mapping[str,
         ),
     ]
     host_links = {link["ifname"] for link in agent.call("link_list")}
-    wanted = {leg["name"] for leg in inputs["interfaces"]}
+    wanted = {leg["name"]: leg["inside_name"] for leg in inputs["interfaces"]}
     for leg in olds.get("interfaces") or []:
-        if leg["name"] not in wanted:
+        # A leg whose inside end is renamed is another veth pair: made again.
+        if wanted.get(leg["name"]) != leg["inside_name"]:
             steps.append(Step(op=Op(op="link_delete", args={"ifname": leg["name"], "owner": rid})))
+            host_links.discard(leg["name"])
     for leg in inputs["interfaces"]:
         steps += _leg_steps(rid, ns, leg, host_links)
     wanted_dst = {r["dst"] for r in inputs.get("routes", [])}
@@ -267,5 +270,11 @@ def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
 
 def delete(agent: Agent, outputs: Mapping[str, Any]) -> None:
     rid = outputs.get("resource_id") or make_id_for(outputs)
-    # The legs' host ends die with their inside ends when the namespace goes.
+    # The legs go first: those left to the namespace's teardown outlive this
+    # call, since the kernel finishes that teardown in the background.
+    for leg in outputs.get("interfaces") or []:
+        with contextlib.suppress(errors.NotOwned):  # a foreign link of that name stays
+            delete_quietly(
+                agent, [Op(op="link_delete", args={"ifname": leg["name"], "owner": rid})]
+            )
     delete_quietly(agent, [Op(op="netns_delete", args={"name": outputs["name"], "owner": rid})])

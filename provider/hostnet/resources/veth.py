@@ -63,8 +63,6 @@ def _set_ends(inputs: Mapping[str, Any], rid: str) -> list[Step]:
     host_end = {"ifname": inputs["name"], "owner": rid, "mtu": inputs.get("mtu")}
     peer_end = {"netns": peer_netns, "ifname": inputs["peer_name"], "owner": rid}
     return [
-        # An empty master releases the end from any bridge it was put in before.
-        Step(op=Op(op="link_set", args={**host_end, "master": inputs.get("master") or ""})),
         Step(
             op=Op(
                 op="addr_replace",
@@ -87,7 +85,21 @@ def _set_ends(inputs: Mapping[str, Any], rid: str) -> list[Step]:
                 args={**peer_end, "up": up, "promisc": promisc, "mtu": inputs.get("mtu")},
             )
         ),
-        Step(op=Op(op="link_set", args={**host_end, "up": up, "promisc": promisc})),
+        # The bridge is joined last, in the same request as up (the kernel applies
+        # master first), so a create that fails earlier never touches the bridge:
+        # the kernel recomputes a bridge's MAC whenever a port comes or goes.
+        # An empty master releases the end.
+        Step(
+            op=Op(
+                op="link_set",
+                args={
+                    **host_end,
+                    "master": inputs.get("master") or "",
+                    "up": up,
+                    "promisc": promisc,
+                },
+            )
+        ),
     ]
 
 
