@@ -197,3 +197,20 @@ def create_or_undo(make: Callable[[], dict[str, Any]], undo: Callable[[], None])
         with contextlib.suppress(errors.HostnetError):
             undo()
         raise
+
+
+def verified(
+    observed: dict[str, Any] | None,
+    *,
+    rid: str,
+    inputs: Mapping[str, Any],
+    fields: Iterable[str],
+    what: str,
+) -> dict[str, Any]:
+    """The read-back after an apply, or VerifyFailed naming what the host shows differently."""
+    if observed is None:
+        raise errors.VerifyFailed(f"{rid}: {what} missing right after it was made")
+    drift = [k for k in sorted(fields) if k in inputs and observed.get(k) != inputs[k]]
+    if drift:
+        raise errors.VerifyFailed(f"{rid}: host differs after apply in {', '.join(drift)}")
+    return observed

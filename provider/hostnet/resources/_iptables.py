@@ -77,6 +77,18 @@ def check_protocol(c: Checker) -> None:
     c.out["protocol"] = value
 
 
+def check_name(c: Checker) -> None:
+    if isinstance(c.news.get("name"), str):
+        c.out["name"] = c.news["name"]
+
+
+def rule_name(inputs: Mapping[str, Any], parts: list[Any]) -> str:
+    """The rule's own name in its id: ``name`` if given, else its parts joined."""
+    if inputs.get("name"):
+        return str(inputs["name"])
+    return ":".join(str(p) for p in parts)
+
+
 def _negation(value: object) -> tuple[bool, str]:
     text = str(value).strip()
     if text.startswith("!"):

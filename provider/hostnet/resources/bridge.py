@@ -29,6 +29,7 @@ from hostnet.resources._base import (
     delete_quietly,
     run_plan,
     undo_with,
+    verified,
 )
 from hostnet.validate import Checker
 
@@ -199,12 +200,7 @@ def update(agent: Agent, olds: Mapping[str, Any], news: Mapping[str, Any]) -> di
 
 def _verified(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     observed = read(agent, _outputs(rid, inputs, {}))
-    if observed is None:
-        raise errors.VerifyFailed(f"{rid}: bridge is missing right after it was made")
-    drift = [k for k in POLICY.update if k in inputs and observed.get(k) != inputs.get(k)]
-    if drift:
-        raise errors.VerifyFailed(f"{rid}: host differs after apply in {', '.join(sorted(drift))}")
-    return observed
+    return verified(observed, rid=rid, inputs=inputs, fields=POLICY.update, what="bridge")
 
 
 def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:

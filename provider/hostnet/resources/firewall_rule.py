@@ -66,15 +66,12 @@ def check(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]:
         else:
             c.out["ctstate"] = sorted(set(states), key=CTSTATES.index)
     c.integer("position", low=0, high=9999)
-    if isinstance(news.get("name"), str):
-        c.out["name"] = news["name"]
+    ipt.check_name(c)
     return c.result()
 
 
 def _name(inputs: Mapping[str, Any]) -> str:
-    if inputs.get("name"):
-        return str(inputs["name"])
-    parts = [
+    parts: list[Any] = [
         inputs.get("chain", "FORWARD"),
         inputs.get("in_interface") or "any",
         inputs.get("out_interface") or "any",
@@ -84,7 +81,7 @@ def _name(inputs: Mapping[str, Any]) -> str:
         parts.append(str(inputs["dport"]))
     if inputs.get("ctstate"):
         parts.append(",".join(inputs["ctstate"]))
-    return ":".join(str(p) for p in parts)
+    return ipt.rule_name(inputs, parts)
 
 
 def make_id_for(inputs: Mapping[str, Any]) -> str:

@@ -61,17 +61,13 @@ def check(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]:
         c.fail("out_interface", "dnat happens before routing; match in_interface instead")
     if kind in ("masquerade", "snat") and news.get("in_interface"):
         c.fail("in_interface", "masquerade and snat happen after routing; match out_interface")
-    if isinstance(news.get("name"), str):
-        c.out["name"] = news["name"]
+    ipt.check_name(c)
     return c.result()
 
 
 def _name(inputs: Mapping[str, Any]) -> str:
-    if inputs.get("name"):
-        return str(inputs["name"])
-    parts = [inputs["kind"], inputs.get("source") or "any"]
-    parts.append(inputs.get("out_interface") or inputs.get("in_interface") or "any")
-    return ":".join(str(p) for p in parts)
+    interface = inputs.get("out_interface") or inputs.get("in_interface") or "any"
+    return ipt.rule_name(inputs, [inputs["kind"], inputs.get("source") or "any", interface])
 
 
 def make_id_for(inputs: Mapping[str, Any]) -> str:

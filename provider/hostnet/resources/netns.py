@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from hostnet import errors
 from hostnet.agent_client import Agent
 from hostnet.ids import make_id
 from hostnet.protocol import Op
@@ -19,6 +18,7 @@ from hostnet.resources._base import (
     create_or_undo,
     delete_quietly,
     owned_by,
+    verified,
 )
 from hostnet.validate import Checker
 
@@ -44,9 +44,7 @@ def make_id_for(inputs: Mapping[str, Any]) -> str:
 def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     agent.call("netns_ensure", name=inputs["name"], owner=rid)
     observed = read(agent, {**inputs, "resource_id": rid})
-    if observed is None:
-        raise errors.VerifyFailed(f"{rid}: namespace missing right after it was made")
-    return observed
+    return verified(observed, rid=rid, inputs=inputs, fields=(), what="namespace")
 
 
 def create(agent: Agent, inputs: Mapping[str, Any]) -> dict[str, Any]:

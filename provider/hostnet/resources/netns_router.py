@@ -27,6 +27,7 @@ from hostnet.resources._base import (
     read_or_none,
     run_plan,
     undo_with,
+    verified,
 )
 from hostnet.resources.route import RTPROT_HOSTNET, check_route_fields
 from hostnet.validate import Checker, parse_interface
@@ -192,12 +193,7 @@ def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any], olds: Mapping[str,
 
 def _verified(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     observed = read(agent, {**inputs, "resource_id": rid})
-    if observed is None:
-        raise errors.VerifyFailed(f"{rid}: router namespace missing right after it was made")
-    drift = [k for k in sorted(POLICY.update) if observed.get(k) != inputs.get(k)]
-    if drift:
-        raise errors.VerifyFailed(f"{rid}: host differs after apply in {', '.join(drift)}")
-    return observed
+    return verified(observed, rid=rid, inputs=inputs, fields=POLICY.update, what="router namespace")
 
 
 def create(agent: Agent, inputs: Mapping[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,6 @@ import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
-from hostnet import errors
 from hostnet.agent_client import Agent
 from hostnet.ids import make_id
 from hostnet.protocol import Op
@@ -20,6 +19,7 @@ from hostnet.resources._base import (
     create_or_undo,
     delete_quietly,
     read_or_none,
+    verified,
 )
 from hostnet.validate import Checker
 
@@ -108,12 +108,7 @@ def _key(inputs: Mapping[str, Any]) -> dict[str, Any]:
 def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     agent.call("route_ensure", **_args(inputs))
     observed = read(agent, {**inputs, "resource_id": rid})
-    if observed is None:
-        raise errors.VerifyFailed(f"{rid}: route missing right after it was made")
-    drift = [k for k in ("via", "dev", "src") if inputs.get(k) and observed.get(k) != inputs[k]]
-    if drift:
-        raise errors.VerifyFailed(f"{rid}: host differs after apply in {', '.join(drift)}")
-    return observed
+    return verified(observed, rid=rid, inputs=inputs, fields=("via", "dev", "src"), what="route")
 
 
 def create(agent: Agent, inputs: Mapping[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from hostnet import errors
 from hostnet.agent_client import Agent
 from hostnet.ids import make_id
 from hostnet.protocol import Op
@@ -24,6 +23,7 @@ from hostnet.resources._base import (
     read_or_none,
     run_plan,
     undo_with,
+    verified,
 )
 from hostnet.validate import Checker
 
@@ -122,12 +122,7 @@ def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> None:
 
 def _verified(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     observed = read(agent, {**inputs, "resource_id": rid})
-    if observed is None:
-        raise errors.VerifyFailed(f"{rid}: veth pair missing right after it was made")
-    drift = [k for k in sorted(POLICY.update) if k in inputs and observed.get(k) != inputs[k]]
-    if drift:
-        raise errors.VerifyFailed(f"{rid}: host differs after apply in {', '.join(drift)}")
-    return observed
+    return verified(observed, rid=rid, inputs=inputs, fields=POLICY.update, what="veth pair")
 
 
 def create(agent: Agent, inputs: Mapping[str, Any]) -> dict[str, Any]:
