@@ -99,6 +99,12 @@ class NotOwned(AgentError):
     remedy = "rename the resource, or remove the existing object by hand if it is really unused"
 
 
+class OpTimeout(AgentError, Timeout):
+    """An op ran past its request's time limit on the host."""
+
+    remedy = Timeout.remedy
+
+
 class Conflict(AgentError):
     """An object of that name exists with another kind or configuration."""
 

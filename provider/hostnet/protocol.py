@@ -12,9 +12,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from hostnet.errors import AgentError, Conflict, NotOwned
+from hostnet.errors import AgentError, Conflict, NotOwned, OpTimeout
 
-_ERROR_CLASSES: dict[str, type[AgentError]] = {"NotOwned": NotOwned, "Exists": Conflict}
+_ERROR_CLASSES: dict[str, type[AgentError]] = {
+    "NotOwned": NotOwned,
+    "Exists": Conflict,
+    "Timeout": OpTimeout,
+}
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -211,10 +211,12 @@ def _first_line(conn: Connection, channel: paramiko.Channel, stdout: Any) -> dic
     if not line:
         err = channel.recv_stderr(4096).decode(errors="replace").strip()
         status = channel.recv_exit_status()
+        if conn.sudo and (
+            "password" in err or "sudo: not found" in err or "sudo: command not found" in err
+        ):
+            raise errors.NotRoot(f"{conn.label}: sudo -n failed: {err[-200:]}") from None
         if status == 127:
             raise errors.NoSuitablePython(f"{conn.label}: {conn.python!r} not found") from None
-        if conn.sudo and "password" in err:
-            raise errors.NotRoot(f"{conn.label}: sudo asks for a password") from None
         raise errors.TransportError(f"{conn.label}: agent bootstrap exited {status}: {err[-300:]}")
     data: dict[str, Any] = json.loads(line)
     if data.get("error") == "NoSuitablePython":

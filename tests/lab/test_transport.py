@@ -11,6 +11,7 @@ import pytest
 from hostnet import errors, transport
 from hostnet import lab as hostnet_lab
 from hostnet.lab import LabInfo
+from hostnet.protocol import Op
 from hostnet.transport import Connection
 
 pytestmark = pytest.mark.lab
@@ -132,3 +133,39 @@ def test_no_secret_in_errors(lab: LabInfo, tmp_path: Path) -> None:
         transport.agent_for(_conn(lab, "h1", key_file=None, private_key=secret))
     body = secret.splitlines()[1]
     assert body not in str(info.value) and body not in repr(_conn(lab, private_key=secret))
+
+
+def test_agent_without_root_is_not_root(lab: LabInfo) -> None:
+    # The login is root, but the interpreter drops to nobody, as an unprivileged
+    # login would: the agent must refuse before doing anything.
+    wrapper = "/run/hostnet-test-python-nobody"
+    script = (
+        '#!/bin/sh\nexec setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 "$@"\n'
+    )
+    hostnet_lab.host_exec(
+        "h3", ["sh", "-c", f"cat > {wrapper} && chmod 755 {wrapper}"], input=script
+    )
+    try:
+        with pytest.raises(errors.NotRoot, match="uid 65534"):
+            transport.agent_for(_conn(lab, "h3", python=wrapper))
+    finally:
+        hostnet_lab.host_exec("h3", ["rm", "-f", wrapper])
+
+
+def test_sudo_runs_the_agent_or_says_why_not(lab: LabInfo) -> None:
+    have_sudo = hostnet_lab.host_exec("h3", ["sh", "-c", "command -v sudo"]).returncode == 0
+    conn = _conn(lab, "h3", sudo=True)
+    if have_sudo:
+        assert transport.agent_for(conn).call("ping") == {"pong": True}
+    else:
+        with pytest.raises(errors.NotRoot, match="sudo"):
+            transport.agent_for(conn)
+
+
+def test_an_op_past_its_time_limit_is_a_timeout(lab: LabInfo) -> None:
+    agent = transport.agent_for(_conn(lab, "h1"))
+    # 10.32.171.99 answers nothing: the ping waits 3 s, the request allows 0.5 s.
+    slow = Op(op="probe", args={"kind": "ping", "address": "10.32.171.99", "timeout": 3})
+    with pytest.raises(errors.Timeout):
+        agent.batch([slow], timeout=0.5)
+    assert agent.call("ping") == {"pong": True}
