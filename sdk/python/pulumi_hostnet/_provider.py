@@ -7,7 +7,8 @@ and class name are part of every stack's state; keep them stable.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pulumi.dynamic import (
@@ -50,6 +51,24 @@ def _to_wire(value: Any) -> Any:
     return value
 
 
+class HostnetFailure(Exception):
+    """What the CLI shows for a failed operation: hostnet's one-line message."""
+
+
+def _reported(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Re-raise hostnet's errors bare: the provider host prints the traceback of
+    what it catches, and the engine's frames say nothing a user can act on."""
+
+    @functools.wraps(method)
+    def run(*args: Any) -> Any:
+        try:
+            return method(*args)
+        except errors.HostnetError as exc:
+            raise HostnetFailure(str(exc)) from None
+
+    return run
+
+
 class HostnetProvider(ResourceProvider):
     """Dispatches to the kind named at construction; holds nothing else."""
 
@@ -80,11 +99,13 @@ class HostnetProvider(ResourceProvider):
             delete_before_replace=result.delete_before_replace,
         )
 
+    @_reported
     def create(self, props: dict[str, Any]) -> CreateResult:
         inputs = self._checked(props)
         outs = self._module().create(transport.agent_for(connection_from(inputs)), inputs)
         return CreateResult(outs["resource_id"], outs)
 
+    @_reported
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         outputs = _from_wire(props)
         if "host" not in outputs:
@@ -97,11 +118,13 @@ class HostnetProvider(ResourceProvider):
         inputs = {k: v for k, v in observed.items() if k in keys}
         return ReadResult(id_, observed, inputs)
 
+    @_reported
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         inputs = self._checked(news)
         agent = transport.agent_for(connection_from(inputs))
         return UpdateResult(self._module().update(agent, _from_wire(olds), inputs))
 
+    @_reported
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         outputs = _from_wire(props)
         self._module().delete(transport.agent_for(connection_from(outputs)), outputs)
