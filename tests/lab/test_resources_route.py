@@ -129,10 +129,14 @@ def test_failed_creates_leave_nothing_behind(lab: LabInfo, cleanup: rl.Cleanup) 
     before = rl.snapshot("h2")
     cases: list[tuple[str, dict[str, Any]]] = [
         ("NotFound", {"dev": stem + "nodev"}),
-        # No link reaches this gateway: the kernel refuses the route.
-        ("Failed", {"via": "198.19.255.1"}),
         ("NotFound", {"netns": stem + "nons"}),
     ]
+    # No link reaches this gateway: refused, naming the field, before any change.
+    inputs = _inputs(lab, stem, via="198.19.255.1")
+    with pytest.raises(errors.InvalidInput) as invalid:
+        route.create(agent, inputs)
+    assert invalid.value.field == "via" and "not inside any network" in invalid.value.reason
+    rl.assert_same(before, rl.snapshot("h2"))
     for kind, fields in cases:
         inputs = _inputs(lab, stem, **fields)
         cleanup.delete_resource("route", inputs)

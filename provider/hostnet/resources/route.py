@@ -10,6 +10,7 @@ import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
+from hostnet import errors
 from hostnet.agent_client import Agent
 from hostnet.ids import make_id
 from hostnet.protocol import Op
@@ -105,7 +106,29 @@ def _key(inputs: Mapping[str, Any]) -> dict[str, Any]:
     return {k: inputs.get(k) for k in ("netns", "dst", "metric", "table")}
 
 
+def _check_gateway(agent: Agent, inputs: Mapping[str, Any]) -> None:
+    """The gateway must lie in a network the namespace reaches directly; said
+    before anything changes, in words, instead of the kernel's ENETUNREACH."""
+    via = inputs.get("via")
+    if via is None or inputs.get("onlink"):
+        return
+    gateway = ipaddress.ip_address(via)
+    routes = agent.call("route_list", netns=inputs.get("netns"))
+    direct = [
+        ipaddress.ip_network(r["dst"])
+        for r in routes
+        if r.get("scope") == "link" and r.get("dst") not in (None, "default")
+    ]
+    if not any(gateway in net for net in direct if net.version == gateway.version):
+        where = f"namespace {inputs['netns']}" if inputs.get("netns") else "the host namespace"
+        nets = ", ".join(sorted(str(n) for n in direct)) or "none"
+        raise errors.InvalidInput(
+            "via", f"{via} is not inside any network connected in {where} ({nets})"
+        )
+
+
 def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    _check_gateway(agent, inputs)
     agent.call("route_ensure", **_args(inputs))
     observed = read(agent, {**inputs, "resource_id": rid})
     return verified(observed, rid=rid, inputs=inputs, fields=("via", "dev", "src"), what="route")
