@@ -1,0 +1,167 @@
+"""Every kind: check accepts or rejects a table of inputs (naming field and reason),
+diff classifies a table of changes, ids are readable and parse back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from hostnet.ids import parse_id
+from hostnet.resources import KINDS
+from hostnet.resources._base import UNKNOWN, diff
+
+HOST = {"name": "h1", "address": "10.32.171.202"}
+
+VALID: dict[str, dict[str, Any]] = {
+    "veth": {
+        "name": "test1.1.eth0",
+        "peer_name": "veth0",
+        "peer_netns": "test1.1",
+        "master": "bridge0",
+        "peer_addresses": ["192.168.5.2/24"],
+    },
+    "router": {
+        "name": "testrt3",
+        "interfaces": [
+            {
+                "name": "testrt3.eth0",
+                "inside_name": "veth0",
+                "bridge": "br-ens32",
+                "address": "10.32.171.205/24",
+            },
+            {
+                "name": "testrt3.eth1",
+                "inside_name": "veth1",
+                "bridge": "bridge2",
+                "address": "192.168.7.100/24",
+            },
+        ],
+        "routes": [{"dst": "10.1.0.0/16", "via": "10.32.171.1"}],
+    },
+    "route": {"dst": "192.168.6.3", "via": "10.32.171.203", "netns": None},
+    "nat": {"kind": "masquerade", "source": "192.168.5.0/24", "out_interface": "ens32"},
+    "firewall": {
+        "in_interface": "bridge0",
+        "out_interface": "!bridge0",
+        "ctstate": ["ESTABLISHED", "RELATED"],
+    },
+    "netns": {"name": "blue"},
+    "sysctl": {"key": "net.ipv4.ip_forward", "value": 1.0},
+}
+
+REJECT = [
+    ("veth", {"peer_name": "x" * 16}, "peer_name", "at most 15"),
+    ("veth", {"peer_netns": "pid:abc"}, "peer_netns", "needs a number"),
+    ("veth", {"master": "veth0", "peer_netns": None, "name": "veth0"}, "master", "its own bridge"),
+    ("veth", {"peer_addresses": ["192.168.5.2"]}, "peer_addresses[0]", "prefix length"),
+    (
+        "router",
+        {"interfaces": [{"name": "testrt.eth0", "inside_name": "veth0"}]},
+        "interfaces[0].address",
+        "a router interface must have an address in the network it faces",
+    ),
+    ("router", {"interfaces": []}, "interfaces", "at least one"),
+    (
+        "router",
+        {"routes": [{"dst": "10.9.0.0/16", "via": "172.16.0.1"}]},
+        "routes[0].via",
+        "not inside any network of the router's interfaces",
+    ),
+    ("router", {"routes": [{"dst": "10.9.0.0/16", "dev": "eth9"}]}, "routes[0].dev", "inside_name"),
+    ("route", {"dst": "10.32.171.5/24"}, "dst", "host bits set; the network is 10.32.171.0/24"),
+    ("route", {"via": "10.32.171.300"}, "via", "not an IP address"),
+    ("route", {"via": None, "dev": None}, "via", "needs via, dev, or both"),
+    ("route", {"metric": -1.0}, "metric", "outside"),
+    ("nat", {"kind": "redirect"}, "kind", "not one of"),
+    ("nat", {"kind": "snat"}, "to", "snat needs to="),
+    (
+        "nat",
+        {"kind": "dnat", "out_interface": "ens32", "to": "192.168.5.2"},
+        "out_interface",
+        "before routing",
+    ),
+    ("nat", {"dport": 22.0}, "dport", "needs protocol"),
+    ("firewall", {"chain": "PREROUTING"}, "chain", "not one of"),
+    ("firewall", {"ctstate": ["ESTABLISHED", "GONE"]}, "ctstate", "states are"),
+    ("firewall", {"chain": "INPUT", "out_interface": "eth0"}, "out_interface", "no outgoing"),
+    ("firewall", {"source": "10.0.0.0/33"}, "source", "not an address or network"),
+    ("netns", {"name": "pid:12"}, "name", "plain name"),
+    ("sysctl", {"key": "net/ipv4/../x"}, "key", "dotted sysctl name"),
+    ("sysctl", {"value": True}, "value", "string or a number"),
+]
+
+
+def _inputs(kind_name: str, /, **overrides: Any) -> dict[str, Any]:
+    merged = {"host": HOST, **VALID[kind_name], **overrides}
+    return {k: v for k, v in merged.items() if v is not None}
+
+
+@pytest.mark.parametrize("kind", sorted(VALID))
+def test_valid_inputs_pass_and_make_a_readable_id(kind: str) -> None:
+    inputs, failures = KINDS[kind].check(_inputs(kind))
+    assert failures == []
+    rid = KINDS[kind].make_id_for(inputs)
+    parsed = parse_id(rid)
+    assert (parsed.host, parsed.kind) == ("h1", kind)
+
+
+@pytest.mark.parametrize(("kind", "change", "field", "reason"), REJECT)
+def test_check_rejects(kind: str, change: dict[str, Any], field: str, reason: str) -> None:
+    _, failures = KINDS[kind].check(_inputs(kind, **change))
+    assert field in [f.field for f in failures], failures
+    assert any(reason in f.reason for f in failures if f.field == field), failures
+
+
+def test_normalises_wire_values() -> None:
+    inputs, _ = KINDS["route"].check(_inputs("route", metric=100.0))
+    assert inputs["dst"] == "192.168.6.3/32" and inputs["metric"] == 100
+    assert isinstance(inputs["metric"], int)
+    inputs, _ = KINDS["sysctl"].check(_inputs("sysctl"))
+    assert inputs["value"] == "1"
+    inputs, _ = KINDS["firewall"].check(_inputs("firewall"))
+    assert inputs["ctstate"] == ["RELATED", "ESTABLISHED"]  # the order iptables-save prints
+
+
+DIFFS = [
+    ("veth", {"master": "bridge1"}, []),
+    ("veth", {"peer_addresses": ["192.168.5.9/24"]}, []),
+    ("veth", {"peer_netns": "test2.1"}, ["peer_netns"]),
+    ("veth", {"name": "test1.1.eth9"}, ["name"]),
+    ("router", {"forwarding": False}, []),
+    ("router", {"routes": []}, []),
+    ("router", {"name": "testrt4"}, ["name"]),
+    ("route", {"via": "10.32.171.204"}, []),
+    ("route", {"metric": 5.0}, ["metric"]),
+    ("route", {"table": 100.0}, ["table"]),
+    ("route", {"dst": "192.168.6.4"}, ["dst"]),
+    ("nat", {"source": "192.168.6.0/24"}, []),
+    ("nat", {"position": 3.0}, ["position"]),
+    ("firewall", {"action": "DROP"}, []),
+    ("firewall", {"chain": "INPUT", "out_interface": None}, ["chain"]),
+    ("netns", {"name": "red"}, ["name"]),
+    ("sysctl", {"value": "0"}, []),
+    ("sysctl", {"key": "net.ipv4.conf.all.forwarding"}, ["key"]),
+    ("route", {"via": UNKNOWN}, []),
+    ("route", {"dst": UNKNOWN}, ["dst"]),
+]
+
+
+@pytest.mark.parametrize(("kind", "change", "replaces"), DIFFS)
+def test_diff_classifies(kind: str, change: dict[str, Any], replaces: list[str]) -> None:
+    module = KINDS[kind]
+    olds, _ = module.check(_inputs(kind))
+    olds = {**olds, "resource_id": module.make_id_for(olds), "ifindex": 9}
+    news, _ = module.check(_inputs(kind, **change))
+    result = diff(policy=module.POLICY, olds=olds, news=news)
+    assert result.changes is True
+    assert result.replaces == replaces
+
+
+@pytest.mark.parametrize("kind", sorted(VALID))
+def test_no_change_is_no_diff(kind: str) -> None:
+    module = KINDS[kind]
+    olds, _ = module.check(_inputs(kind))
+    outputs = {**olds, "resource_id": module.make_id_for(olds), "ifindex": 9, "mac": "aa:bb"}
+    news, _ = module.check(_inputs(kind))
+    assert diff(policy=module.POLICY, olds=outputs, news=news).changes is False
