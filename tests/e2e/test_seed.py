@@ -20,6 +20,97 @@ from tests.e2e.conftest import Stack, copy_root_project
 pytestmark = pytest.mark.e2e
 
 NODES = ("h1", "h2", "h3", "test1.1", "test2.1", "test3.1")
+HOSTS = {"h1": 2, "h2": 3, "h3": 4}  # host -> n of its container's 192.168.x.n
+CONTAINERS = {"test1.1": "h1", "test2.1": "h2", "test3.1": "h3"}
+ADDRESS = {"h1": "10.32.171.202", "h2": "10.32.171.203", "h3": "10.32.171.204"}
+
+
+def _own(c: dict[str, Any], net: int) -> bool:
+    return c["source"] in HOSTS and c["address"] == f"192.168.{net}.{HOSTS[c['source']]}"
+
+
+def _other(c: dict[str, Any], net: int) -> bool:
+    host = CONTAINERS.get(c["source"], c["source"])
+    n = int(c["address"].rsplit(".", 1)[1])
+    return c["address"].startswith(f"192.168.{net}.") and n != HOSTS[host]
+
+
+# Every claim of the write-up, with its milestone, and how many probes it makes
+# in the final network. Each must be in the stack's matrix and hold.
+WRITE_UP_CLAIMS: list[tuple[int, str, int, str, Any]] = [
+    (
+        1,
+        "each host pings its own container on 192.168.5.x and 192.168.6.x",
+        6,
+        "OK",
+        lambda c: c["kind"] == "ping" and (_own(c, 5) or _own(c, 6)),
+    ),
+    (
+        1,
+        "no host pings another host's container on 192.168.5.x",
+        6,
+        "expected-blocked",
+        lambda c: c["kind"] == "ping" and c["source"] in HOSTS and _other(c, 5),
+    ),
+    (
+        2,
+        "each host reaches its own container's sshd on 192.168.5.x and 192.168.6.x",
+        6,
+        "OK",
+        lambda c: c["port"] == 22 and (_own(c, 5) or _own(c, 6)),
+    ),
+    (
+        2,
+        "a container reaches the outside, seen there as its host's address (NAT)",
+        3,
+        "OK",
+        lambda c: c["port"] == 7 and c["banner"] == ADDRESS.get(CONTAINERS.get(c["source"], "")),
+    ),
+    (
+        3,
+        "any host reaches any container's sshd on 192.168.6.x",
+        9,
+        "OK",
+        lambda c: (
+            c["port"] == 22 and c["source"] in HOSTS and c["address"].startswith("192.168.6.")
+        ),
+    ),
+    (
+        3,
+        "a container does not reach another host's container on 192.168.6.x",
+        6,
+        "expected-blocked",
+        lambda c: c["source"] in CONTAINERS and _other(c, 6),
+    ),
+    (
+        4,
+        "containers reach each other's sshd on the flat 192.168.7.0/24",
+        6,
+        "OK",
+        lambda c: c["source"] in CONTAINERS and _other(c, 7),
+    ),
+    (
+        7,
+        "every host reaches every container's sshd on 192.168.7.x through testrt3",
+        9,
+        "OK",
+        lambda c: c["source"] in HOSTS and c["address"].startswith("192.168.7."),
+    ),
+    (
+        7,
+        "every container reaches every host's sshd on 10.32.171.x through testrt3",
+        9,
+        "OK",
+        lambda c: c["source"] in CONTAINERS and c["address"] in ADDRESS.values(),
+    ),
+    (
+        7,
+        "containers reach the gateway only through NAT, which the router path bypasses",
+        3,
+        "expected-blocked",
+        lambda c: c["source"] in CONTAINERS and c["address"] == "10.32.171.1",
+    ),
+]
 STEPS = ([1], [1, 2], [1, 2, 3], [1, 2, 3, 4], [1, 2, 3, 4, 7])
 MISSING_ADDRESS = "a router interface must have an address in the network it faces"
 
@@ -79,8 +170,13 @@ def test_milestones_one_by_one(seed: SeedRun) -> None:
         assert "replaced" not in summary, (milestones, summary)
         results = seed.verify()
         counts.append((milestones, summary, len(results)))
-    milestone_of_claims = {r.claim["milestone"] for r in results}
-    assert milestone_of_claims == {1, 2, 3, 4, 7}
+    listed = 0
+    for milestone, statement, count, status, selects in WRITE_UP_CLAIMS:
+        matched = [r for r in results if r.claim["milestone"] == milestone and selects(r.claim)]
+        assert len(matched) == count, (milestone, statement, [r.claim for r in matched])
+        assert {r.status for r in matched} == {status}, (milestone, statement)
+        listed += count
+    assert listed == len(results), "the stack claims something not listed here"
     print("\n".join(f"{m}: {s}, {n} claims hold" for m, s, n in counts))
 
 

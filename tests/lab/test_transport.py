@@ -169,3 +169,30 @@ def test_an_op_past_its_time_limit_is_a_timeout(lab: LabInfo) -> None:
     with pytest.raises(errors.Timeout):
         agent.batch([slow], timeout=0.5)
     assert agent.call("ping") == {"pong": True}
+
+
+def test_bastion_reaches_a_host_through_another(lab: LabInfo) -> None:
+    jump = _conn(lab, "h1")
+    conn = _conn(lab, "h2", bastion=jump)
+    agent = transport.agent_for(conn)
+    assert agent.info["hostname"] == "h2" and agent.call("ping") == {"pong": True}
+    # The session to h2 rides h1: h2 sees it coming from h1's address.
+    peers = hostnet_lab.host_exec(
+        "h2", ["ss", "-Htn", "state", "established", "( sport = :22 )"]
+    ).stdout
+    assert lab.hosts["h1"] in peers, peers
+
+
+def test_a_dead_agent_is_replaced_on_next_use(lab: LabInfo) -> None:
+    conn = _conn(lab, "h3")
+    first = transport.agent_for(conn)
+    assert first.call("ping") == {"pong": True}
+    killed = hostnet_lab.host_exec(
+        "h3", ["sh", "-c", "pkill --ns $$ --nslist net -f '[i]mport sys, os, json'"]
+    )
+    assert killed.returncode == 0
+    with pytest.raises(errors.Unreachable):
+        for _ in range(50):  # the reader notices the channel closing
+            first.call("ping")
+    second = transport.agent_for(conn)
+    assert second is not first and second.call("ping") == {"pong": True}
