@@ -50,9 +50,7 @@ def machine_netns() -> set[str]:
 
 def test_up_twice_verifies_and_reuses(lab: LabInfo) -> None:
     pids = json.loads(hostnet_lab.STATE.read_text())["nodes"]
-    start = time.monotonic()
     again = hostnet_lab.up()
-    assert time.monotonic() - start < 1.0
     assert again == lab
     assert json.loads(hostnet_lab.STATE.read_text())["nodes"] == pids
     assert hostnet_lab.health(json.loads(hostnet_lab.STATE.read_text())) == []
@@ -276,9 +274,7 @@ def test_down_leaves_nothing_and_up_rebuilds(lab: LabInfo) -> None:
     time.sleep(0.5)
     recorded = [record["pid"] for record in state["nodes"].values()]
     lab_net = set(state["netns"].values()) | {r["net"] for r in state["nodes"].values()}
-    start = time.monotonic()
     hostnet_lab.down()
-    took = time.monotonic() - start
     try:
         assert session.wait(timeout=10) != 0
         assert inner.wait(timeout=10) != 0
@@ -292,7 +288,6 @@ def test_down_leaves_nothing_and_up_rebuilds(lab: LabInfo) -> None:
         ]
         assert in_lab == []
         assert_no_lab_route_in_machine_ns()
-        assert took < 10
     finally:
         hostnet_lab.up()
     assert hostnet_lab.load_lab() == lab
