@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make demo`: build the lab, `pulumi up` the seed stack, prove it with
+# `make demo`: build the lab, `pulumi up` the seed stack (refreshing first, so a
+# state left by KEEP=1 and a removed lab is brought in line), prove it with
 # `hostnet verify`, then tear everything down (KEEP=1 keeps the lab and stack).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,7 +42,7 @@ trap teardown EXIT
 if ! "${IN_LAB[@]}" pulumi stack select lab >/dev/null 2>&1; then
     "${IN_LAB[@]}" pulumi stack init lab >/dev/null
 fi
-step "pulumi preview (no host changes)" "${IN_LAB[@]}" pulumi preview --stack lab --suppress-outputs
-step "pulumi up (the seed network)" "${IN_LAB[@]}" pulumi up --yes --skip-preview --stack lab --suppress-outputs
+step "pulumi preview (no host changes)" "${IN_LAB[@]}" pulumi preview --refresh --stack lab --suppress-outputs
+step "pulumi up (the seed network)" "${IN_LAB[@]}" pulumi up --refresh --yes --skip-preview --stack lab --suppress-outputs
 step "what was built" "${IN_LAB[@]}" pulumi stack output hosts --stack lab
 step "hostnet verify (connectivity matrix)" "${IN_LAB[@]}" "$HOSTNET" verify --stack lab
