@@ -214,3 +214,31 @@ def verified(
     if drift:
         raise errors.VerifyFailed(f"{rid}: host differs after apply in {', '.join(drift)}")
     return observed
+
+
+Apply = Callable[[Agent, str, Mapping[str, Any], Mapping[str, Any]], dict[str, Any]]
+Create = Callable[[Agent, Mapping[str, Any]], dict[str, Any]]
+Update = Callable[[Agent, Mapping[str, Any], Mapping[str, Any]], dict[str, Any]]
+
+
+def create_and_update(
+    *,
+    make_id_for: Callable[[Mapping[str, Any]], str],
+    apply: Apply,
+    delete: Callable[[Agent, Mapping[str, Any]], None],
+) -> tuple[Create, Update]:
+    """A kind's create and update from one ``apply(agent, rid, inputs, olds)`` that
+    brings the host to ``inputs`` and returns the verified outputs. Create undoes
+    itself on failure; update keeps the id (and so the mark) the object was made with."""
+
+    def create(agent: Agent, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        rid = make_id_for(inputs)
+        return create_or_undo(
+            lambda: apply(agent, rid, inputs, {}),
+            lambda: delete(agent, {**inputs, "resource_id": rid}),
+        )
+
+    def update(agent: Agent, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
+        return apply(agent, olds.get("resource_id") or make_id_for(news), news, olds)
+
+    return create, update

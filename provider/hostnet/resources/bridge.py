@@ -25,7 +25,7 @@ from hostnet.resources._base import (
     Failure,
     FieldPolicy,
     Step,
-    create_or_undo,
+    create_and_update,
     delete_quietly,
     run_plan,
     undo_with,
@@ -182,23 +182,10 @@ def _outputs(rid: str, inputs: Mapping[str, Any], observed: Mapping[str, Any]) -
     return outs
 
 
-def create(agent: Agent, inputs: Mapping[str, Any]) -> dict[str, Any]:
-    rid = make_id_for(inputs)
-
-    def make() -> dict[str, Any]:
-        _apply(agent, rid, inputs)
-        return _verified(agent, rid, inputs)
-
-    return create_or_undo(make, lambda: delete(agent, {**inputs, "resource_id": rid}))
-
-
-def update(agent: Agent, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
-    rid = make_id_for(news)
-    _apply(agent, rid, news)
-    return _verified(agent, rid, news)
-
-
-def _verified(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+def _apply_verified(
+    agent: Agent, rid: str, inputs: Mapping[str, Any], _olds: Mapping[str, Any]
+) -> dict[str, Any]:
+    _apply(agent, rid, inputs)
     observed = read(agent, _outputs(rid, inputs, {}))
     return verified(observed, rid=rid, inputs=inputs, fields=POLICY.update, what="bridge")
 
@@ -243,3 +230,6 @@ def delete(agent: Agent, outputs: Mapping[str, Any]) -> None:
     else:
         op = Op(op="link_delete", args={"netns": netns, "ifname": name, "owner": rid})
     delete_quietly(agent, [op])
+
+
+create, update = create_and_update(make_id_for=make_id_for, apply=_apply_verified, delete=delete)

@@ -15,7 +15,7 @@ from hostnet.protocol import Op
 from hostnet.resources._base import (
     Failure,
     FieldPolicy,
-    create_or_undo,
+    create_and_update,
     delete_quietly,
     owned_by,
     verified,
@@ -41,19 +41,12 @@ def make_id_for(inputs: Mapping[str, Any]) -> str:
     return make_id(host=inputs["host"]["name"], kind=KIND, name=inputs["name"])
 
 
-def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+def _apply(
+    agent: Agent, rid: str, inputs: Mapping[str, Any], _olds: Mapping[str, Any]
+) -> dict[str, Any]:
     agent.call("netns_ensure", name=inputs["name"], owner=rid)
     observed = read(agent, {**inputs, "resource_id": rid})
     return verified(observed, rid=rid, inputs=inputs, fields=(), what="namespace")
-
-
-def create(agent: Agent, inputs: Mapping[str, Any]) -> dict[str, Any]:
-    rid = make_id_for(inputs)
-    return create_or_undo(lambda: _apply(agent, rid, inputs), lambda: delete(agent, inputs))
-
-
-def update(agent: Agent, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
-    return _apply(agent, make_id_for(news), news)
 
 
 def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -67,3 +60,6 @@ def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
 def delete(agent: Agent, outputs: Mapping[str, Any]) -> None:
     rid = outputs.get("resource_id") or make_id_for(outputs)
     delete_quietly(agent, [Op(op="netns_delete", args={"name": outputs["name"], "owner": rid})])
+
+
+create, update = create_and_update(make_id_for=make_id_for, apply=_apply, delete=delete)

@@ -21,7 +21,7 @@ from hostnet.resources._base import (
     Failure,
     FieldPolicy,
     Step,
-    create_or_undo,
+    create_and_update,
     delete_quietly,
     owned_by,
     read_or_none,
@@ -191,25 +191,12 @@ def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any], olds: Mapping[str,
     run_plan(agent, steps)
 
 
-def _verified(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+def _apply_verified(
+    agent: Agent, rid: str, inputs: Mapping[str, Any], olds: Mapping[str, Any]
+) -> dict[str, Any]:
+    _apply(agent, rid, inputs, olds)
     observed = read(agent, {**inputs, "resource_id": rid})
     return verified(observed, rid=rid, inputs=inputs, fields=POLICY.update, what="router namespace")
-
-
-def create(agent: Agent, inputs: Mapping[str, Any]) -> dict[str, Any]:
-    rid = make_id_for(inputs)
-
-    def make() -> dict[str, Any]:
-        _apply(agent, rid, inputs, {})
-        return _verified(agent, rid, inputs)
-
-    return create_or_undo(make, lambda: delete(agent, {**inputs, "resource_id": rid}))
-
-
-def update(agent: Agent, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
-    rid = olds.get("resource_id") or make_id_for(news)
-    _apply(agent, rid, news, olds)
-    return _verified(agent, rid, news)
 
 
 def _observed_legs(agent: Agent, outputs: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -274,3 +261,6 @@ def delete(agent: Agent, outputs: Mapping[str, Any]) -> None:
                 agent, [Op(op="link_delete", args={"ifname": leg["name"], "owner": rid})]
             )
     delete_quietly(agent, [Op(op="netns_delete", args={"name": outputs["name"], "owner": rid})])
+
+
+create, update = create_and_update(make_id_for=make_id_for, apply=_apply_verified, delete=delete)

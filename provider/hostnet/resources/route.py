@@ -17,7 +17,7 @@ from hostnet.protocol import Op
 from hostnet.resources._base import (
     Failure,
     FieldPolicy,
-    create_or_undo,
+    create_and_update,
     delete_quietly,
     read_or_none,
     verified,
@@ -127,20 +127,13 @@ def _check_gateway(agent: Agent, inputs: Mapping[str, Any]) -> None:
         )
 
 
-def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+def _apply(
+    agent: Agent, rid: str, inputs: Mapping[str, Any], _olds: Mapping[str, Any]
+) -> dict[str, Any]:
     _check_gateway(agent, inputs)
     agent.call("route_ensure", **_args(inputs))
     observed = read(agent, {**inputs, "resource_id": rid})
     return verified(observed, rid=rid, inputs=inputs, fields=("via", "dev", "src"), what="route")
-
-
-def create(agent: Agent, inputs: Mapping[str, Any]) -> dict[str, Any]:
-    rid = make_id_for(inputs)
-    return create_or_undo(lambda: _apply(agent, rid, inputs), lambda: delete(agent, inputs))
-
-
-def update(agent: Agent, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
-    return _apply(agent, make_id_for(news), news)
 
 
 def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -159,3 +152,6 @@ def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
 
 def delete(agent: Agent, outputs: Mapping[str, Any]) -> None:
     delete_quietly(agent, [Op(op="route_delete", args={**_key(outputs), "owned_only": True})])
+
+
+create, update = create_and_update(make_id_for=make_id_for, apply=_apply, delete=delete)

@@ -18,7 +18,7 @@ from hostnet.resources._base import (
     Failure,
     FieldPolicy,
     Step,
-    create_or_undo,
+    create_and_update,
     delete_quietly,
     read_or_none,
     run_plan,
@@ -120,25 +120,12 @@ def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> None:
     run_plan(agent, steps + _set_ends(inputs, rid))
 
 
-def _verified(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+def _apply_verified(
+    agent: Agent, rid: str, inputs: Mapping[str, Any], _olds: Mapping[str, Any]
+) -> dict[str, Any]:
+    _apply(agent, rid, inputs)
     observed = read(agent, {**inputs, "resource_id": rid})
     return verified(observed, rid=rid, inputs=inputs, fields=POLICY.update, what="veth pair")
-
-
-def create(agent: Agent, inputs: Mapping[str, Any]) -> dict[str, Any]:
-    rid = make_id_for(inputs)
-
-    def make() -> dict[str, Any]:
-        _apply(agent, rid, inputs)
-        return _verified(agent, rid, inputs)
-
-    return create_or_undo(make, lambda: delete(agent, {**inputs, "resource_id": rid}))
-
-
-def update(agent: Agent, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
-    rid = olds.get("resource_id") or make_id_for(news)
-    _apply(agent, rid, news)
-    return _verified(agent, rid, news)
 
 
 def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -173,3 +160,6 @@ def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
 def delete(agent: Agent, outputs: Mapping[str, Any]) -> None:
     rid = outputs.get("resource_id") or make_id_for(outputs)
     delete_quietly(agent, [Op(op="link_delete", args={"ifname": outputs["name"], "owner": rid})])
+
+
+create, update = create_and_update(make_id_for=make_id_for, apply=_apply_verified, delete=delete)
