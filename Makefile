@@ -28,6 +28,9 @@ venv: .venv/.installed
 .venv/.installed: pyproject.toml
 	@test -x $(PY) || python3 -m venv .venv
 	@$(PY) -m pip install -q --upgrade pip
+	@# The distribution was called pulumi-hostnet once; that name sends Pulumi
+	@# looking for a resource plugin, so an old install of it must go.
+	@$(PY) -m pip uninstall -q -y pulumi-hostnet 2>/dev/null || true
 	@$(PY) -m pip install -q -e '.[dev]'
 	@touch $@
 

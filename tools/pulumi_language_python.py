@@ -7,7 +7,10 @@ github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3, is not
 available from the Go module proxy that hostnet's machines build the CLI from.
 It serves the LanguageRuntime gRPC service the CLI needs for preview, up,
 refresh, destroy, stack and config, and runs programs with Pulumi's own program
-runner, pulumi-language-python-exec, exactly as the Go host invokes it.
+runner, pulumi-language-python-exec, exactly as the Go host invokes it. It
+reports the resource plugins a program's installed distributions call for by
+the Go host's rules, so a package that would send a stock Pulumi looking for a
+plugin does the same here.
 
 Started by the CLI as `pulumi-language-python [flags] ENGINE_ADDRESS`; prints
 the port it serves on, then serves until the CLI interrupts it.
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -34,6 +38,11 @@ from google.protobuf import empty_pb2
 from pulumi.runtime.proto import language_pb2, language_pb2_grpc, plugin_pb2
 
 EXEC_NAME = "pulumi-language-python-exec"
+# Distributions Pulumi's host knows to carry no plugin whatever their name.
+PACKAGES_WITHOUT_PLUGINS = frozenset(
+    {"pulumi-policy", "pulumi_policy", "pulumi-esc-sdk", "pulumi_esc_sdk"}
+)
+PLUGIN_FILE = "pulumi-plugin.json"
 # The program runner exits with this code after it has shown the user an error.
 EXIT_ALREADY_REPORTED = 32
 # Matches the message limit the CLI sets on its side of the connection.
@@ -42,6 +51,7 @@ _LIST_DISTRIBUTIONS = (
     "import json, importlib.metadata as m; print(json.dumps(sorted("
     "{d.metadata['Name']: d.version for d in m.distributions()}.items())))"
 )
+_PIP_LIST = ["-m", "pip", "list", "-v", "--format", "json"]
 _ABOUT = (
     "import json, platform, sys; print(json.dumps([sys.executable, platform.python_version()]))"
 )
@@ -124,6 +134,80 @@ def _options(info: Any) -> dict[str, Any]:
     return dict(info.options.items()) if info.HasField("options") else {}
 
 
+def plugin_version(version: str) -> str | None:
+    """A PEP 440 version as a plugin's semver, as Pulumi's host converts it; None if it cannot."""
+    match = re.fullmatch(
+        r"(\d+(?:\.\d+)*)(?:(a|b|rc)(\d*))?(?:\.post(\d*))?(?:\.dev(\d*))?", version
+    )
+    if match is None:
+        return None
+    release, pre, pre_n, post, dev = match.groups()
+    segments = release.split(".")
+    segments += ["0"] * (3 - len(segments))
+    text = ".".join(segments)
+    if pre:
+        text += "-" + {"a": "alpha", "b": "beta", "rc": "rc"}[pre] + "." + pre_n
+    if post is not None:
+        text += "+post" + post
+    if dev is not None:
+        text += ("" if post is not None else "+") + "dev" + dev
+    return text
+
+
+def plugin_file(package: dict[str, Any]) -> dict[str, Any] | None:
+    """The package's pulumi-plugin.json where Pulumi's host looks for it: under the
+    install location, in the module named like the distribution with '-' as '_'."""
+    module = str(package["name"]).replace("-", "_")
+    path = Path(str(package.get("location") or "")) / module / PLUGIN_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    return data if isinstance(data, dict) else {}
+
+
+def package_dependency(package: dict[str, Any]) -> dict[str, str] | None:
+    """The resource plugin an installed distribution makes Pulumi look for, or None.
+
+    Pulumi's Go host takes a distribution as a Pulumi package when it carries a
+    pulumi-plugin.json or its name starts with ``pulumi-``/``pulumi_``; one whose
+    file says ``"resource": false`` needs no plugin, and a missing field comes from
+    the distribution (name without ``pulumi-``, its version as semver).
+    """
+    name = str(package["name"])
+    declared = plugin_file(package)
+    if declared is None and not name.startswith(("pulumi-", "pulumi_")):
+        return None
+    if name in PACKAGES_WITHOUT_PLUGINS:
+        return None
+    declared = declared or {}
+    if declared and not declared.get("resource"):
+        return None
+    plugin = str(declared.get("name") or "") or name.removeprefix("pulumi-")
+    version = str(declared.get("version") or "") or plugin_version(str(package["version"]))
+    if not version:
+        return None
+    if not version.startswith("v"):
+        version = "v" + version
+    return {
+        "name": plugin,
+        "version": version,
+        "kind": "resource",
+        "server": str(declared.get("server") or ""),
+    }
+
+
+def required_packages(python: str) -> list[dict[str, str]]:
+    """Every plugin the distributions installed for ``python`` make Pulumi require."""
+    done = subprocess.run(  # noqa: S603 (argv list, no shell)
+        [python, *_PIP_LIST], check=True, capture_output=True, text=True
+    )
+    # pip -v may print a trailer after the JSON document.
+    packages, _ = json.JSONDecoder().raw_decode(done.stdout.lstrip())
+    found = (package_dependency(p) for p in packages)
+    return [dep for dep in found if dep is not None]
+
+
 class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
     """LanguageRuntime for Python programs; unlisted RPCs answer UNIMPLEMENTED."""
 
@@ -141,11 +225,22 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
         return plugin_pb2.PluginInfo(version=metadata.version("pulumi"))
 
     def GetRequiredPlugins(self, request: Any, context: Any) -> Any:
-        return language_pb2.GetRequiredPluginsResponse()
+        deps = [
+            plugin_pb2.PluginDependency(
+                name=d["name"], version=d["version"], kind=d["kind"], server=d["server"]
+            )
+            for d in self._required(request.info)
+        ]
+        return language_pb2.GetRequiredPluginsResponse(plugins=deps)
 
     def GetRequiredPackages(self, request: Any, context: Any) -> Any:
-        # hostnet's programs need no provider plugins besides Pulumi's dynamic provider host.
-        return language_pb2.GetRequiredPackagesResponse()
+        deps = [
+            plugin_pb2.PackageDependency(
+                name=d["name"], version=d["version"], kind=d["kind"], server=d["server"]
+            )
+            for d in self._required(request.info)
+        ]
+        return language_pb2.GetRequiredPackagesResponse(packages=deps)
 
     def InstallDependencies(self, request: Any, context: Any) -> Any:
         yield language_pb2.InstallDependenciesResponse(
@@ -197,6 +292,10 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
         with self._lock:
             for child in self._children:
                 child.send_signal(signal.SIGINT)
+
+    def _required(self, info: Any) -> list[dict[str, str]]:
+        venv = virtualenv_dir(root=info.root_directory, options=_options(info))
+        return required_packages(python_command(venv=venv))
 
     def _python_output(self, info: Any, code: str) -> str:
         venv = virtualenv_dir(root=info.root_directory, options=_options(info))
