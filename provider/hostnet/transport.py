@@ -82,36 +82,71 @@ class _PinnedKeys(paramiko.MissingHostKeyPolicy):
         client.get_host_keys().add(hostname, key.get_name(), key)
 
 
-def _load_key(text: str) -> paramiko.PKey:
+def parse_private_key(text: str) -> paramiko.PKey:
+    """An OpenSSH private key from its text; the error never quotes the key."""
     for cls in (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey):
         try:
             return cls.from_private_key(io.StringIO(text))
+        except paramiko.PasswordRequiredException:
+            raise errors.InvalidInput(
+                "private_key", "is encrypted; hostnet takes keys without a passphrase"
+            ) from None
         except (paramiko.SSHException, ValueError):
             continue
     raise errors.InvalidInput("private_key", "is not an OpenSSH ed25519, ecdsa or rsa private key")
 
 
-def _host_key_name(conn: Connection) -> str:
-    return conn.address if conn.port == 22 else f"[{conn.address}]:{conn.port}"
+def read_private_key(path: str) -> paramiko.PKey:
+    """The key in a key file, read on this machine."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise errors.InvalidInput("key_file", f"cannot be read: {reason}") from None
+    try:
+        return parse_private_key(text)
+    except errors.InvalidInput as exc:
+        raise errors.InvalidInput("key_file", exc.reason) from None
+
+
+def parse_host_key(text: object) -> paramiko.PKey:
+    """A host key written as in known_hosts: ``<type> <base64>``."""
+    parts = text.split() if isinstance(text, str) else []
+    if len(parts) < 2:
+        raise errors.InvalidInput("host_key", "expected '<type> <base64>' as in known_hosts")
+    try:
+        return paramiko.PKey.from_type_string(parts[0], base64.b64decode(parts[1], validate=True))
+    except Exception:
+        raise errors.InvalidInput("host_key", f"cannot parse a {parts[0]!r} key") from None
+
+
+def read_known_hosts(path: str) -> paramiko.HostKeys:
+    """A known_hosts file, read and parsed on this machine."""
+    keys = paramiko.HostKeys()
+    try:
+        keys.load(path)
+    except OSError as exc:
+        raise errors.InvalidInput("known_hosts", f"cannot be read: {exc.strerror}") from None
+    except Exception as exc:
+        raise errors.InvalidInput("known_hosts", f"does not parse: {exc}") from None
+    return keys
+
+
+def host_key_name(address: str, port: int) -> str:
+    """How known_hosts names a host: ``addr`` on port 22, ``[addr]:port`` otherwise."""
+    return address if port == 22 else f"[{address}]:{port}"
 
 
 def _pin(client: paramiko.SSHClient, conn: Connection) -> None:
     if conn.known_hosts:
-        try:
-            client.load_host_keys(os.path.expanduser(conn.known_hosts))
-        except OSError as exc:
-            raise errors.InvalidInput(
-                "known_hosts", f"cannot read {conn.known_hosts}: {exc.strerror}"
-            ) from None
+        known = read_known_hosts(os.path.expanduser(conn.known_hosts))
+        for name, entry in known.items():
+            for kind, key in entry.items():
+                client.get_host_keys().add(name, kind, key)
     if conn.host_key:
-        parts = conn.host_key.split()
-        if len(parts) < 2:
-            raise errors.InvalidInput("host_key", "expected '<type> <base64>' as in known_hosts")
-        try:
-            key = paramiko.PKey.from_type_string(parts[0], base64.b64decode(parts[1]))
-        except Exception:
-            raise errors.InvalidInput("host_key", f"cannot parse a {parts[0]} key") from None
-        client.get_host_keys().add(_host_key_name(conn), key.get_name(), key)
+        key = parse_host_key(conn.host_key)
+        client.get_host_keys().add(host_key_name(conn.address, conn.port), key.get_name(), key)
     client.set_missing_host_key_policy(_PinnedKeys(conn))
 
 
@@ -138,6 +173,14 @@ def _socket(conn: Connection) -> socket.socket | paramiko.Channel:
     return sock
 
 
+def _login_key(conn: Connection) -> paramiko.PKey | None:
+    if conn.private_key:
+        return parse_private_key(conn.private_key)
+    if conn.key_file:
+        return read_private_key(os.path.expanduser(conn.key_file))
+    return None
+
+
 def _client(conn: Connection) -> paramiko.SSHClient:
     conn.validate()
     client = paramiko.SSHClient()
@@ -148,8 +191,7 @@ def _client(conn: Connection) -> paramiko.SSHClient:
             conn.address,
             port=conn.port,
             username=conn.user,
-            pkey=_load_key(conn.private_key) if conn.private_key else None,
-            key_filename=os.path.expanduser(conn.key_file) if conn.key_file else None,
+            pkey=_login_key(conn),
             allow_agent=conn.use_ssh_agent,
             look_for_keys=False,
             sock=sock,

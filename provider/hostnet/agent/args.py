@@ -6,6 +6,7 @@ import ipaddress
 from typing import Any
 
 from .errors import Invalid
+from .names import ifname_problem
 
 MARK_PREFIX = "hostnet:"
 _MAX_OWNER = 200
@@ -97,8 +98,9 @@ class Args:
         value = self.opt_text(key)
         if value is None:
             return None
-        if len(value.encode()) > 15 or value in (".", "..") or any(c in value for c in "/: \t"):
-            raise self._bad(key, f"is not a valid interface name: {value!r}")
+        problem = ifname_problem(value)
+        if problem:
+            raise self._bad(key, f"is not a valid interface name: {problem}")
         return value
 
     def owner(self, key: str = "owner") -> str:

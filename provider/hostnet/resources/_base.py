@@ -16,42 +16,8 @@ from typing import Any, Protocol
 from hostnet import errors
 from hostnet.agent_client import Agent
 from hostnet.protocol import Op
-
-
-class _Unknown:
-    """A value Pulumi does not know yet (preview); the adapter maps its own to this."""
-
-    _instance: _Unknown | None = None
-
-    def __new__(cls) -> _Unknown:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "UNKNOWN"
-
-
-UNKNOWN: Any = _Unknown()
-
-
-def is_unknown(value: object) -> bool:
-    """True when the value, or anything inside it, is not known yet."""
-    if value is UNKNOWN:
-        return True
-    if isinstance(value, Mapping):
-        return any(is_unknown(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(is_unknown(v) for v in value)
-    return False
-
-
-@dataclass(frozen=True, kw_only=True)
-class Failure:
-    """One rejected input: the field (dotted path) and why."""
-
-    field: str
-    reason: str
+from hostnet.unknown import is_unknown
+from hostnet.validate import Failure
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,6 +32,11 @@ class FieldPolicy:
     replace: frozenset[str]
     update: frozenset[str]
     collide_on_replace: bool = True
+
+    @property
+    def inputs(self) -> frozenset[str]:
+        """Every input of the kind; check refuses any other (a typo) by name."""
+        return self.replace | self.update
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,6 +9,7 @@ or rewritten.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,10 +17,17 @@ from typing import Any
 from hostnet import errors
 from hostnet.agent_client import Agent
 from hostnet.protocol import Op
-from hostnet.resources._base import create_or_undo, delete_quietly, owned_by, read_or_none
+from hostnet.resources._base import (
+    create_or_undo,
+    delete_quietly,
+    owned_by,
+    read_or_none,
+)
+from hostnet.unknown import is_unknown
 from hostnet.validate import Checker, ifname_problem
 
 PROTOCOLS = ("tcp", "udp", "icmp", "sctp")
+PORTS = ("tcp", "udp", "sctp")
 # Matches iptables-save adds by itself; ignored when comparing a rule read back.
 _IMPLICIT = {("-m", "tcp"), ("-m", "udp"), ("-m", "sctp"), ("-m", "icmp")}
 
@@ -35,25 +43,36 @@ def placement_for(table: str, parent: str) -> Placement:
     return Placement(table=table, chain=f"HOSTNET-{parent}", parent=parent)
 
 
+IPV6_REFUSED = (
+    "is IPv6; NatRule and FirewallRule write iptables (IPv4) rules only, and hostnet "
+    "manages no ip6tables rules"
+)
+# The agent's limit on an owner mark; a rule's id is its mark.
+MAX_ID_BYTES = 200
+_RULE_NAME = re.compile(r"[A-Za-z0-9_.,:!@+=/-]{1,100}")
+
+
 def check_network(c: Checker, key: str) -> None:
-    value = c.news.get(key)
-    if value is None:
+    if not c.known(key):
         return
+    value = c.news[key]
     negate, text = _negation(value)
     try:
         network = ipaddress.ip_network(text, strict=False)
     except ValueError:
         c.fail(key, f"{value!r} is not an address or network")
         return
+    if network.version == 6:
+        c.fail(key, f"{value} {IPV6_REFUSED}")
+        return
     c.out[key] = ("!" if negate else "") + str(network)
 
 
 def check_interface(c: Checker, key: str) -> None:
     """An interface name, negated with a leading '!' as iptables allows (``!bridge0``)."""
-    value = c.news.get(key)
-    if value is None:
+    if not c.known(key):
         return
-    negate, name = _negation(value)
+    negate, name = _negation(c.news[key])
     problem = ifname_problem(name.rstrip("+") or "+")
     if problem:
         c.fail(key, problem)
@@ -63,23 +82,41 @@ def check_interface(c: Checker, key: str) -> None:
 
 def check_port(c: Checker, *, key: str = "dport") -> None:
     port = c.integer(key, low=1, high=65535)
-    if port is not None and c.out.get("protocol") not in ("tcp", "udp", "sctp"):
+    if port is not None and not c.unknown("protocol") and c.out.get("protocol") not in PORTS:
         c.fail(key, "a port needs protocol tcp, udp or sctp")
 
 
 def check_protocol(c: Checker) -> None:
-    value = c.news.get("protocol")
-    if value is None:
-        return
-    if value not in PROTOCOLS:
-        c.fail("protocol", f"{value!r} is not one of {', '.join(PROTOCOLS)}")
-        return
-    c.out["protocol"] = value
+    if c.news.get("protocol") is not None:
+        c.choice("protocol", PROTOCOLS)
 
 
 def check_name(c: Checker) -> None:
-    if isinstance(c.news.get("name"), str):
-        c.out["name"] = c.news["name"]
+    if not c.known("name"):
+        return
+    value = c.news["name"]
+    if not isinstance(value, str) or not _RULE_NAME.fullmatch(value):
+        c.fail(
+            "name",
+            f"{value!r} is not a rule name: at most 100 of letters, digits and . , : ! @ + = / _ - "
+            "(no spaces or quotes)",
+        )
+        return
+    c.out["name"] = value
+
+
+def check_id_length(c: Checker, make_id_for: Callable[[Mapping[str, Any]], str]) -> None:
+    """The rule's id is its mark on the host, which the agent keeps under 200 bytes."""
+    if c.failures or any(is_unknown(v) for v in c.out.values()):
+        return
+    rid = make_id_for(c.out)
+    if len(rid.encode()) > MAX_ID_BYTES:
+        field = "name" if c.out.get("name") else "source"
+        c.fail(
+            field,
+            f"the rule's id {rid[:60]!r}... is {len(rid.encode())} bytes; hostnet marks rules "
+            f"with at most {MAX_ID_BYTES}: give a shorter name",
+        )
 
 
 def rule_name(inputs: Mapping[str, Any], parts: list[Any]) -> str:

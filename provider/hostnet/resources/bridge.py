@@ -22,7 +22,6 @@ from hostnet.ids import make_id
 from hostnet.protocol import Op
 from hostnet.resources._base import (
     MARK,
-    Failure,
     FieldPolicy,
     Step,
     create_and_update,
@@ -31,7 +30,7 @@ from hostnet.resources._base import (
     undo_with,
     verified,
 )
-from hostnet.validate import Checker
+from hostnet.validate import Checker, Failure, check_management_address
 
 KIND = "bridge"
 POLICY = FieldPolicy(
@@ -41,11 +40,13 @@ POLICY = FieldPolicy(
 
 
 def check(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]:
-    c = Checker(news)
+    c = Checker(news, inputs=POLICY.inputs)
     c.host()
     name = c.ifname("name")
-    c.netns()
-    c.interfaces("addresses")
+    netns = c.netns()
+    addresses = c.interfaces("addresses")
+    if netns is None and not c.unknown("netns"):
+        check_management_address(c, "addresses", addresses)
     ports = c.ifnames("ports")
     if name and name in ports:
         c.fail("ports", f"{name!r} cannot be a port of itself")
@@ -54,7 +55,7 @@ def check(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]:
         c.fail("uplink", f"{uplink!r} is the uplink; do not list it in ports too")
     if uplink and uplink == name:
         c.fail("uplink", "a bridge cannot take over itself")
-    if uplink and news.get("addresses"):
+    if news.get("uplink") is not None and news.get("addresses"):
         c.fail("addresses", "an uplink bridge takes its addresses from the uplink NIC")
     c.integer("mtu", low=68, high=65535)
     c.boolean("promisc", default=False)

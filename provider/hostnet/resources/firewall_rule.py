@@ -12,8 +12,8 @@ from typing import Any
 
 from hostnet.ids import make_id
 from hostnet.resources import _iptables as ipt
-from hostnet.resources._base import Failure, FieldPolicy
-from hostnet.validate import Checker
+from hostnet.resources._base import FieldPolicy
+from hostnet.validate import Checker, Failure
 
 KIND = "firewall"
 POLICY = FieldPolicy(
@@ -39,35 +39,37 @@ CTSTATES = ("INVALID", "NEW", "RELATED", "ESTABLISHED", "UNTRACKED", "SNAT", "DN
 
 
 def check(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]:
-    c = Checker(news)
+    c = Checker(news, inputs=POLICY.inputs)
     c.host()
     c.netns()
-    for key, allowed, default in (("chain", CHAINS, "FORWARD"), ("action", ACTIONS, "ACCEPT")):
-        value = news.get(key, default)
-        if value not in allowed:
-            c.fail(key, f"{value!r} is not one of {', '.join(allowed)}")
-        else:
-            c.out[key] = value
+    chain = c.choice("chain", CHAINS, default="FORWARD")
+    c.choice("action", ACTIONS, default="ACCEPT")
     for key in ("source", "destination"):
         ipt.check_network(c, key)
     for key in ("in_interface", "out_interface"):
         ipt.check_interface(c, key)
-    if c.out.get("chain") == "INPUT" and news.get("out_interface"):
+    if chain == "INPUT" and news.get("out_interface") is not None:
         c.fail("out_interface", "INPUT has no outgoing interface")
-    if c.out.get("chain") == "OUTPUT" and news.get("in_interface"):
+    if chain == "OUTPUT" and news.get("in_interface") is not None:
         c.fail("in_interface", "OUTPUT has no incoming interface")
     ipt.check_protocol(c)
     ipt.check_port(c)
-    states = news.get("ctstate")
-    if states is not None:
-        bad = [s for s in states if s not in CTSTATES] if isinstance(states, list) else [states]
-        if bad:
-            c.fail("ctstate", f"{bad!r}: states are {', '.join(CTSTATES)}")
-        else:
-            c.out["ctstate"] = sorted(set(states), key=CTSTATES.index)
+    _check_states(c)
     c.integer("position", low=0, high=9999)
     ipt.check_name(c)
+    ipt.check_id_length(c, make_id_for)
     return c.result()
+
+
+def _check_states(c: Checker) -> None:
+    if not c.known("ctstate"):
+        return
+    states = c.news["ctstate"]
+    bad = [s for s in states if s not in CTSTATES] if isinstance(states, list) else [states]
+    if bad or not states:
+        c.fail("ctstate", f"{bad or states!r}: states are {', '.join(CTSTATES)}")
+    else:
+        c.out["ctstate"] = sorted(set(states), key=CTSTATES.index)
 
 
 def _name(inputs: Mapping[str, Any]) -> str:

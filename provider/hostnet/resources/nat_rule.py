@@ -6,13 +6,14 @@ Lives in hostnet's chains of the nat table (``HOSTNET-POSTROUTING``,
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
 from hostnet.ids import make_id
 from hostnet.resources import _iptables as ipt
-from hostnet.resources._base import Failure, FieldPolicy
-from hostnet.validate import Checker
+from hostnet.resources._base import FieldPolicy
+from hostnet.validate import Checker, Failure
 
 KIND = "nat"
 POLICY = FieldPolicy(
@@ -35,14 +36,10 @@ KINDS = ("masquerade", "snat", "dnat")
 
 
 def check(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]:
-    c = Checker(news)
+    c = Checker(news, inputs=POLICY.inputs)
     c.host()
     c.netns()
-    kind = news.get("kind")
-    if kind not in KINDS:
-        c.fail("kind", f"{kind!r} is not one of {', '.join(KINDS)}")
-    else:
-        c.out["kind"] = kind
+    kind = c.choice("kind", KINDS)
     for key in ("source", "destination"):
         ipt.check_network(c, key)
     for key in ("in_interface", "out_interface"):
@@ -50,19 +47,56 @@ def check(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]:
     ipt.check_protocol(c)
     ipt.check_port(c)
     c.integer("position", low=0, high=9999)
-    if kind in ("snat", "dnat"):
-        if not isinstance(news.get("to"), str) or not news["to"]:
-            c.fail("to", f"{kind} needs to= (an address, or address:port)")
-        else:
-            c.out["to"] = news["to"]
-    elif news.get("to") is not None:
-        c.fail("to", "only snat and dnat take to=")
-    if kind == "dnat" and news.get("out_interface"):
+    _check_to(c, kind)
+    if kind == "dnat" and news.get("out_interface") is not None:
         c.fail("out_interface", "dnat happens before routing; match in_interface instead")
-    if kind in ("masquerade", "snat") and news.get("in_interface"):
+    if kind in ("masquerade", "snat") and news.get("in_interface") is not None:
         c.fail("in_interface", "masquerade and snat happen after routing; match out_interface")
     ipt.check_name(c)
+    ipt.check_id_length(c, make_id_for)
     return c.result()
+
+
+def _check_to(c: Checker, kind: str | None) -> None:
+    """``to``: ``addr[-addr][:port[-port]]``, IPv4, as iptables' --to-source/--to-destination."""
+    if c.news.get("to") is None:
+        if kind in ("snat", "dnat"):
+            c.fail("to", f"{kind} needs to= (an address, or address:port)")
+        return
+    if not c.known("to"):
+        return
+    if kind == "masquerade":
+        c.fail("to", "only snat and dnat take to=")
+        return
+    value = c.news["to"]
+    problem = _to_problem(value)
+    if problem:
+        c.fail("to", f"{value!r} {problem}")
+        return
+    if ":" in value and not c.unknown("protocol") and c.out.get("protocol") not in ipt.PORTS:
+        c.fail("to", f"{value!r} names a port; that needs protocol tcp, udp or sctp")
+        return
+    c.out["to"] = value
+
+
+def _to_problem(value: object) -> str | None:
+    if not isinstance(value, str) or not value:
+        return "is not addr[-addr][:port[-port]]"
+    addresses, _, ports = value.partition(":")
+    for part in addresses.split("-", 1):
+        try:
+            address = ipaddress.ip_address(part)
+        except ValueError:
+            return "is not addr[-addr][:port[-port]] with IPv4 addresses"
+        if address.version == 6:
+            return ipt.IPV6_REFUSED
+    if ports:
+        bounds = ports.split("-", 1)
+        if not all(p.isdigit() and 1 <= int(p) <= 65535 for p in bounds):
+            return f"has port {ports!r}; ports are 1..65535"
+        if len(bounds) == 2 and int(bounds[0]) > int(bounds[1]):
+            return f"has the port range {ports!r} backwards"
+    return None
 
 
 def _name(inputs: Mapping[str, Any]) -> str:

@@ -13,24 +13,23 @@ from hostnet.agent_client import Agent
 from hostnet.ids import make_id
 from hostnet.protocol import Op
 from hostnet.resources._base import (
-    Failure,
     FieldPolicy,
     create_and_update,
     delete_quietly,
     owned_by,
     verified,
 )
-from hostnet.validate import Checker
+from hostnet.validate import Checker, Failure
 
 KIND = "netns"
 POLICY = FieldPolicy(replace=frozenset({"host", "name"}), update=frozenset())
 
 
 def check(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]:
-    c = Checker(news)
+    c = Checker(news, inputs=POLICY.inputs)
     c.host()
     name = c.netns("name")
-    if "name" not in news:
+    if news.get("name") is None:
         c.fail("name", "is required")
     elif name is not None and (":" in name or name.startswith("/")):
         c.fail("name", f"{name!r}: a namespace to create needs a plain name")

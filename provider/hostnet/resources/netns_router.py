@@ -18,7 +18,6 @@ from hostnet.agent_client import Agent
 from hostnet.ids import make_id
 from hostnet.protocol import Op
 from hostnet.resources._base import (
-    Failure,
     FieldPolicy,
     Step,
     create_and_update,
@@ -30,7 +29,15 @@ from hostnet.resources._base import (
     verified,
 )
 from hostnet.resources.route import RTPROT_HOSTNET, check_route_fields
-from hostnet.validate import Checker, parse_interface
+from hostnet.unknown import is_unknown
+from hostnet.validate import (
+    Checker,
+    Failure,
+    Interface,
+    management_address_taken,
+    parse_interface,
+    same_address,
+)
 
 KIND = "router"
 POLICY = FieldPolicy(
@@ -39,69 +46,105 @@ POLICY = FieldPolicy(
 FORWARDING = "net.ipv4.ip_forward"
 
 
-def _check_interfaces(
-    c: Checker, items: list[Any]
-) -> list[ipaddress.IPv4Interface | ipaddress.IPv6Interface]:
-    networks = []
+def _check_leg(item: Mapping[str, Any], *, index: int, host: Mapping[str, Any]) -> Checker:
+    sub = Checker(item, inputs=("name", "inside_name", "bridge", "address"))
+    name = sub.ifname("name")
+    sub.ifname("inside_name")
+    sub.ifname("bridge", required=False)
+    if item.get("address") is None:
+        sub.fail(
+            "address",
+            f"interface {name or index} has no address: a router interface must have an "
+            "address in the network it faces",
+        )
+    elif sub.known("address"):
+        parsed = parse_interface(item["address"], field="address", checker=sub)
+        if parsed is not None:
+            sub.out["address"] = str(parsed)
+            if same_address([parsed], host.get("address")):
+                sub.fail("address", management_address_taken(host, parsed))
+    return sub
+
+
+def _check_interfaces(c: Checker) -> tuple[list[Interface], bool]:
+    """The legs; (their networks, whether every address is known)."""
+    legs = c.news.get("interfaces")
+    if is_unknown(legs) and not isinstance(legs, list):
+        c.out["interfaces"] = legs  # a list Pulumi does not know yet: checked at up
+        return [], False
+    if not isinstance(legs, list) or not legs:
+        c.fail("interfaces", "a router needs at least one interface")
+        return [], True
+    found = c.out.get("host")
+    host: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+    networks: list[Interface] = []
     seen: set[str] = set()
-    out = []
-    for i, item in enumerate(items):
-        key = f"interfaces[{i}]"
-        sub = Checker(item if isinstance(item, Mapping) else {})
-        name = sub.ifname("name")
-        sub.ifname("inside_name")
-        sub.ifname("bridge", required=False)
+    out: list[Any] = []
+    for i, item in enumerate(legs):
+        if is_unknown(item) and not isinstance(item, Mapping):
+            out.append(item)
+            continue
+        if not isinstance(item, Mapping):
+            c.fail(f"interfaces[{i}]", "must be a RouterInterface (name, inside_name, address)")
+            continue
+        sub = _check_leg(item, index=i, host=host)
         for field in ("name", "inside_name"):
             value = sub.out.get(field)
-            if value in seen:
+            if isinstance(value, str) and value in seen:
                 sub.fail(field, f"{value!r} is used by two interfaces")
-            if value:
+            if isinstance(value, str):
                 seen.add(value)
-        address = item.get("address") if isinstance(item, Mapping) else None
-        if not address:
-            sub.fail(
-                "address",
-                f"interface {name or i} has no address: a router interface must have an "
-                "address in the network it faces",
-            )
-        else:
-            parsed = parse_interface(address, field="address", checker=sub)
-            if parsed is not None:
-                networks.append(parsed)
-                sub.out["address"] = str(parsed)
-        c.failures += [Failure(field=f"{key}.{f.field}", reason=f.reason) for f in sub.failures]
-        out.append(sub.out)
+        if isinstance(sub.out.get("address"), str):
+            networks.append(ipaddress.ip_interface(sub.out["address"]))
+        c.nested("interfaces", sub, index=i)
+        out.append(sub.result()[0])
     c.out["interfaces"] = out
-    return networks
+    return networks, not is_unknown(legs)
+
+
+def _check_routes(c: Checker, networks: list[Interface], complete: bool) -> None:
+    routes = c.news.get("routes")
+    if routes is None or (is_unknown(routes) and not isinstance(routes, list)):
+        c.known("routes")
+        c.out.setdefault("routes", [])
+        return
+    inside = {i.get("inside_name") for i in c.out.get("interfaces", []) if isinstance(i, Mapping)}
+    out: list[Any] = []
+    for i, route in enumerate(routes if isinstance(routes, list) else [routes]):
+        if is_unknown(route) and not isinstance(route, Mapping):
+            out.append(route)
+            continue
+        if not isinstance(route, Mapping):
+            c.fail(f"routes[{i}]", "must be a RouterRoute (dst, via, dev)")
+            continue
+        sub = Checker(route, inputs=("dst", "via", "dev"))
+        check_route_fields(sub)
+        via = sub.out.get("via")
+        if (
+            isinstance(via, str)
+            and complete
+            and not any(ipaddress.ip_address(via) in n.network for n in networks)
+        ):
+            nets = ", ".join(str(n.network) for n in networks) or "none"
+            sub.fail("via", f"{via} is not inside any network of the router's interfaces ({nets})")
+        dev = sub.out.get("dev")
+        if isinstance(dev, str) and complete and dev not in inside:
+            sub.fail("dev", f"{dev!r} is not the inside_name of any interface")
+        c.nested("routes", sub, index=i)
+        out.append(sub.result()[0])
+    c.out["routes"] = out
 
 
 def check(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]:
-    c = Checker(news)
+    c = Checker(news, inputs=POLICY.inputs)
     c.host()
     name = c.netns("name")
     if name is not None and (":" in name or name.startswith("/")):
         c.fail("name", f"{name!r}: a router namespace needs a plain name")
-    interfaces = news.get("interfaces")
-    if not isinstance(interfaces, list) or not interfaces:
-        c.fail("interfaces", "a router needs at least one interface")
-        interfaces = []
-    networks = _check_interfaces(c, interfaces)
-    inside = {i.get("inside_name") for i in c.out["interfaces"]}
-    routes = []
-    for i, route in enumerate(news.get("routes") or []):
-        sub = Checker(route if isinstance(route, Mapping) else {})
-        check_route_fields(sub, route if isinstance(route, Mapping) else {})
-        via = sub.out.get("via")
-        if via and not any(ipaddress.ip_address(via) in n.network for n in networks):
-            nets = ", ".join(str(n.network) for n in networks) or "none"
-            sub.fail("via", f"{via} is not inside any network of the router's interfaces ({nets})")
-        if sub.out.get("dev") and sub.out["dev"] not in inside:
-            sub.fail("dev", f"{sub.out['dev']!r} is not the inside_name of any interface")
-        c.failures += [
-            Failure(field=f"routes[{i}].{f.field}", reason=f.reason) for f in sub.failures
-        ]
-        routes.append(sub.out)
-    c.out["routes"] = routes
+    if news.get("name") is None:
+        c.fail("name", "is required")
+    networks, complete = _check_interfaces(c)
+    _check_routes(c, networks, complete)
     c.boolean("forwarding", default=True)
     return c.result()
 

@@ -15,14 +15,13 @@ from hostnet.agent_client import Agent
 from hostnet.ids import make_id
 from hostnet.protocol import Op
 from hostnet.resources._base import (
-    Failure,
     FieldPolicy,
     create_and_update,
     delete_quietly,
     read_or_none,
     verified,
 )
-from hostnet.validate import Checker
+from hostnet.validate import Checker, Failure
 
 KIND = "route"
 POLICY = FieldPolicy(
@@ -33,10 +32,14 @@ RTPROT_HOSTNET = 77
 _MAIN = 254
 
 
-def canonical_dst(value: object) -> str:
-    """``default`` or a network in canonical form; a bare address is a /32 (or /128)."""
+def canonical_dst(value: object, *, family: int | None = None) -> str:
+    """``default`` or a network in canonical form; a bare address is a /32 (or /128).
+
+    ``default`` is IPv4's; for IPv6 it is ``::/0``, so ``family=6`` (a gateway or
+    source of that family) turns ``default`` into that.
+    """
     if value in ("default", "0.0.0.0/0"):
-        return "default"
+        return "::/0" if family == 6 and value == "default" else "default"
     if not isinstance(value, str):
         raise ValueError(f"{value!r} is not a destination")
     try:
@@ -49,31 +52,53 @@ def canonical_dst(value: object) -> str:
     return str(network)
 
 
-def check_route_fields(c: Checker, news: Mapping[str, Any], *, prefix: str = "") -> None:
-    """dst, via, dev, src of one route; shared with the routes of a NetnsRouter."""
-    dst = news.get("dst")
+def _address(c: Checker, key: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    if not c.known(key):
+        return None
     try:
-        c.out[f"{prefix}dst"] = canonical_dst(dst)
-    except ValueError as exc:
-        c.fail(f"{prefix}dst", str(exc))
-    for key in ("via", "src"):
-        if news.get(key) is None:
-            continue
+        address = ipaddress.ip_address(c.news[key])
+    except ValueError:
+        c.fail(key, f"{c.news[key]!r} is not an IP address")
+        return None
+    c.out[key] = str(address)
+    return address
+
+
+def check_route_fields(c: Checker) -> None:
+    """dst, via, dev, src of one route; shared with the routes of a NetnsRouter."""
+    via, src = _address(c, "via"), _address(c, "src")
+    hint = via or src
+    if c.known("dst"):
         try:
-            c.out[f"{prefix}{key}"] = str(ipaddress.ip_address(news[key]))
-        except ValueError:
-            c.fail(f"{prefix}{key}", f"{news[key]!r} is not an IP address")
-    if news.get("dev") is not None:
-        c.ifname(f"{prefix}dev", required=False)
-    if news.get("via") is None and news.get("dev") is None:
-        c.fail(f"{prefix}via", "a route needs via, dev, or both")
+            c.out["dst"] = canonical_dst(c.news["dst"], family=hint.version if hint else None)
+        except ValueError as exc:
+            c.fail("dst", str(exc))
+    elif c.news.get("dst") is None:
+        c.fail("dst", "is required (a network, or default)")
+    dst = c.out.get("dst")
+    family = None
+    if isinstance(dst, str) and not c.unknown("dst"):
+        family = 4 if dst == "default" else ipaddress.ip_network(dst).version
+    for key, address in (("via", via), ("src", src)):
+        if address is not None and family is not None and address.version != family:
+            c.fail(
+                key,
+                f"{address} is IPv{address.version} but dst {dst} is IPv{family}; "
+                "a route's addresses are of one family",
+            )
+    if c.news.get("dev") is not None:
+        c.ifname("dev", required=False)
+    if via is not None and via.version == 6 and via.is_link_local and c.news.get("dev") is None:
+        c.fail("via", f"{via} is link-local; give dev, the interface it is reached on")
+    if c.news.get("via") is None and c.news.get("dev") is None:
+        c.fail("via", "a route needs via, dev, or both")
 
 
 def check(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]:
-    c = Checker(news)
+    c = Checker(news, inputs=POLICY.inputs)
     c.host()
     c.netns()
-    check_route_fields(c, news)
+    check_route_fields(c)
     c.integer("metric", low=0, high=2**32 - 1)
     c.integer("table", low=1, high=2**32 - 1)
     c.boolean("onlink", default=False)
@@ -106,6 +131,14 @@ def _key(inputs: Mapping[str, Any]) -> dict[str, Any]:
     return {k: inputs.get(k) for k in ("netns", "dst", "metric", "table")}
 
 
+def _connected(route: Mapping[str, Any]) -> bool:
+    """A route to a network reached directly: IPv4 marks it scope link; IPv6
+    connected routes (the /64 of an address) are scope global without a gateway."""
+    if route.get("scope") == "link":
+        return True
+    return route.get("family") == 6 and not route.get("via") and route.get("type") == "unicast"
+
+
 def _check_gateway(agent: Agent, inputs: Mapping[str, Any]) -> None:
     """The gateway must lie in a network the namespace reaches directly; said
     before anything changes, in words, instead of the kernel's ENETUNREACH."""
@@ -117,7 +150,7 @@ def _check_gateway(agent: Agent, inputs: Mapping[str, Any]) -> None:
     direct = [
         ipaddress.ip_network(r["dst"])
         for r in routes
-        if r.get("scope") == "link" and r.get("dst") not in (None, "default")
+        if r.get("dst") not in (None, "default") and _connected(r)
     ]
     if not any(gateway in net for net in direct if net.version == gateway.version):
         where = f"namespace {inputs['netns']}" if inputs.get("netns") else "the host namespace"

@@ -15,36 +15,48 @@ from hostnet.agent_client import Agent
 from hostnet.ids import make_id
 from hostnet.protocol import Op
 from hostnet.resources._base import (
-    Failure,
     FieldPolicy,
     create_or_undo,
     delete_quietly,
     read_or_none,
 )
-from hostnet.validate import Checker
+from hostnet.validate import Checker, Failure
 
 KIND = "sysctl"
 POLICY = FieldPolicy(replace=frozenset({"host", "netns", "key"}), update=frozenset({"value"}))
-_KEY = re.compile(r"^[a-z0-9_]+(\.[A-Za-z0-9_:@+-]+)+$")
+_KEY = re.compile(r"[a-z0-9_]+(\.[A-Za-z0-9_@+-]+)+")
 
 
 def check(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]:
-    c = Checker(news)
+    c = Checker(news, inputs=POLICY.inputs)
     c.host()
     c.netns()
-    key, value = news.get("key"), news.get("value")
-    if not isinstance(key, str) or not _KEY.match(key):
-        c.fail("key", f"{key!r} is not a dotted sysctl name like net.ipv4.ip_forward")
-    else:
-        c.out["key"] = key
-    if value is None or isinstance(value, bool | Mapping | list):
-        c.fail("value", "must be a string or a number")
-    else:
-        text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
-        if "\n" in text or not text.strip():
-            c.fail("value", "must be one non-empty line")
-        c.out["value"] = text.strip()
+    if news.get("key") is None:
+        c.fail("key", "is required (a dotted name like net.ipv4.ip_forward)")
+    elif c.known("key"):
+        key = news["key"]
+        if not isinstance(key, str) or not _KEY.fullmatch(key) or len(key) > 200:
+            c.fail("key", f"{key!r} is not a dotted sysctl name like net.ipv4.ip_forward")
+        else:
+            c.out["key"] = key
+    if news.get("value") is None:
+        c.fail("value", "is required")
+    elif c.known("value"):
+        _check_value(c, news["value"])
     return c.result()
+
+
+def _check_value(c: Checker, value: Any) -> None:
+    if isinstance(value, bool | Mapping | list):
+        c.fail("value", "must be a string or a number")
+        return
+    text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+    if not text.strip() or any(ch in text for ch in "\n\r\0"):
+        c.fail("value", f"{text!r} must be one non-empty line")
+    elif len(text) > 4096:
+        c.fail("value", f"is {len(text)} characters; the kernel takes at most 4096")
+    else:
+        c.out["value"] = text.strip()
 
 
 def make_id_for(inputs: Mapping[str, Any]) -> str:

@@ -15,7 +15,6 @@ from hostnet.ids import make_id
 from hostnet.protocol import Op
 from hostnet.resources._base import (
     MARK,
-    Failure,
     FieldPolicy,
     Step,
     create_and_update,
@@ -25,7 +24,7 @@ from hostnet.resources._base import (
     undo_with,
     verified,
 )
-from hostnet.validate import Checker
+from hostnet.validate import Checker, Failure, check_management_address
 
 KIND = "veth"
 POLICY = FieldPolicy(
@@ -35,18 +34,20 @@ POLICY = FieldPolicy(
 
 
 def check(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]:
-    c = Checker(news)
+    c = Checker(news, inputs=POLICY.inputs)
     c.host()
     name = c.ifname("name")
     peer = c.ifname("peer_name")
     peer_netns = c.netns("peer_netns")
-    if name and peer and name == peer and not peer_netns:
+    if name and peer and name == peer and news.get("peer_netns") is None:
         c.fail("peer_name", "must differ from name when both ends stay in the host namespace")
     master = c.ifname("master", required=False)
     if master and master in (name, peer):
         c.fail("master", "a veth end cannot be its own bridge")
-    c.interfaces("addresses")
-    c.interfaces("peer_addresses")
+    check_management_address(c, "addresses", c.interfaces("addresses"))
+    peer_addresses = c.interfaces("peer_addresses")
+    if peer_netns is None and not c.unknown("peer_netns"):
+        check_management_address(c, "peer_addresses", peer_addresses)
     c.integer("mtu", low=68, high=65535)
     c.boolean("promisc", default=False)
     c.boolean("up", default=True)

@@ -25,7 +25,8 @@ from pulumi.output import Unknown
 from hostnet import errors, transport
 from hostnet.hosts import connection_from
 from hostnet.resources import KINDS
-from hostnet.resources._base import UNKNOWN, diff
+from hostnet.resources._base import diff
+from hostnet.unknown import UNKNOWN
 
 
 def _from_wire(value: Any) -> Any:

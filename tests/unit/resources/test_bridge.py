@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 
 from hostnet.resources import bridge
-from hostnet.resources._base import UNKNOWN, diff
+from hostnet.resources._base import diff
+from hostnet.unknown import UNKNOWN
 
-HOST = {"name": "h1", "address": "10.32.171.202", "port": 22.0}
+HOST = {"name": "h1", "address": "10.32.171.202", "port": 22.0, "trust_on_first_use": True}
 
 
 def _inputs(**overrides: Any) -> dict[str, Any]:
@@ -33,7 +34,7 @@ def _inputs(**overrides: Any) -> dict[str, Any]:
         ({"mtu": 20.0}, "mtu", "outside 68..65535"),
         ({"promisc": "yes"}, "promisc", "not true or false"),
         ({"netns": "a/../b"}, "netns", "not a namespace name"),
-        ({"host": {"address": "x"}}, "host", "name and an address"),
+        ({"host": {"address": "x", "trust_on_first_use": True}}, "host.name", "is required"),
     ],
 )
 def test_check_rejects_with_field_and_reason(

@@ -9,9 +9,10 @@ import pytest
 
 from hostnet.ids import parse_id
 from hostnet.resources import KINDS
-from hostnet.resources._base import UNKNOWN, diff
+from hostnet.resources._base import diff
+from hostnet.unknown import UNKNOWN
 
-HOST = {"name": "h1", "address": "10.32.171.202"}
+HOST = {"name": "h1", "address": "10.32.171.202", "trust_on_first_use": True}
 
 VALID: dict[str, dict[str, Any]] = {
     "veth": {
@@ -52,7 +53,7 @@ VALID: dict[str, dict[str, Any]] = {
 
 REJECT = [
     ("veth", {"peer_name": "x" * 16}, "peer_name", "at most 15"),
-    ("veth", {"peer_netns": "pid:abc"}, "peer_netns", "needs a number"),
+    ("veth", {"peer_netns": "pid:abc"}, "peer_netns", "needs a process id"),
     ("veth", {"master": "veth0", "peer_netns": None, "name": "veth0"}, "master", "its own bridge"),
     ("veth", {"peer_addresses": ["192.168.5.2"]}, "peer_addresses[0]", "prefix length"),
     (
