@@ -108,7 +108,12 @@ def _check_routes(c: Checker, networks: list[Interface], complete: bool) -> None
         c.known("routes")
         c.out.setdefault("routes", [])
         return
-    inside = {i.get("inside_name") for i in c.out.get("interfaces", []) if isinstance(i, Mapping)}
+    legs = c.out.get("interfaces")
+    inside = (
+        {i.get("inside_name") for i in legs if isinstance(i, Mapping)}
+        if isinstance(legs, list)
+        else set()
+    )
     out: list[Any] = []
     for i, route in enumerate(routes if isinstance(routes, list) else [routes]):
         if is_unknown(route) and not isinstance(route, Mapping):

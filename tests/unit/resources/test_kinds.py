@@ -151,9 +151,11 @@ DIFFS = [
 @pytest.mark.parametrize(("kind", "change", "replaces"), DIFFS)
 def test_diff_classifies(kind: str, change: dict[str, Any], replaces: list[str]) -> None:
     module = KINDS[kind]
-    olds, _ = module.check(_inputs(kind))
+    olds, failures = module.check(_inputs(kind))
+    assert failures == []
     olds = {**olds, "resource_id": module.make_id_for(olds), "ifindex": 9}
-    news, _ = module.check(_inputs(kind, **change))
+    news, failures = module.check(_inputs(kind, **change))
+    assert failures == []
     result = diff(policy=module.POLICY, olds=olds, news=news)
     assert result.changes is True
     assert result.replaces == replaces
@@ -162,7 +164,8 @@ def test_diff_classifies(kind: str, change: dict[str, Any], replaces: list[str])
 @pytest.mark.parametrize("kind", sorted(VALID))
 def test_no_change_is_no_diff(kind: str) -> None:
     module = KINDS[kind]
-    olds, _ = module.check(_inputs(kind))
+    olds, failures = module.check(_inputs(kind))
+    assert failures == []
     outputs = {**olds, "resource_id": module.make_id_for(olds), "ifindex": 9, "mac": "aa:bb"}
     news, _ = module.check(_inputs(kind))
     assert diff(policy=module.POLICY, olds=outputs, news=news).changes is False
