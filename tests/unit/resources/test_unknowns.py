@@ -162,7 +162,7 @@ def test_full_inputs_pass(kind: str) -> None:
     assert failures == []
 
 
-@pytest.mark.parametrize(("kind", "path"), CASES, ids=lambda v: str(v))
+@pytest.mark.parametrize(("kind", "path"), CASES, ids=str)
 def test_unknown_passes_check_untouched(kind: str, path: tuple[Any, ...]) -> None:
     news = _with(_inputs(kind), path, UNKNOWN)
     inputs, failures = _kind(kind).check(news)
@@ -171,7 +171,7 @@ def test_unknown_passes_check_untouched(kind: str, path: tuple[Any, ...]) -> Non
     assert "UNKNOWN" not in repr(inputs)
 
 
-@pytest.mark.parametrize(("kind", "path"), CASES, ids=lambda v: str(v))
+@pytest.mark.parametrize(("kind", "path"), CASES, ids=str)
 def test_unknown_diffs_as_a_change_that_replaces_only_replace_fields(
     kind: str, path: tuple[Any, ...]
 ) -> None:
