@@ -76,7 +76,7 @@ class Agent:
         waiter = _Waiter()
         with self._waiters_lock:
             if self._closed is not None:
-                raise errors.Unreachable(f"{self.host}: agent connection closed: {self._closed}")
+                raise errors.AgentLost(f"{self.host}: agent connection closed: {self._closed}")
             self._waiters[request_id] = waiter
         try:
             with self._send_lock:
@@ -86,12 +86,12 @@ class Agent:
                 raise errors.Timeout(f"{self.host}: {ops[0].op}: no answer within {limit:.0f} s")
         except OSError as exc:
             self._fail(f"send failed: {exc}")
-            raise errors.Unreachable(f"{self.host}: agent connection lost: {exc}") from None
+            raise errors.AgentLost(f"{self.host}: agent connection lost: {exc}") from None
         finally:
             with self._waiters_lock:
                 self._waiters.pop(request_id, None)
         if waiter.reply is None:
-            raise errors.Unreachable(f"{self.host}: agent connection closed: {self._closed}")
+            raise errors.AgentLost(f"{self.host}: agent connection closed: {self._closed}")
         return raise_for_reply(waiter.reply, host=self.host, ops=ops)
 
     def _read_loop(self) -> None:

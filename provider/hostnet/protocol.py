@@ -12,12 +12,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from hostnet.errors import AgentError, Conflict, NotOwned, OpTimeout
+from hostnet.errors import AgentError, Busy, Conflict, NotFound, NotOwned, OpTimeout
 
 _ERROR_CLASSES: dict[str, type[AgentError]] = {
     "NotOwned": NotOwned,
     "Exists": Conflict,
     "Timeout": OpTimeout,
+    "Busy": Busy,
+    "NotFound": NotFound,
 }
 
 

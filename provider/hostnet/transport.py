@@ -221,10 +221,34 @@ def _client(conn: Connection) -> paramiko.SSHClient:
 
 
 def _start_agent(conn: Connection, client: paramiko.SSHClient) -> Agent:
+    """Start the agent over a new channel; every failure is one of hostnet's errors."""
+    try:
+        return _bootstrap(conn, client)
+    except errors.HostnetError:
+        raise
+    except TimeoutError:
+        raise errors.Timeout(f"{conn.label}: no answer from the agent bootstrap") from None
+    except (paramiko.SSHException, OSError, EOFError) as exc:
+        raise errors.Unreachable(
+            f"{conn.label}: connection failed starting the agent: {exc}"
+        ) from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise errors.AgentStartFailed(
+            f"{conn.label}: the agent's start-up answer was not hostnet's ({type(exc).__name__}: "
+            f"{str(exc)[:120]})"
+        ) from None
+
+
+def _bootstrap(conn: Connection, client: paramiko.SSHClient) -> Agent:
     command = f"{shlex.quote(conn.python)} -u -c {shlex.quote(BOOTSTRAP)}"
     if conn.sudo:
         command = f"sudo -n -- {command}"
-    channel = client.get_transport().open_session(timeout=conn.connect_timeout)  # type: ignore[union-attr]
+    transport = client.get_transport()
+    if transport is None or not transport.is_active():
+        raise errors.Unreachable(
+            f"{conn.label}: the SSH connection closed before the agent started"
+        )
+    channel = transport.open_session(timeout=conn.connect_timeout)
     channel.settimeout(conn.connect_timeout)
     channel.exec_command(command)
     stdout = channel.makefile("rb")
@@ -234,7 +258,7 @@ def _start_agent(conn: Connection, client: paramiko.SSHClient) -> Agent:
     channel.sendall(str(len(payload)).encode() + b"\n" + payload)
     ready = _first_line(conn, channel, stdout)
     if not ready.get("ready"):
-        raise errors.TransportError(f"{conn.label}: agent did not start: {ready}")
+        raise errors.AgentStartFailed(f"{conn.label}: agent did not start: {str(ready)[:200]}")
     channel.settimeout(None)
     return Agent(
         host=conn.address,
@@ -259,8 +283,18 @@ def _first_line(conn: Connection, channel: paramiko.Channel, stdout: Any) -> dic
             raise errors.NotRoot(f"{conn.label}: sudo -n failed: {err[-200:]}") from None
         if status == 127:
             raise errors.NoSuitablePython(f"{conn.label}: {conn.python!r} not found") from None
-        raise errors.TransportError(f"{conn.label}: agent bootstrap exited {status}: {err[-300:]}")
-    data: dict[str, Any] = json.loads(line)
+        raise errors.AgentStartFailed(
+            f"{conn.label}: agent bootstrap exited {status}: {err[-300:] or 'no message'}"
+        )
+    try:
+        data = json.loads(line)
+    except ValueError:
+        text = line.decode(errors="replace").strip()[:80]
+        raise errors.AgentStartFailed(
+            f"{conn.label}: the host printed {text!r} where the agent's first line belongs"
+        ) from None
+    if not isinstance(data, dict):
+        raise errors.AgentStartFailed(f"{conn.label}: the agent's first line is not an object")
     if data.get("error") == "NoSuitablePython":
         raise errors.NoSuitablePython(f"{conn.label}: {conn.python} is {data.get('python')}")
     if data.get("error") == "NotRoot":

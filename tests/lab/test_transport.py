@@ -191,7 +191,7 @@ def test_a_dead_agent_is_replaced_on_next_use(lab: LabInfo) -> None:
         "h3", ["sh", "-c", "pkill --ns $$ --nslist net -f '[i]mport sys, os, json'"]
     )
     assert killed.returncode == 0
-    with pytest.raises(errors.Unreachable):
+    with pytest.raises(errors.AgentLost):
         for _ in range(50):  # the reader notices the channel closing
             first.call("ping")
     second = transport.agent_for(conn)

@@ -22,7 +22,7 @@ from pulumi.dynamic import (
 )
 from pulumi.output import Unknown
 
-from hostnet import errors, transport
+from hostnet import errors, hosts, transport
 from hostnet.hosts import connection_from
 from hostnet.resources import KINDS
 from hostnet.resources._base import diff
@@ -52,20 +52,66 @@ def _to_wire(value: Any) -> Any:
     return value
 
 
+KIND_NAMES = {
+    "bridge": "Bridge",
+    "veth": "Veth",
+    "router": "NetnsRouter",
+    "route": "Route",
+    "nat": "NatRule",
+    "firewall": "FirewallRule",
+    "netns": "Netns",
+    "sysctl": "Sysctl",
+}
+
+
 class HostnetFailure(Exception):
-    """What the CLI shows for a failed operation: hostnet's one-line message."""
+    """What the CLI shows for a failed operation: hostnet's paragraph, as the last
+    line of the traceback the provider host prints."""
+
+
+# The traceback's last line names the class by module: "hostnet.HostnetFailure: ...".
+HostnetFailure.__module__ = "hostnet"
+
+
+def resource_name(kind: str, props: Mapping[str, Any]) -> str:
+    """The resource's name in messages: its Pulumi name when the SDK passes it
+    (``owner.resource``), else its id on the host."""
+    owner = props.get("owner")
+    if isinstance(owner, Mapping) and owner.get("resource"):
+        return str(owner["resource"])
+    if props.get("resource_id"):
+        return str(props["resource_id"])
+    try:
+        return str(KINDS[kind].make_id_for(props))
+    except (KeyError, TypeError, ValueError):
+        return "?"
+
+
+def failure_text(kind: str, props: Mapping[str, Any], exc: errors.HostnetError) -> str:
+    host = props.get("host")
+    return errors.describe(
+        exc,
+        kind=KIND_NAMES.get(kind, kind),
+        resource=resource_name(kind, props),
+        host=host if isinstance(host, Mapping) else {},
+        defaults=hosts.DEFAULTS,
+    )
 
 
 def _reported(method: Callable[..., Any]) -> Callable[..., Any]:
-    """Re-raise hostnet's errors bare: the provider host prints the traceback of
-    what it catches, and the engine's frames say nothing a user can act on."""
+    """Turn every failure into hostnet's paragraph, raised bare: the provider host
+    prints the traceback of what it catches, and the frames say nothing a user
+    can act on. The last positional argument is the resource's props."""
 
     @functools.wraps(method)
-    def run(*args: Any) -> Any:
+    def run(self: HostnetProvider, *args: Any) -> Any:
         try:
-            return method(*args)
+            return method(self, *args)
         except errors.HostnetError as exc:
-            raise HostnetFailure(str(exc)) from None
+            failure: errors.HostnetError = exc
+        except Exception as exc:
+            failure = errors.Internal(f"{type(exc).__name__}: {exc}")
+        raise HostnetFailure(failure_text(self.kind, _from_wire(args[-1]), failure)) from None
 
     return run
 
@@ -115,7 +161,7 @@ class HostnetProvider(ResourceProvider):
         if observed is None:
             return ReadResult("", {})
         module = self._module()
-        keys = module.POLICY.replace | module.POLICY.update | {"private_key"}
+        keys = module.POLICY.inputs | set(hosts.SECRET_INPUTS)
         inputs = {k: v for k, v in observed.items() if k in keys}
         return ReadResult(id_, observed, inputs)
 
