@@ -247,27 +247,10 @@ if seed.has(7):
         milestone7_routes(h, connect(h), built_all[h.name], router)
 
 
-def _connection(h: SeedHost) -> dict[str, object]:
-    """How ``hostnet verify`` reaches each host; the key stays a secret."""
-    host = connect(h)
-    return {
-        k: v
-        for k, v in {
-            "address": host.address,
-            "user": host.user,
-            "key_file": host.key_file,
-            "known_hosts": host.known_hosts,
-            "sudo": host.sudo,
-            "private_key": host.private_key,
-        }.items()
-        if v is not None
-    }
-
-
 pulumi.export("milestones", sorted(seed.milestones))
 pulumi.export(
     "hosts",
     {h.name: {"container": h.container, "built": sorted(built_all[h.name])} for h in seed.hosts},
 )
-pulumi.export("connections", {h.name: _connection(h) for h in seed.hosts})
+pulumi.export("connections", {h.name: connect(h).connection() for h in seed.hosts})
 pulumi.export("matrix", expected_matrix(seed))

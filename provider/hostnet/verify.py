@@ -3,7 +3,9 @@
 The stack exports ``matrix`` (claims: who reaches which address and port, and
 whether it must or must not) and ``connections`` (how to reach each host). Each
 claim is probed by the agent on the source's host, inside the source's
-namespace, and the result printed as a matrix. Exit status 1 on any mismatch.
+namespace, and the result printed as a matrix. Exit status 1 on any mismatch;
+0 when every claim holds or the matrix claims nothing; 2 when the stack exports
+no matrix at all (nothing to verify: most likely the wrong stack).
 """
 
 from __future__ import annotations
@@ -17,8 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from hostnet import errors, transport
-from hostnet.hosts import connection_from
+from hostnet import errors, hosts, transport
 
 PROBE_TIMEOUT = 2.0
 
@@ -51,11 +52,22 @@ def _reached(claim: Mapping[str, Any], answer: Mapping[str, Any]) -> tuple[bool,
     return True, str(answer.get("detail") or "ok")
 
 
+def connection_for(settings: Mapping[str, Any]) -> transport.Connection:
+    """A host's ``connections`` entry (its Host settings and keys), checked as a
+    resource's host is, then the transport's Connection."""
+    keys = {k: settings.get(k) for k in hosts.SECRET_INPUTS}
+    host = {k: v for k, v in settings.items() if k not in hosts.SECRET_INPUTS}
+    checked, failures = hosts.check_host(host, private_key=keys["private_key"])
+    if failures:
+        raise errors.InvalidInput(*failures[0])
+    return hosts.connection_from({"host": checked, **keys})
+
+
 def probe(claim: Mapping[str, Any], connections: Mapping[str, Any]) -> Result:
     try:
-        settings = connections[claim["host"]]
-        conn = connection_from({"host": settings, "private_key": settings.get("private_key")})
-        agent = transport.agent_for(conn)
+        if claim["host"] not in connections:
+            raise errors.InvalidInput("connections", f"has no entry for host {claim['host']!r}")
+        agent = transport.agent_for(connection_for(connections[claim["host"]]))
         answer = agent.call(
             "probe",
             netns=claim.get("netns"),
@@ -128,12 +140,26 @@ def add_verify_command(subparsers: Any) -> None:
     parser.set_defaults(handler=_cmd_verify)
 
 
+NOTHING_TO_VERIFY = 2
+
+
 def _cmd_verify(args: argparse.Namespace) -> int:
     if args.outputs:
         with open(args.outputs, encoding="utf-8") as handle:
             outputs = json.load(handle)
     else:
         outputs = stack_outputs(stack=args.stack, cwd=args.cwd)
+    if "matrix" not in outputs:
+        # Most likely the wrong stack or program: say so instead of passing or failing.
+        print(
+            "hostnet verify: the stack exports no 'matrix' (its connectivity claims), so there "
+            "is nothing to verify; check --stack, or export a list of claims as 'matrix'",
+            file=sys.stderr,
+        )
+        return NOTHING_TO_VERIFY
+    if not outputs["matrix"]:
+        print("hostnet verify: the stack's matrix claims nothing; nothing to verify")
+        return 0
     try:
         results = run(outputs)
     finally:
@@ -147,4 +173,4 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     else:
         print(render(results))
     sys.stdout.flush()
-    return 1 if any(r.status == "FAIL" for r in results) or not results else 0
+    return 1 if any(r.status == "FAIL" for r in results) else 0

@@ -1,4 +1,8 @@
-"""Host: how a stack reaches one machine. Passed to every hostnet resource."""
+"""Host: how a stack reaches one machine. Passed to every hostnet resource.
+
+Its settings are the engine's Host schema (``hostnet.hosts.FIELDS``), one for
+one, so the SDK, check, the transport and ``hostnet verify`` read the same thing.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+
+from hostnet import hosts
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -20,40 +26,60 @@ class Host:
         user: Login user; root, or a user with passwordless sudo (``sudo=True``).
         private_key: OpenSSH private key text. Kept as a Pulumi secret.
         key_file: Path of a private key file on the machine running Pulumi.
+        use_ssh_agent: Also offer the keys of the local ssh agent (``SSH_AUTH_SOCK``).
         host_key: The host's public key as in known_hosts (``ssh-ed25519 AAAA...``).
         known_hosts: Path of a known_hosts file holding the host's key.
         trust_on_first_use: Accept an unknown host key; off by default.
         sudo: Run the agent through ``sudo -n``.
         python: Interpreter on the host (3.9 or newer).
+        connect_timeout: Seconds to connect and start the agent.
+        auth_timeout: Seconds SSH authentication may take.
+        request_timeout: Seconds one request to the host may take (raise it for
+            slow hosts or very large changes).
+        bastion: A Host to jump through (``ssh -J``): the connection to this host
+            is tunnelled through an SSH session to the bastion. Its own
+            ``private_key`` is kept as a secret too; a bastion's ``name`` is optional.
     """
 
-    name: str
+    name: str | None = None
     address: pulumi.Input[str]
     port: int = 22
     user: str = "root"
     private_key: pulumi.Input[str] | None = None
     key_file: str | None = None
+    use_ssh_agent: bool = False
     host_key: str | None = None
     known_hosts: str | None = None
     trust_on_first_use: bool = False
     sudo: bool = False
     python: str = "python3"
+    connect_timeout: float = 10.0
+    auth_timeout: float = 15.0
+    request_timeout: float = 120.0
+    bastion: Host | None = None
+
+    def settings(self) -> dict[str, Any]:
+        """The Host schema's settings that are set (the bastion nested), without keys."""
+        out: dict[str, Any] = {}
+        for name in hosts.NAMES:
+            value = getattr(self, name)
+            if isinstance(value, Host):
+                out[name] = value.settings()
+            elif value is not None:
+                out[name] = value
+        return out
 
     def props(self) -> dict[str, Any]:
-        """The resource inputs that carry this host; the key under its own secret key."""
-        host = {
-            "name": self.name,
-            "address": self.address,
-            "port": self.port,
-            "user": self.user,
-            "key_file": self.key_file,
-            "host_key": self.host_key,
-            "known_hosts": self.known_hosts,
-            "trust_on_first_use": self.trust_on_first_use,
-            "sudo": self.sudo,
-            "python": self.python,
-        }
-        props: dict[str, Any] = {"host": {k: v for k, v in host.items() if v is not None}}
-        if self.private_key is not None:
-            props["private_key"] = pulumi.Output.secret(self.private_key)
+        """The resource inputs that carry this host; keys under their own secret inputs."""
+        props: dict[str, Any] = {"host": self.settings()}
+        keys = (self.private_key, self.bastion.private_key if self.bastion else None)
+        for name, key in zip(hosts.SECRET_INPUTS, keys, strict=True):
+            if key is not None:
+                props[name] = pulumi.Output.secret(key)
         return props
+
+    def connection(self) -> dict[str, Any]:
+        """What ``hostnet verify`` needs to reach this host, for a stack output
+        (``pulumi.export("connections", {"h1": h1.connection()})``); keys stay secret."""
+        props = self.props()
+        return {**props["host"], **{k: v for k, v in props.items() if k != "host"}}
