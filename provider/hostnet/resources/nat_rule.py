@@ -82,6 +82,8 @@ def _check_to(c: Checker, kind: str | None) -> None:
 def _to_problem(value: object) -> str | None:
     if not isinstance(value, str) or not value:
         return "is not addr[-addr][:port[-port]]"
+    if value.count(":") > 1 or value.startswith("["):
+        return ipt.IPV6_REFUSED
     addresses, _, ports = value.partition(":")
     for part in addresses.split("-", 1):
         try:
@@ -90,12 +92,15 @@ def _to_problem(value: object) -> str | None:
             return "is not addr[-addr][:port[-port]] with IPv4 addresses"
         if address.version == 6:
             return ipt.IPV6_REFUSED
-    if ports:
-        bounds = ports.split("-", 1)
-        if not all(p.isdigit() and 1 <= int(p) <= 65535 for p in bounds):
-            return f"has port {ports!r}; ports are 1..65535"
-        if len(bounds) == 2 and int(bounds[0]) > int(bounds[1]):
-            return f"has the port range {ports!r} backwards"
+    return _ports_problem(ports) if ports else None
+
+
+def _ports_problem(ports: str) -> str | None:
+    bounds = ports.split("-", 1)
+    if not all(p.isdigit() and 1 <= int(p) <= 65535 for p in bounds):
+        return f"has port {ports!r}; ports are 1..65535"
+    if len(bounds) == 2 and int(bounds[0]) > int(bounds[1]):
+        return f"has the port range {ports!r} backwards"
     return None
 
 
