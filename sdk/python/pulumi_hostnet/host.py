@@ -59,13 +59,14 @@ class Host:
     bastion: Host | None = None
 
     def settings(self) -> dict[str, Any]:
-        """The Host schema's settings that are set (the bastion nested), without keys."""
+        """The Host schema's settings that differ from its defaults (the bastion
+        nested), without keys: a setting added to the schema later changes no state."""
         out: dict[str, Any] = {}
         for name in hosts.NAMES:
             value = getattr(self, name)
             if isinstance(value, Host):
                 out[name] = value.settings()
-            elif value is not None:
+            elif value is not None and value != hosts.DEFAULTS[name]:
                 out[name] = value
         return out
 
