@@ -252,7 +252,7 @@ def field_of(exc: HostnetError) -> str | None:
     """The input at fault, when one is."""
     if isinstance(exc, InvalidInput):
         return exc.field
-    if isinstance(exc, AgentError):
+    if isinstance(exc, AgentError) and not isinstance(exc, Busy | Timeout):
         return OP_FIELDS.get(exc.op)
     return None
 

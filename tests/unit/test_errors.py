@@ -33,7 +33,7 @@ FAILURES: list[tuple[errors.HostnetError, str | None, str]] = [
     (errors.AgentStartFailed("the host printed 'hello'"), None, "host.python"),
     (errors.AgentLost("agent connection closed: agent exited"), None, "pulumi up again"),
     (errors.Timeout("no answer within 30 s"), None, "host.request_timeout 30 s"),
-    (_agent(errors.OpTimeout, "link_set", "Timeout", "deadline"), "name", "host.request_timeout"),
+    (_agent(errors.OpTimeout, "link_set", "Timeout", "deadline"), None, "host.request_timeout"),
     (
         _agent(errors.NotOwned, "link_ensure_bridge", "NotOwned", "bridge0 is not marked"),
         "name",
@@ -46,7 +46,7 @@ FAILURES: list[tuple[errors.HostnetError, str | None, str]] = [
     ),
     (
         _agent(errors.Busy, "link_ensure_bridge", "Busy", "another agent holds the lock"),
-        "name",
+        None,
         "wait",
     ),
     (

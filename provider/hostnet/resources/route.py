@@ -152,9 +152,10 @@ def _check_gateway(agent: Agent, inputs: Mapping[str, Any]) -> None:
         for r in routes
         if r.get("dst") not in (None, "default") and _connected(r)
     ]
-    if not any(gateway in net for net in direct if net.version == gateway.version):
+    direct = [net for net in direct if net.version == gateway.version]
+    if not any(gateway in net for net in direct):
         where = f"namespace {inputs['netns']}" if inputs.get("netns") else "the host namespace"
-        nets = ", ".join(sorted(str(n) for n in direct)) or "none"
+        nets = ", ".join(sorted({str(n) for n in direct})) or "none"
         raise errors.InvalidInput(
             "via", f"{via} is not inside any network connected in {where} ({nets})"
         )
