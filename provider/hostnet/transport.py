@@ -150,10 +150,23 @@ def _pin(client: paramiko.SSHClient, conn: Connection) -> None:
     client.set_missing_host_key_policy(_PinnedKeys(conn))
 
 
-def _socket(conn: Connection) -> socket.socket | paramiko.Channel:
+class _Client(paramiko.SSHClient):
+    """An SSH client that owns the client of its bastion, if any: closing it
+    closes the session it was tunnelled through as well."""
+
+    jump: paramiko.SSHClient | None = None
+
+    def close(self) -> None:
+        super().close()
+        if self.jump is not None:
+            self.jump.close()
+            self.jump = None
+
+
+def _socket(conn: Connection, client: _Client) -> socket.socket | paramiko.Channel:
     if conn.bastion is not None:
-        jump = _client(conn.bastion)
-        transport = jump.get_transport()
+        client.jump = _client(conn.bastion)
+        transport = client.jump.get_transport()
         assert transport is not None
         try:
             return transport.open_channel(
@@ -163,6 +176,7 @@ def _socket(conn: Connection) -> socket.socket | paramiko.Channel:
                 timeout=conn.connect_timeout,
             )
         except (paramiko.SSHException, OSError) as exc:
+            client.close()
             raise errors.Unreachable(f"{conn.label} via {conn.bastion.label}: {exc}") from None
     try:
         sock = socket.create_connection((conn.address, conn.port), timeout=conn.connect_timeout)
@@ -183,9 +197,9 @@ def _login_key(conn: Connection) -> paramiko.PKey | None:
 
 def _client(conn: Connection) -> paramiko.SSHClient:
     conn.validate()
-    client = paramiko.SSHClient()
+    client = _Client()
     _pin(client, conn)
-    sock = _socket(conn)
+    sock = _socket(conn, client)
     try:
         client.connect(
             conn.address,
