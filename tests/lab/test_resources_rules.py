@@ -225,15 +225,18 @@ def test_failed_creates_leave_nothing_behind(lab: LabInfo, cleanup: rl.Cleanup) 
     agent = rl.agent_for(_inputs(lab, "nat", stem))
     before = rl.snapshot("h2")
     cases: list[tuple[str, dict[str, Any]]] = [
-        # The chain and its jump are made, then iptables refuses the target.
-        ("nat", {"kind": "snat", "to": "not-an-address"}),
+        # The chain and its jump are made, then iptables refuses the target
+        # (check refuses this one too; it is put in after check, as a host might).
+        ("nat", {"kind": "snat", "to": "10.0.0.1", "@to": "not-an-address"}),
         # An interface pattern iptables refuses (16 bytes with the wildcard).
         ("firewall", {"in_interface": "a" * 15 + "+"}),
         # A namespace that does not exist: refused before anything is made.
         ("firewall", {"netns": stem + "nons"}),
     ]
     for kind, fields in cases:
-        inputs = _inputs(lab, kind, stem, **fields)
+        after_check = {k[1:]: v for k, v in fields.items() if k.startswith("@")}
+        inputs = _inputs(lab, kind, stem, **{k: v for k, v in fields.items() if k[0] != "@"})
+        inputs.update(after_check)
         cleanup.delete_resource(kind, inputs)
         with pytest.raises(errors.AgentError):
             KINDS[kind].create(agent, inputs)

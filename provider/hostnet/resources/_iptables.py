@@ -49,7 +49,7 @@ IPV6_REFUSED = (
 )
 # The agent's limit on an owner mark; a rule's id is its mark.
 MAX_ID_BYTES = 200
-_RULE_NAME = re.compile(r"[A-Za-z0-9_.,:!@+=-]{1,100}")
+_RULE_NAME = re.compile(r"[A-Za-z0-9_.,:!@+=/-]{1,100}")
 
 
 def check_network(c: Checker, key: str) -> None:
@@ -95,11 +95,15 @@ def check_name(c: Checker) -> None:
     if not c.known("name"):
         return
     value = c.news["name"]
-    if not isinstance(value, str) or not _RULE_NAME.fullmatch(value) or value in (".", ".."):
+    if (
+        not isinstance(value, str)
+        or not _RULE_NAME.fullmatch(value)
+        or any(part in ("", ".", "..") for part in value.split("/"))
+    ):
         c.fail(
             "name",
-            f"{value!r} is not a rule name: at most 100 of letters, digits and . , : ! @ + = _ - "
-            "(no spaces, quotes or slashes)",
+            f"{value!r} is not a rule name: at most 100 of letters, digits and . , : ! @ + = _ - /"
+            " (no spaces or quotes, no empty, '.' or '..' part between slashes)",
         )
         return
     c.out["name"] = value

@@ -211,9 +211,9 @@ CORPUS: list[tuple[str, dict[str, Any], str, str]] = [
     ("router", {"forwarding": "on"}, "forwarding", "not true or false"),
     # Rule names and ids: lengths and quotes (the mark on the host).
     ("nat", {"name": "n" * 101}, "name", "at most 100"),
-    ("nat", {"name": 'my"rule'}, "name", "no spaces, quotes"),
-    ("firewall", {"name": "it's"}, "name", "no spaces, quotes"),
-    ("firewall", {"name": "a rule"}, "name", "no spaces, quotes"),
+    ("nat", {"name": 'my"rule'}, "name", "no spaces or quotes"),
+    ("firewall", {"name": "it's"}, "name", "no spaces or quotes"),
+    ("firewall", {"name": "a rule"}, "name", "no spaces or quotes"),
     ("firewall", {"name": "x" * 99, "netns": "n" * 120}, "name", "at most 200"),
     # Sysctls.
     ("sysctl", {"key": "net/ipv4/../x"}, "key", "dotted sysctl name"),
