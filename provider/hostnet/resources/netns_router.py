@@ -51,7 +51,7 @@ def _check_leg(item: Mapping[str, Any], *, index: int, host: Mapping[str, Any]) 
     name = sub.ifname("name")
     sub.ifname("inside_name")
     sub.ifname("bridge", required=False)
-    if item.get("address") is None:
+    if item.get("address") in (None, ""):
         sub.fail(
             "address",
             f"interface {name or index} has no address: a router interface must have an "

@@ -126,6 +126,12 @@ CORPUS: list[tuple[str, dict[str, Any], str, str]] = [
     ("router", {"interfaces": []}, "interfaces", "at least one"),
     (
         "router",
+        {"interfaces": [{"name": "rt0", "inside_name": "v0", "address": ""}]},
+        "interfaces[0].address",
+        "must have an address",
+    ),
+    (
+        "router",
         {"routes": [{"dst": "10.1.0.0/16", "via": "172.16.0.1"}]},
         "routes[0].via",
         "not inside any network",
