@@ -106,14 +106,19 @@ def _python(value: Any) -> str:
     return ""
 
 
-def _key_file(value: Any) -> str:
-    if not isinstance(value, str) or not value or "\n" in value:
-        return f"{value!r} is not a file path"
-    try:
-        transport.read_private_key(os.path.expanduser(value))
-    except InvalidInput as exc:
-        return f"{value}: {exc.reason}"
-    return ""
+def _file(read: Callable[[str], Any]) -> Callable[[Any], str]:
+    """A setting naming a file on this machine that ``read`` must read and parse."""
+
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or not value or "\n" in value:
+            return f"{value!r} is not a file path"
+        try:
+            read(os.path.expanduser(value))
+        except InvalidInput as exc:
+            return f"{value}: {exc.reason}"
+        return ""
+
+    return check
 
 
 def _host_key(value: Any) -> str:
@@ -124,25 +129,15 @@ def _host_key(value: Any) -> str:
     return ""
 
 
-def _known_hosts(value: Any) -> str:
-    if not isinstance(value, str) or not value or "\n" in value:
-        return f"{value!r} is not a file path"
-    try:
-        transport.read_known_hosts(os.path.expanduser(value))
-    except InvalidInput as exc:
-        return f"{value}: {exc.reason}"
-    return ""
-
-
 _CHECKS: dict[str, Callable[[Any], str]] = {
     "name": _text(_HOST_NAME, "a host name (letters, digits, . _ -; at most 63)"),
     "address": _address,
     "port": _port,
     "user": _text(_USER, "a user name"),
-    "key_file": _key_file,
+    "key_file": _file(transport.read_private_key),
     "use_ssh_agent": _flag,
     "host_key": _host_key,
-    "known_hosts": _known_hosts,
+    "known_hosts": _file(transport.read_known_hosts),
     "trust_on_first_use": _flag,
     "sudo": _flag,
     "python": _python,

@@ -63,6 +63,20 @@ def items(value: Any) -> Iterator[tuple[int, Any]]:
     yield from enumerate(value if isinstance(value, list | tuple) else [value])
 
 
+def records(
+    c: Checker, key: str, value: Any, *, out: list[Any], what: str
+) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    """The entries of a list of records (router legs, routes) to check: an entry
+    Pulumi does not know yet goes to ``out`` as it is; one that is no record fails."""
+    for i, item in items(value):
+        if is_unknown(item) and not isinstance(item, Mapping):
+            out.append(item)
+        elif not isinstance(item, Mapping):
+            c.fail(f"{key}[{i}]", f"must be a {what}")
+        else:
+            yield i, item
+
+
 class Checker:
     """Collects normalised inputs and failures for one resource."""
 

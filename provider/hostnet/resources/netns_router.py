@@ -36,6 +36,7 @@ from hostnet.validate import (
     Interface,
     management_address_taken,
     parse_interface,
+    records,
     same_address,
 )
 
@@ -80,13 +81,8 @@ def _check_interfaces(c: Checker) -> tuple[list[Interface], bool]:
     networks: list[Interface] = []
     seen: set[str] = set()
     out: list[Any] = []
-    for i, item in enumerate(legs):
-        if is_unknown(item) and not isinstance(item, Mapping):
-            out.append(item)
-            continue
-        if not isinstance(item, Mapping):
-            c.fail(f"interfaces[{i}]", "must be a RouterInterface (name, inside_name, address)")
-            continue
+    what = "RouterInterface (name, inside_name, address)"
+    for i, item in records(c, "interfaces", legs, out=out, what=what):
         sub = _check_leg(item, index=i, host=host)
         for field in ("name", "inside_name"):
             value = sub.out.get(field)
@@ -115,13 +111,7 @@ def _check_routes(c: Checker, networks: list[Interface], complete: bool) -> None
         else set()
     )
     out: list[Any] = []
-    for i, route in enumerate(routes if isinstance(routes, list) else [routes]):
-        if is_unknown(route) and not isinstance(route, Mapping):
-            out.append(route)
-            continue
-        if not isinstance(route, Mapping):
-            c.fail(f"routes[{i}]", "must be a RouterRoute (dst, via, dev)")
-            continue
+    for i, route in records(c, "routes", routes, out=out, what="RouterRoute (dst, via, dev)"):
         sub = Checker(route, inputs=("dst", "via", "dev"))
         check_route_fields(sub)
         via = sub.out.get("via")
