@@ -156,11 +156,12 @@ class AgentError(HostnetError):
 
 
 class NotOwned(AgentError):
-    """The object exists on the host but hostnet did not create it; left untouched."""
+    """The object exists on the host and belongs to someone else; left untouched.
+    The host's message names the owner and how to take it over (adopt)."""
 
     remedy = (
-        "hostnet never changes what it did not create: give {field} another value, or remove "
-        "the existing object on the host by hand if it is really unused"
+        "hostnet never changes what is not this resource's: set adopt=True on the resource "
+        "to take the object over, or give {field} another value"
     )
 
 

@@ -22,7 +22,7 @@ from hostnet.unknown import is_unknown
 _NETNS_NAME = re.compile(r"[A-Za-z0-9_.+-]{1,200}")
 _CONTAINER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,199}")
 # Inputs every kind takes beside its own: the login keys and the owner the SDK adds.
-COMMON_INPUTS = frozenset({*hosts.SECRET_INPUTS, "owner"})
+COMMON_INPUTS = frozenset({*hosts.SECRET_INPUTS, "owner", "adopt"})
 Interface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
 
 
@@ -112,6 +112,7 @@ class Checker:
         return self.known(key), self.news[key]
 
     def host(self) -> None:
+        self._owner()
         if self.news.get("host") is None:
             self.fail("host", "is required")
             return
@@ -124,6 +125,19 @@ class Checker:
         for key in hosts.SECRET_INPUTS:
             if self.news.get(key) is not None:
                 self.out[key] = self.news[key]
+
+    def _owner(self) -> None:
+        """The hidden input the SDK adds (hostnet.ownership); absent for direct callers."""
+        owner = self.news.get("owner")
+        if owner is not None:
+            if not isinstance(owner, Mapping) or not all(
+                isinstance(owner.get(k), str) and owner[k] for k in ("stack", "resource")
+            ):
+                self.fail("owner", "must name the stack and the resource (set by pulumi_hostnet)")
+            else:
+                self.out["owner"] = {k: owner[k] for k in ("stack", "resource")}
+        if self.boolean("adopt") is None:
+            self.out.pop("adopt", None)
 
     def ifname(self, key: str, *, required: bool = True) -> str | None:
         ok, value = self._take(key, required=required)
@@ -246,8 +260,6 @@ class Checker:
             # An unknown value no rule looked at still goes through, untouched.
             if key not in self.out and value is not None and is_unknown(value):
                 self.out[key] = value
-        if "owner" in self.news and self.news["owner"] is not None:
-            self.out["owner"] = self.news["owner"]
         if self.inputs is not None:
             allowed = set(self.inputs) | COMMON_INPUTS
             for key in sorted(set(self.news) - allowed):

@@ -87,7 +87,7 @@ CASES = [
     Case(
         name="foreign object of the same name",
         setup=_foreign_bridge,
-        expect=("name: ", "hostnet never changes what it did not create", "hnfail0"),
+        expect=("name: ", "belongs to another owner", "set adopt=True on the resource", "hnfail0"),
     ),
     Case(
         name="unreachable host",
@@ -179,7 +179,7 @@ def test_error_text(case: Case, lab: LabInfo, pulumi_env: dict[str, str], tmp_pa
         text, before = _hostnet_text(output)
         print(f"\n[{case.name}] ({before} lines before)\n{text}")
         kind = "Route" if case.resource == "route" else "Bridge"
-        name = "h2/route/198.18.77.0/24" if case.resource == "route" else "h2/bridge/hnfail0"
+        name = "fail-route" if case.resource == "route" else "fail-bridge"
         assert text.startswith(f'{kind} "{name}" on host h2 ('), text
         assert "To fix: " in text
         for fragment in case.expect:

@@ -182,9 +182,9 @@ def test_unknown_diffs_as_a_change_that_replaces_only_replace_fields(
     result = diff(policy=module.POLICY, olds=outputs, news=news)
     field = path[0]
     assert result.changes is True
-    # A host stays the same host while its name does; only that name may replace.
+    # A host is the same machine while its name and address stay; only they may replace.
     replaces = field in module.POLICY.replace and (
-        field != "host" or path in (("host",), ("host", "name"))
+        field != "host" or path in (("host",), ("host", "name"), ("host", "address"))
     )
     assert (field in result.replaces) is replaces
 
