@@ -164,6 +164,12 @@ class NotOwned(AgentError):
         "to take the object over, or give {field} another value"
     )
 
+    @property
+    def detail(self) -> str:
+        # The agent words it "<what> belongs to <owner>; <how to adopt>": the
+        # remedy below says the latter, once.
+        return f"{self.message.split('; ')[0]} (the host's answer to {self.op})"
+
 
 class OpTimeout(AgentError, Timeout):
     """An op ran past its request's time limit on the host."""
