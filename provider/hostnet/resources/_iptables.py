@@ -43,7 +43,7 @@ IPV6_REFUSED = (
     "is IPv6; NatRule and FirewallRule write iptables (IPv4) rules only, and hostnet "
     "manages no ip6tables rules"
 )
-# The agent's limit on an owner mark; a rule's id is its mark.
+# The agent's limit on a plain owner mark, which is a rule's id where no owner is given.
 MAX_ID_BYTES = 200
 _RULE_NAME = re.compile(r"[A-Za-z0-9_.,:!@+=/-]{1,100}")
 
@@ -114,8 +114,8 @@ def check_id_length(c: Checker, make_id_for: Callable[[Mapping[str, Any]], str])
         field = "name" if c.out.get("name") else "source"
         c.fail(
             field,
-            f"the rule's id {rid[:60]!r}... is {len(rid.encode())} bytes; hostnet marks rules "
-            f"with at most {MAX_ID_BYTES}: give a shorter name",
+            f"the rule's id {rid[:60]!r}... is {len(rid.encode())} bytes; a hostnet id (the "
+            f"host's mark where no owner is given) is at most {MAX_ID_BYTES}: give a shorter name",
         )
 
 
