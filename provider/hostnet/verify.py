@@ -52,11 +52,12 @@ def _reached(claim: Mapping[str, Any], answer: Mapping[str, Any]) -> tuple[bool,
     return True, str(answer.get("detail") or "ok")
 
 
-def connection_for(settings: Mapping[str, Any]) -> transport.Connection:
-    """A host's ``connections`` entry (its Host settings and keys), checked as a
-    resource's host is, then the transport's Connection."""
+def connection_for(settings: Mapping[str, Any], *, name: str) -> transport.Connection:
+    """A host's ``connections`` entry (its Host settings and keys; the entry's key
+    names the host unless it says ``name``), checked as a resource's host is,
+    then the transport's Connection."""
     keys = {k: settings.get(k) for k in hosts.SECRET_INPUTS}
-    host = {k: v for k, v in settings.items() if k not in hosts.SECRET_INPUTS}
+    host = {"name": name, **{k: v for k, v in settings.items() if k not in hosts.SECRET_INPUTS}}
     checked, failures = hosts.check_host(host, private_key=keys["private_key"])
     if failures:
         raise errors.InvalidInput(*failures[0])
@@ -67,7 +68,8 @@ def probe(claim: Mapping[str, Any], connections: Mapping[str, Any]) -> Result:
     try:
         if claim["host"] not in connections:
             raise errors.InvalidInput("connections", f"has no entry for host {claim['host']!r}")
-        agent = transport.agent_for(connection_for(connections[claim["host"]]))
+        conn = connection_for(connections[claim["host"]], name=claim["host"])
+        agent = transport.agent_for(conn)
         answer = agent.call(
             "probe",
             netns=claim.get("netns"),

@@ -60,7 +60,7 @@ def test_a_bastion_set_on_hn_host_reaches_the_connection(key_file: Path) -> None
 def test_verify_reads_connections_through_the_same_check(key_file: Path) -> None:
     settings = {"address": "10.32.171.202", "key_file": str(key_file), "port": 70000}
     with pytest.raises(Exception) as failed:
-        verify.connection_for(settings)
+        verify.connection_for(settings, name="h1")
     assert "host.port" in str(failed.value) and "outside 1..65535" in str(failed.value)
 
 
