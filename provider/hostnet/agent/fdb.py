@@ -1,0 +1,90 @@
+"""FDB ops of a vxlan device: the static entries that send frames to remote VTEPs.
+
+An entry is (mac, dst): frames for ``mac`` go to the VTEP at ``dst``. The
+all-zero MAC is the flooding entry (``bridge fdb append ... 00:00:00:00:00:00
+dst X``): broadcast, multicast and unknown unicast go to every such ``dst``.
+
+The kernel keeps no alias on an FDB entry, so an entry has no mark of its own:
+the vxlan device's mark covers the entries on it, which die with it. Ensure and
+delete therefore take the device's owner and act only on a device whose mark is
+the claimant's (its ensure took it over first, if that was allowed); what is on
+someone else's device is refused (ensure) or left (delete).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .args import Args
+from .context import Context, Net
+from .links import check_owned, opt_mac, require
+from .owner import owner_view, parse_mark
+
+FLOOD = "00:00:00:00:00:00"
+# NUD_NOARP | NUD_PERMANENT: a static entry, as `bridge fdb append ... permanent`.
+_STATIC = 0x40 | 0x80
+
+
+def _entries(net: Net, index: int) -> list[dict[str, Any]]:
+    found = []
+    for msg in net.ipr.fdb("dump", ifindex=index):
+        dst = msg.get("NDA_DST")
+        if msg["ifindex"] != index or dst is None:
+            continue  # a bridge's own entries for this port carry no VTEP
+        found.append(
+            {
+                "mac": str(msg.get("NDA_LLADDR") or FLOOD).lower(),
+                "dst": str(dst),
+                "permanent": bool(msg["state"] & 0x80),
+            }
+        )
+    return sorted(found, key=lambda e: (e["mac"], e["dst"]))
+
+
+def _wanted(args: Args) -> dict[str, str]:
+    return {"mac": opt_mac(args) or FLOOD, "dst": args.address("dst")}
+
+
+def _present(entries: list[dict[str, Any]], entry: dict[str, str]) -> bool:
+    return any(e["mac"] == entry["mac"] and e["dst"] == entry["dst"] for e in entries)
+
+
+def fdb_list(ctx: Context, args: Args) -> Any:
+    """The device's owner and its entries with a VTEP (``dst``), sorted; None when
+    the device is gone."""
+    ns = ctx.netns(args.ref())
+    if not ns.exists():
+        return None
+    net = ctx.net_at(ns)
+    msg = net.rt.get(ifname=args.ifname())
+    if msg is None:
+        return None
+    return {"owner": owner_view(msg.alias), "entries": _entries(net, msg.index)}
+
+
+def fdb_ensure(ctx: Context, args: Args) -> Any:
+    entry, claim = _wanted(args), args.claim()
+    net = ctx.net(args.ref())
+    msg = require(net, args.ifname())
+    check_owned(msg, claim=claim)
+    if _present(_entries(net, msg.index), entry):
+        return {"changed": False}
+    net.ipr.fdb("append", ifindex=msg.index, lladdr=entry["mac"], dst=entry["dst"], state=_STATIC)
+    return {"changed": True}
+
+
+def fdb_delete(ctx: Context, args: Args) -> Any:
+    entry, claim = _wanted(args), args.claim()
+    ns = ctx.netns(args.ref())
+    if not ns.exists():
+        return {"deleted": False}
+    net = ctx.net_at(ns)
+    msg = net.rt.get(ifname=args.ifname())
+    if msg is None:
+        return {"deleted": False}
+    if not claim.mine(parse_mark(msg.alias)):
+        return {"deleted": False, "kept": claim.kept(msg.alias)}
+    if not _present(_entries(net, msg.index), entry):
+        return {"deleted": False}
+    net.ipr.fdb("del", ifindex=msg.index, lladdr=entry["mac"], dst=entry["dst"], state=_STATIC)
+    return {"deleted": True}
