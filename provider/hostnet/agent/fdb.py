@@ -21,8 +21,9 @@ from .links import check_owned, opt_mac, require
 from .owner import owner_view, parse_mark
 
 FLOOD = "00:00:00:00:00:00"
-# NUD_NOARP | NUD_PERMANENT: a static entry, as `bridge fdb append ... permanent`.
-_STATIC = 0x40 | 0x80
+# NUD_NOARP | NUD_PERMANENT and NTF_SELF: a static entry in the device's own FDB
+# (not its bridge's), as `bridge fdb append ... self permanent`.
+_ENTRY = {"state": 0x40 | 0x80, "flags": 0x02}
 
 
 def _entries(net: Net, index: int) -> list[dict[str, Any]]:
@@ -69,7 +70,7 @@ def fdb_ensure(ctx: Context, args: Args) -> Any:
     check_owned(msg, claim=claim)
     if _present(_entries(net, msg.index), entry):
         return {"changed": False}
-    net.ipr.fdb("append", ifindex=msg.index, lladdr=entry["mac"], dst=entry["dst"], state=_STATIC)
+    net.ipr.fdb("append", ifindex=msg.index, lladdr=entry["mac"], dst=entry["dst"], **_ENTRY)
     return {"changed": True}
 
 
@@ -86,5 +87,5 @@ def fdb_delete(ctx: Context, args: Args) -> Any:
         return {"deleted": False, "kept": claim.kept(msg.alias)}
     if not _present(_entries(net, msg.index), entry):
         return {"deleted": False}
-    net.ipr.fdb("del", ifindex=msg.index, lladdr=entry["mac"], dst=entry["dst"], state=_STATIC)
+    net.ipr.fdb("del", ifindex=msg.index, lladdr=entry["mac"], dst=entry["dst"], **_ENTRY)
     return {"deleted": True}
