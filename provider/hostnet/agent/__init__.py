@@ -88,7 +88,8 @@ no mark: the device's covers them (they die with it).
 fdb_list {netns, ifname} -> {"owner": OWNER, "entries": [FDB]}|null   (entries with a dst)
 fdb_ensure {netns, ifname, OWN, dst, mac? (all-zero)} -> {"changed": bool}
     (the device must be this owner's: NotOwned otherwise)
-fdb_delete {netns, ifname, OWN, dst, mac? (all-zero)} -> {"deleted": bool, "kept"?: str}
+fdb_delete {netns, ifname, OWN, dst, mac? (all-zero), learned? (false: also the
+    MACs learned behind dst)} -> {"deleted": bool, "kept"?: str}
 
 addr_ensure {netns, ifname, address} -> {"changed": bool}
 addr_delete {netns, ifname, address} -> {"changed": bool}

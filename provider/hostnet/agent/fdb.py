@@ -46,7 +46,7 @@ def _wanted(args: Args) -> dict[str, str]:
     return {"mac": opt_mac(args) or FLOOD, "dst": args.address("dst")}
 
 
-def _present(entries: list[dict[str, Any]], entry: dict[str, str]) -> bool:
+def _present(entries: list[dict[str, Any]], entry: Any) -> bool:
     return any(e["mac"] == entry["mac"] and e["dst"] == entry["dst"] for e in entries)
 
 
@@ -85,7 +85,13 @@ def fdb_delete(ctx: Context, args: Args) -> Any:
         return {"deleted": False}
     if not claim.mine(parse_mark(msg.alias)):
         return {"deleted": False, "kept": claim.kept(msg.alias)}
-    if not _present(_entries(net, msg.index), entry):
-        return {"deleted": False}
-    net.ipr.fdb("del", ifindex=msg.index, lladdr=entry["mac"], dst=entry["dst"], **_ENTRY)
-    return {"deleted": True}
+    entries = _entries(net, msg.index)
+    # A peer that goes takes the MACs learned behind it along: left, they would
+    # keep sending to it until they age out.
+    learned = [
+        e for e in entries if args.flag("learned", default=False) and e["dst"] == entry["dst"]
+    ]
+    gone = [e for e in entries if e["mac"] == entry["mac"] and e["dst"] == entry["dst"]]
+    for e in gone + [e for e in learned if not e["permanent"]]:
+        net.ipr.fdb("del", ifindex=msg.index, lladdr=e["mac"], dst=e["dst"], **_ENTRY)
+    return {"deleted": bool(gone)}

@@ -89,7 +89,7 @@ OPS: dict[str, OpSpec] = {
     ),
     "fdb_list": _op(fdb.fdb_list, _LINK),
     "fdb_ensure": _op(fdb.fdb_ensure, f"{_LINK} {_OWN} mac dst", mutating=True),
-    "fdb_delete": _op(fdb.fdb_delete, f"{_LINK} {_OWN} mac dst", mutating=True),
+    "fdb_delete": _op(fdb.fdb_delete, f"{_LINK} {_OWN} mac dst learned", mutating=True),
     "link_set": _op(
         links.link_set, f"{_LINK} {_OWN} up mtu promisc master mac alias", mutating=True
     ),

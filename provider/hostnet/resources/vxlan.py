@@ -157,9 +157,11 @@ def _default_mtu(agent: Agent, inputs: Mapping[str, Any]) -> int | None:
     return None
 
 
-def _fdb_op(op: str, inputs: Mapping[str, Any], own: Mapping[str, Any], dst: str) -> Op:
+def _fdb_op(
+    op: str, inputs: Mapping[str, Any], own: Mapping[str, Any], dst: str, **extra: Any
+) -> Op:
     args = {"netns": inputs.get("netns"), "ifname": inputs["name"], **own, "dst": dst}
-    return Op(op=op, args={**args, "mac": FLOOD})
+    return Op(op=op, args={**args, "mac": FLOOD, **extra})
 
 
 def _flooding(agent: Agent, inputs: Mapping[str, Any]) -> list[str] | None:
@@ -193,10 +195,14 @@ def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> int | None:
         if dst not in (have or []):
             # On a device that was there, an added entry is taken back on failure;
             # on a new one the device's own undo removes it.
-            undo = undo_with([_fdb_op("fdb_delete", inputs, own, dst)]) if have else None
+            undo = (
+                undo_with([_fdb_op("fdb_delete", inputs, own, dst)]) if have is not None else None
+            )
             steps.append(Step(op=_fdb_op("fdb_ensure", inputs, own, dst), undo=undo))
     steps += [
-        Step(op=_fdb_op("fdb_delete", inputs, own, dst)) for dst in have or [] if dst not in remotes
+        Step(op=_fdb_op("fdb_delete", inputs, own, dst, learned=True))
+        for dst in have or []
+        if dst not in remotes
     ]
     link = {"netns": netns, "ifname": name, **own, "master": inputs.get("master") or ""}
     steps.append(Step(op=Op(op="link_set", args={**link, "mtu": mtu, "up": True})))
