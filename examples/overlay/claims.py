@@ -53,6 +53,9 @@ def _over_the_overlay(overlay: Overlay) -> list[dict[str, Any]]:
             claims.append(_claim(a, f"{dst}:{SSH}", ok=ok, why=f"ssh {b.container} {how}"))
             why = f"a {overlay.mtu}-byte frame to {b.container} {how}"
             claims.append(_claim(a, dst, ok=ok, why=why, size=size))
+            if ok:
+                why = f"a frame one byte over the overlay's MTU does not pass whole to {dst}"
+                claims.append(_claim(a, dst, ok=False, why=why, size=size + 1))
     return claims
 
 

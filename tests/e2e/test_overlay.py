@@ -69,9 +69,10 @@ def test_overlay_lifecycle(pulumi_env: dict[str, str], tmp_path: Path) -> None:
         assert cli.returncode == 0, cli.stdout + cli.stderr
         assert ", 0 FAIL" in cli.stdout
         results = _verified(stack)
-        full = [r for r in results if r.claim.get("size")]
+        full = [r for r in results if r.claim.get("size") == 1450 - 28]
         assert len(full) == 6 and all(r.status == "OK" for r in full)
-        assert {r.claim["size"] for r in full} == {1450 - 28}
+        over = [r for r in results if r.claim.get("size") == 1450 - 27]
+        assert len(over) == 6 and all(r.status == "expected-blocked" for r in over)
         devices = {h: _vxlan(h) for h in HOSTS}
         assert {h: d[1:] for h, d in devices.items()} == {
             "h1": (1450, ["10.32.171.203", "10.32.171.204"]),
@@ -90,6 +91,7 @@ def test_overlay_lifecycle(pulumi_env: dict[str, str], tmp_path: Path) -> None:
         assert after["h3"][2] == [] and after["h1"][2] == ["10.32.171.203"]
         results = _verified(stack)
         lost = [r for r in results if r.claim["source"] == "test3.1" and r.claim.get("size")]
+        assert len(lost) == 2
         assert lost and all(r.status == "expected-blocked" for r in lost)
         kept = [
             r
