@@ -20,6 +20,7 @@ from claims import expected_matrix
 
 import pulumi_hostnet as hn
 from overlay import NETWORK, VNI, OverlayHost, from_config
+from pulumi_hostnet.program import host_from_config, verify_connection
 
 config = pulumi.Config()
 overlay = from_config(
@@ -32,16 +33,7 @@ router = overlay.router
 
 
 def connect(h: OverlayHost) -> hn.Host:
-    return hn.Host(
-        name=h.name,
-        address=h.address,
-        user=config.get("user") or "root",
-        key_file=config.get("keyFile"),
-        known_hosts=config.get("knownHosts"),
-        private_key=config.get_secret("privateKey"),
-        sudo=config.get_bool("sudo") or False,
-        python=config.get("python") or "python3",
-    )
+    return host_from_config(config, name=h.name, address=h.address)
 
 
 def overlay_host(h: OverlayHost, host: hn.Host, after: list[pulumi.Resource]) -> hn.Bridge:
@@ -133,24 +125,7 @@ for h in overlay.hosts:
         overlay_host(h, host, [])
 
 
-def _connection(h: OverlayHost) -> dict[str, object]:
-    """How ``hostnet verify`` reaches each host; the key stays a secret."""
-    host = connect(h)
-    return {
-        k: v
-        for k, v in {
-            "address": host.address,
-            "user": host.user,
-            "key_file": host.key_file,
-            "known_hosts": host.known_hosts,
-            "sudo": host.sudo,
-            "private_key": host.private_key,
-        }.items()
-        if v is not None
-    }
-
-
 pulumi.export("mtu", overlay.mtu)
 pulumi.export("peers", {h.name: overlay.peers_of(h) for h in overlay.hosts})
-pulumi.export("connections", {h.name: _connection(h) for h in overlay.hosts})
+pulumi.export("connections", {h.name: verify_connection(connect(h)) for h in overlay.hosts})
 pulumi.export("matrix", expected_matrix(overlay))

@@ -97,6 +97,7 @@ def test_overlay_lifecycle(pulumi_env: dict[str, str], tmp_path: Path) -> None:
             r
             for r in results
             if r.claim["source"] in ("test1.1", "test2.1")
+            and r.claim["expect"] == "ok"
             and r.claim["address"] in ("10.42.0.2", "10.42.0.3")
         ]
         assert len(kept) == 4 and all(r.status == "OK" for r in kept)
