@@ -44,8 +44,8 @@ _DEVICE = frozenset({"netns", "vni", "local", "group", "dev", "dstport", "ttl", 
 POLICY = FieldPolicy(
     replace=frozenset({"host", "name"}) | _DEVICE,
     update=frozenset({"remotes", "mtu", "master"}),
-    # The kernel has one device per (vni, dstport, local) and one per name: the
-    # old device must go before the new one can exist.
+    # A namespace holds one device per VNI and port (whatever its local address)
+    # and one per name: the old device must go before the new one can exist.
     recreate=frozenset({"name"}) | _DEVICE,
 )
 _OVERHEAD = {4: 50, 6: 70}  # outer IP + UDP + VXLAN + inner Ethernet
