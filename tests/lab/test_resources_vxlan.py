@@ -164,6 +164,17 @@ def test_failed_creates_leave_nothing_behind(lab: LabInfo, cleanup: rl.Cleanup) 
         assert rl.link("h2", name) is None
         assert (rl.snapshot("h2"), _fdb(foreign)) == before
 
+    # An update that fails after adding a peer takes the peer back; the device stays.
+    inputs = _inputs(lab, name, vni + 1, remotes=PEERS[:1])
+    cleanup.delete_resource("vxlan", inputs)
+    outputs = vxlan.create(agent, inputs)
+    state = (rl.snapshot("h2"), _fdb(name))
+    broken = _inputs(lab, name, vni + 1, remotes=PEERS, master=stem + "nobr")
+    with pytest.raises(errors.AgentError):
+        vxlan.update(agent, outputs, broken)
+    assert (rl.snapshot("h2"), _fdb(name)) == state
+    assert vxlan.read(agent, outputs) == outputs
+
 
 def test_foreign_vxlan_devices_are_untouched(lab: LabInfo, cleanup: rl.Cleanup) -> None:
     stem = rl.uid()

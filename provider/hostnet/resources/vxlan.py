@@ -94,6 +94,10 @@ def _remotes(c: Checker, local: Any) -> list[str]:
             c.fail(key, f"{peer} is this device's own local address")
         elif local is not None and peer.version != local.version:
             c.fail(key, f"{peer} is IPv{peer.version}; local {local} is IPv{local.version}")
+        elif local is None and peer.version == 6:
+            c.fail(
+                key, f"{peer} is IPv6: give local (an IPv6 address), without it the device is IPv4"
+            )
         else:
             found.append(str(peer))
     c.out["remotes"] = found

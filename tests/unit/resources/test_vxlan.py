@@ -50,6 +50,7 @@ REJECT = [
     ({"remotes": ["10.32.171.202"]}, "remotes[0]", "own local address"),
     ({"remotes": ["fd00::2"]}, "remotes[0]", "is IPv6; local 10.32.171.202 is IPv4"),
     ({"remotes": "10.32.171.203"}, "remotes", "must be a list"),
+    ({"local": None, "remotes": ["fd00::2"]}, "remotes[0]", "without it the device is IPv4"),
     ({"group": "10.1.1.1", "remotes": None, "dev": "ens32"}, "group", "not a multicast"),
     ({"group": "239.1.1.1", "dev": "ens32"}, "group", "not both"),
     ({"group": "239.1.1.1", "remotes": None}, "dev", "needs the underlay device"),
