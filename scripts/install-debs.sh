@@ -6,7 +6,7 @@
 # place for the install (unless one exists) and removed afterwards.
 set -eu
 
-PACKAGES="iproute2 iptables openssh-server openssh-client iputils-ping procps util-linux psmisc python3 mount"
+PACKAGES="iproute2 iptables openssh-server openssh-client iputils-ping procps util-linux psmisc python3 mount graphviz postgresql"
 POLICY=/usr/sbin/policy-rc.d
 
 if [ "$(id -u)" -ne 0 ]; then
