@@ -96,6 +96,12 @@ class Node(Element):
     def drift(self) -> bool:
         return super().drift or any(b.drift for b in self.badges)
 
+    @property
+    def classes(self) -> str:
+        """A node of another's (a NIC, a namespace) may carry hostnet's rules or settings."""
+        carries = self.owner != HOSTNET and any(b.owner == HOSTNET for b in self.badges)
+        return super().classes + (" carries-hostnet" if carries else "")
+
 
 @dataclass(frozen=True, kw_only=True)
 class Edge(Element):
