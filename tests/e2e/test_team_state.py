@@ -95,9 +95,8 @@ def test_seed_stack_on_postgres(
 
 
 def _up_argv(stack: Stack) -> list[str]:
-    return ["pulumi", "up", "--yes", "--skip-preview", "--non-interactive"] + [
-        "--cwd", str(stack.workdir), "--stack", stack.name,
-    ]  # fmt: skip
+    where = ["--cwd", str(stack.workdir), "--stack", stack.name]
+    return ["pulumi", "up", "--yes", "--skip-preview", "--non-interactive", *where]
 
 
 def _wait_for_lock(postgres: Postgres, proc: subprocess.Popen[str]) -> list[str]:
