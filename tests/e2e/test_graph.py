@@ -104,6 +104,10 @@ def test_hand_change_on_h2_is_marked_as_drift(seed: Stack, tmp_path: Path) -> No
     assert "drift" not in drawn["link:h1::bridge1"].classes
     assert "drift" not in drawn["route:h1::192.168.6.3/32:254:0"].classes
     assert "h2/route/192.168.6.2/32" in proc.stderr and "h2/bridge/bridge1" in proc.stderr
+    # The CI drift alarm of the README: a preview that refreshes, and changes nothing.
+    alarm = seed.pulumi("preview", "--refresh", "--expect-no-changes", check=False)
+    assert alarm.returncode != 0, alarm.stdout[-3000:]
+    assert not hoststate.differences(before, snapshots())
 
     seed.up("--refresh")  # put h2 back, as the stack says
     proc = run_graph(seed, svg)

@@ -8,13 +8,12 @@ in. Secrets (a private key) are needed in plain text for that, hence
 
 from __future__ import annotations
 
-import json
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from hostnet.hosts import connection_from
+from hostnet.stackjson import pulumi_json
 from hostnet.transport import Connection
 
 # The SDK's Resource classes: ``class Bridge(Resource, module="hostnet", name="Bridge")``.
@@ -86,11 +85,6 @@ def addresses(resources: list[Declared]) -> dict[str, str]:
 
 def export_stack(*, stack: str | None, cwd: str | None) -> dict[str, Any]:
     """``pulumi stack export --show-secrets``, parsed; any backend the CLI is logged in to."""
-    argv = ["pulumi", "stack", "export", "--show-secrets"]
-    argv += ["--stack", stack] if stack else []
-    argv += ["--cwd", cwd] if cwd else []
-    proc = subprocess.run(argv, capture_output=True, text=True, check=False)  # noqa: S603 -- argv list
-    if proc.returncode != 0:
-        raise SystemExit(f"hostnet graph: pulumi stack export failed: {proc.stderr.strip()}")
-    data: dict[str, Any] = json.loads(proc.stdout)
-    return data
+    return pulumi_json(
+        "stack", "export", "--show-secrets", stack=stack, cwd=cwd, who="hostnet graph"
+    )
