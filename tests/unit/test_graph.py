@@ -3,10 +3,12 @@ each resource's status, and the three renderings."""
 
 from __future__ import annotations
 
+import dataclasses
 import xml.etree.ElementTree as ET
 from typing import Any
 
 from hostnet.graph.build import build
+from hostnet.graph.declared import marks
 from hostnet.graph.gather import status_of
 from hostnet.graph.model import Graph, HostView, Status
 from hostnet.graph.render import render
@@ -48,7 +50,7 @@ H1 = {
             "nat": [
                 "-A POSTROUTING -j HOSTNET-POSTROUTING",
                 "-A HOSTNET-POSTROUTING -s 192.168.1.0/24 -o eth0 -m comment --comment "
-                '"hostnet:h1/nat/masq prio=1" -j MASQUERADE',
+                '"hostnet:seed/lab/masq#0123456789ab prio=1" -j MASQUERADE',
             ],
         },
         "sysctl": {"net.ipv4.ip_forward": "1"},
@@ -114,6 +116,7 @@ EXPORT = {
                 kind="masquerade",
                 source="192.168.1.0/24",
                 out_interface="eth0",
+                owner={"stack": "seed/lab", "resource": "masq", "token": "0123456789ab"},
             ),
             _resource(
                 "Sysctl",
@@ -203,6 +206,17 @@ def test_status_compares_the_state_with_what_read_returns() -> None:
     assert (changed.state, changed.fields) == ("drift", ("addresses", "up"))
     assert "differs from the stack in addresses, up" in changed.text
     assert status_of(res, None).state == "missing"
+
+
+def test_a_rule_is_its_resources_by_the_token_or_by_the_id_before_tokens() -> None:
+    (nat,) = [r for r in declared(EXPORT) if r.kind == "nat"]
+    assert marks("hostnet:seed/lab/masq#0123456789ab", nat)
+    assert not marks("hostnet:seed/lab/masq#ba9876543210", nat)
+    assert not marks("hostnet:h1/nat/masq", nat) and not marks(None, nat)
+    legacy = dataclasses.replace(
+        nat, outputs={k: v for k, v in nat.outputs.items() if k != "owner"}
+    )
+    assert marks("hostnet:h1/nat/masq", legacy)
 
 
 def test_rule_lines_parse_with_negation_and_quoted_comments() -> None:

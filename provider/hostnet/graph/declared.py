@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from hostnet import ownership
 from hostnet.graph.links import pair
 from hostnet.graph.model import (
     HOSTNET,
@@ -125,8 +126,17 @@ def _badge_at(draft: Draft, predicate: Callable[[Badge], bool]) -> tuple[str, in
     return None
 
 
+def marks(mark: str | None, res: Declared) -> bool:
+    """Whether a mark read on the host is this resource's: ``hostnet:...#<token>``
+    for the token in its state, or its id for state from before instance ownership."""
+    token = ownership.token_of(res.outputs)
+    if token is None:
+        return mark == MARK + res.rid
+    return bool(mark) and str(mark).startswith(MARK) and str(mark).rsplit("#", 1)[-1] == token
+
+
 def _rule(draft: Draft, res: Declared, status: Status, _where: Where) -> None:
-    found = _badge_at(draft, lambda b: b.mark == MARK + res.rid)
+    found = _badge_at(draft, lambda b: marks(b.mark, res))
     if found is None:
         out = res.outputs
         ns = out.get("netns")
@@ -135,7 +145,7 @@ def _rule(draft: Draft, res: Declared, status: Status, _where: Where) -> None:
         place = next((k for k in places if k in draft.nodes), draft.anchor(res.host, ns).key)
         kind = "nat" if res.kind == "nat" else "filter"
         text = f"{res.name} ({out.get('kind') or out.get('action') or 'rule'})"
-        draft.badge(place, Badge(text=text, kind=kind, mark=MARK + res.rid, missing=True))
+        draft.badge(place, Badge(text=text, kind=kind, missing=True))
         found = place, len(draft.nodes[place].badges) - 1
     draft.attach_badge(found[0], found[1], status)
 

@@ -20,7 +20,16 @@ from hostnet.graph.stack import Declared
 from hostnet.resources import KINDS
 
 # Keys that are not the object's configuration: where to log in, and bookkeeping.
-_NOT_COMPARED = {"host", "private_key", "resource_id", "ifindex", "mac", "peer_ifindex"}
+_NOT_COMPARED = {
+    "host",
+    "private_key",
+    "resource_id",
+    "owner",
+    "adopt",
+    "ifindex",
+    "mac",
+    "peer_ifindex",
+}
 
 
 def netns_refs(resources: Iterable[Declared]) -> set[str]:

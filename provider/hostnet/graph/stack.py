@@ -70,9 +70,10 @@ def declared(export: Mapping[str, Any]) -> list[Declared]:
 
 
 def connections(resources: list[Declared]) -> dict[str, Connection]:
-    """One connection per host name, from the first resource that names the host."""
+    """One connection per host name; a resource whose state pinned the host's key
+    (trust on first use) is preferred, so the key seen then is required now."""
     found: dict[str, Connection] = {}
-    for res in resources:
+    for res in sorted(resources, key=lambda r: not r.outputs["host"].get("host_key")):
         if res.host not in found:
             found[res.host] = connection_from(res.outputs)
     return found
