@@ -27,9 +27,8 @@ def _label(node: Node) -> str:
 
 
 def _node(node: Node, name: str, indent: str) -> str:
-    opening, closing = ("([", "])") if node.kind in ("network", "external") else ('["', '"]')
-    if opening == "([":
-        opening, closing = '(["', '"])'
+    # Networks and outside addresses are stadiums, everything else a box.
+    opening, closing = ('(["', '"])') if node.kind in ("network", "external") else ('["', '"]')
     return f"{indent}{name}{opening}{_label(node)}{closing}"
 
 

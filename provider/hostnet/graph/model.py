@@ -226,10 +226,6 @@ class Draft:
         )
 
 
-def find_badge(node: Node, predicate: Any) -> int | None:
-    return next((i for i, b in enumerate(node.badges) if predicate(b)), None)
-
-
 def in_order(
     namespaces: Mapping[str | None, Mapping[str, Any]],
 ) -> list[tuple[str | None, Mapping[str, Any]]]:
