@@ -1,9 +1,11 @@
 #!/bin/sh
-# Install the Debian packages the lab and the on-host agent need, only those
-# missing. Installing openssh-server must not start a system sshd on this
-# machine: the lab runs its own sshd per namespace, and a machine-wide one would
-# listen on every address. A policy-rc.d that denies service starts is put in
-# place for the install (unless one exists) and removed afterwards.
+# Install the Debian packages the lab and the on-host agent need, Graphviz for
+# `hostnet graph` and PostgreSQL for the team-state tests, only those missing.
+# Installing openssh-server or postgresql must not start a system service on
+# this machine: the lab runs its own sshd per namespace (a machine-wide one would
+# listen on every address) and the tests start their own PostgreSQL cluster on
+# the lab's loopback. A policy-rc.d that denies service starts is put in place
+# for the install (unless one exists) and removed afterwards.
 set -eu
 
 PACKAGES="iproute2 iptables openssh-server openssh-client iputils-ping procps util-linux psmisc python3 mount graphviz postgresql"

@@ -29,6 +29,7 @@ def _route(dst: str, via: str | None, dev: str, proto: int = 77) -> dict[str, An
             "type": "unicast", "family": 4}  # fmt: skip
 
 
+VXLAN = {"id": 42, "local": None, "group": None, "port": 4789, "dev": "eth0"}
 H1 = {
     None: {
         "links": [
@@ -39,6 +40,7 @@ H1 = {
             ),
             _link("v0", 4, kind="veth", master="br0", alias="hostnet:h1/veth/v0", peer_ifindex=2),
             _link("docker0", 5, kind="bridge", addresses=["172.17.0.1/16"]),
+            _link("vx42", 6, kind="vxlan", vxlan={**VXLAN, "remote": "10.0.0.2"}),
         ],
         "routes": [
             _route("192.168.2.0/24", "10.0.0.2", "eth0"),
@@ -72,7 +74,16 @@ H1 = {
         "sysctl": {},
     },
 }
-H2 = {None: {"links": [_link("eth0", 2, addresses=["10.0.0.2/24"])], "routes": [], "rules": {}}}
+H2 = {
+    None: {
+        "links": [
+            _link("eth0", 2, addresses=["10.0.0.2/24"]),
+            _link("vx42", 3, kind="vxlan", vxlan={**VXLAN, "remote": "10.0.0.1"}),
+        ],
+        "routes": [],
+        "rules": {},
+    }
+}
 
 
 def _resource(rtype: str, logical: str, rid: str, **outputs: Any) -> dict[str, Any]:
@@ -172,6 +183,16 @@ def test_interfaces_pairs_cables_and_routes() -> None:
     assert gateway.head == "addr:10.0.0.254" and gateway.owner == "foreign"
     assert "cable:addr:10.0.0.254:10.0.0.0/24" in edges
     assert not [e for e in edges.values() if e.label.startswith("10.0.0.0/24")]
+
+
+def test_vxlan_links_join_across_hosts_once() -> None:
+    graph = _graph()
+    tunnels = [e for e in graph.edges if e.kind == "vxlan"]
+    assert [(e.tail, e.head, e.label) for e in tunnels] == [
+        ("link:h1::vx42", "link:h2::vx42", "VXLAN 42")
+    ]
+    vx = next(n for n in graph.nodes if n.key == "link:h2::vx42")
+    assert vx.kind == "vxlan" and "VNI 42 to 10.0.0.1" in vx.lines
 
 
 def test_rules_are_badges_where_they_match() -> None:
