@@ -31,6 +31,7 @@ if [ -z "$missing" ]; then
 fi
 
 sshd_before=$(pgrep -x sshd || true)
+postgres_before=$(pgrep -x postgres || true)
 own_policy=no
 if [ ! -e "$POLICY" ]; then
     printf '#!/bin/sh\n# hostnet install-debs: no service starts during the install\nexit 101\n' >"$POLICY"
@@ -51,6 +52,11 @@ sshd_after=$(pgrep -x sshd || true)
 if [ "$sshd_after" != "$sshd_before" ]; then
     echo "install-debs: an sshd started during the install (pids: $sshd_after);" \
         "the lab does not want a machine-wide sshd: stop it" >&2
+    exit 1
+fi
+if [ "$(pgrep -x postgres || true)" != "$postgres_before" ]; then
+    echo "install-debs: a postgres server started during the install;" \
+        "the tests run their own cluster: stop it (pg_ctlcluster ... stop)" >&2
     exit 1
 fi
 case "$missing" in
