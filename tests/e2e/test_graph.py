@@ -13,7 +13,7 @@ import pytest
 
 from hostnet import lab as hostnet_lab
 from tests.e2e import hoststate
-from tests.e2e.conftest import Stack, copy_root_project
+from tests.e2e.conftest import Stack, close_stack, copy_root_project
 from tests.e2e.graphfile import dot_classes, holders, parse_svg, run_graph
 
 pytestmark = pytest.mark.e2e
@@ -43,7 +43,7 @@ def seed(pulumi_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -
         stack.up()
         yield stack
     finally:
-        stack.pulumi("destroy", "--yes", "--skip-preview", check=False)
+        close_stack(stack)  # the session's backend is shared: the seed tests make "lab" again
         hostnet_lab.host_exec("h1", ["ip", "link", "del", "docker0"])
 
 
