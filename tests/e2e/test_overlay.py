@@ -1,7 +1,8 @@
 """The overlay stack (examples/overlay) through the real CLI: preview touches
 nothing; up; `hostnet verify` 0 FAIL, the full-size frames included; no changes
-on a second up; a host detached from the peers loses the overlay while the
-others keep it, without replacing a device; destroy leaves every node as before."""
+on a second up; `hostnet graph` draws the tunnels; a host detached from the
+peers loses the overlay while the others keep it, without replacing a device;
+destroy leaves every node as before."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from hostnet.lab import host_exec
 from hostnet.labnodes import NODES
 from tests.e2e import hoststate
 from tests.e2e.conftest import Stack, close_stack, open_stack
+from tests.e2e.graphfile import run_graph
 
 pytestmark = pytest.mark.e2e
 
@@ -81,6 +83,14 @@ def test_overlay_lifecycle(pulumi_env: dict[str, str], tmp_path: Path) -> None:
         }
 
         stack.up("--expect-no-changes")
+
+        # hostnet graph draws the three tunnels, reads only, and finds no drift.
+        state = _snapshots()
+        drawing = tmp_path / "overlay.mmd"
+        proc = run_graph(stack, drawing)
+        assert drawing.read_text().count('-.-|"VXLAN 42"|') == 3
+        assert "drift" not in proc.stderr
+        assert not hoststate.differences(state, _snapshots())
 
         # h3 leaves everyone's peers: its container loses the overlay, the others
         # keep it, and every vxlan device is updated in place.
