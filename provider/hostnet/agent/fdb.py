@@ -19,6 +19,7 @@ from .args import Args
 from .context import Context, Net
 from .links import check_owned, opt_mac, require
 from .owner import owner_view, parse_mark
+from .rtnl import LinkMsg
 
 FLOOD = "00:00:00:00:00:00"
 # NUD_NOARP | NUD_PERMANENT and NTF_SELF: a static entry in the device's own FDB
@@ -50,16 +51,23 @@ def _present(entries: list[dict[str, Any]], entry: Any) -> bool:
     return any(e["mac"] == entry["mac"] and e["dst"] == entry["dst"] for e in entries)
 
 
-def fdb_list(ctx: Context, args: Args) -> Any:
-    """The device's owner and its entries with a VTEP (``dst``), sorted; None when
-    the device is gone."""
+def _device(ctx: Context, args: Args) -> tuple[Net, LinkMsg] | None:
+    """The device, or None when it or its namespace is gone (never created)."""
     ns = ctx.netns(args.ref())
     if not ns.exists():
         return None
     net = ctx.net_at(ns)
     msg = net.rt.get(ifname=args.ifname())
-    if msg is None:
+    return None if msg is None else (net, msg)
+
+
+def fdb_list(ctx: Context, args: Args) -> Any:
+    """The device's owner and its entries with a VTEP (``dst``), sorted; None when
+    the device is gone."""
+    found = _device(ctx, args)
+    if found is None:
         return None
+    net, msg = found
     return {"owner": owner_view(msg.alias), "entries": _entries(net, msg.index)}
 
 
@@ -76,13 +84,10 @@ def fdb_ensure(ctx: Context, args: Args) -> Any:
 
 def fdb_delete(ctx: Context, args: Args) -> Any:
     entry, claim = _wanted(args), args.claim()
-    ns = ctx.netns(args.ref())
-    if not ns.exists():
+    found = _device(ctx, args)
+    if found is None:
         return {"deleted": False}
-    net = ctx.net_at(ns)
-    msg = net.rt.get(ifname=args.ifname())
-    if msg is None:
-        return {"deleted": False}
+    net, msg = found
     if not claim.mine(parse_mark(msg.alias)):
         return {"deleted": False, "kept": claim.kept(msg.alias)}
     entries = _entries(net, msg.index)
