@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hostnet import errors, hosts, transport
+from hostnet.stackjson import pulumi_json
 
 PROBE_TIMEOUT = 2.0
 
@@ -76,6 +76,7 @@ def probe(claim: Mapping[str, Any], connections: Mapping[str, Any]) -> Result:
             kind=claim["kind"],
             address=claim["address"],
             port=claim.get("port"),
+            size=claim.get("size"),
             timeout=PROBE_TIMEOUT,
         )
     except errors.HostnetError as exc:
@@ -92,8 +93,10 @@ def run(outputs: Mapping[str, Any]) -> list[Result]:
 
 
 def _target(claim: Mapping[str, Any]) -> str:
-    port = claim.get("port")
-    return f"{claim['address']}:{port}" if port else f"{claim['address']} ping"
+    port, size = claim.get("port"), claim.get("size")
+    if port:
+        return f"{claim['address']}:{port}"
+    return f"{claim['address']} ping" + (f" {size}B" if size is not None else "")
 
 
 def render(results: Sequence[Result]) -> str:
@@ -123,14 +126,9 @@ def render(results: Sequence[Result]) -> str:
 
 
 def stack_outputs(*, stack: str | None, cwd: str | None) -> dict[str, Any]:
-    argv = ["pulumi", "stack", "output", "--json", "--show-secrets"]
-    argv += ["--stack", stack] if stack else []
-    argv += ["--cwd", cwd] if cwd else []
-    proc = subprocess.run(argv, capture_output=True, text=True, check=False)  # noqa: S603 -- argv list
-    if proc.returncode != 0:
-        raise SystemExit(f"hostnet verify: pulumi stack output failed: {proc.stderr.strip()}")
-    data: dict[str, Any] = json.loads(proc.stdout)
-    return data
+    return pulumi_json(
+        "stack", "output", "--json", "--show-secrets", stack=stack, cwd=cwd, who="hostnet verify"
+    )
 
 
 def add_verify_command(subparsers: Any) -> None:

@@ -29,6 +29,7 @@ VALID: dict[str, dict[str, Any]] = {
     "firewall": {"in_interface": "bridge0", "out_interface": "!bridge0"},
     "netns": {"name": "blue"},
     "sysctl": {"key": "net.ipv4.ip_forward", "value": "1"},
+    "vxlan": {"name": "vx100", "vni": 100, "local": "10.32.171.202", "remotes": ["10.32.171.203"]},
 }
 INJECT = ["a;reboot", "$(id)", "`id`", "a b", "x\ny", 'a"b', "a'b", "a|b", "../../etc"]
 
@@ -199,6 +200,11 @@ CORPUS: list[tuple[str, dict[str, Any], str, str]] = [
     ("veth", {"peer_namespace": "test1.1"}, "peer_namespace", "not an input"),
     ("route", {"gateway": "10.32.171.1"}, "gateway", "not an input"),
     ("sysctl", {"val": "1"}, "val", "not an input"),
+    ("vxlan", {"name": "vx:100"}, "name", "holds ':'"),
+    ("vxlan", {"vni": 2.0**24}, "vni", "outside"),
+    ("vxlan", {"remotes": ["10.32.171.202"]}, "remotes[0]", "own local address"),
+    ("vxlan", {"remotes": ["fd00::3"]}, "remotes[0]", "IPv6"),
+    ("vxlan", {"remote": ["10.32.171.203"]}, "remote", "not an input"),
     # Ranges.
     ("bridge", {"mtu": 1500.5}, "mtu", "not a whole number"),
     ("bridge", {"mtu": 20.0}, "mtu", "outside 68..65535"),
@@ -283,6 +289,7 @@ STRING_FIELDS = {
     "netns": ["name"],
     "sysctl": ["key", "netns"],
     "router": ["name"],
+    "vxlan": ["name", "local", "group", "dev", "master", "netns"],
 }
 INJECTIONS = [
     (kind, {field: text}, field, "")

@@ -107,6 +107,19 @@ FULL: dict[str, dict[str, Any]] = {
     },
     "bridge-uplink": {"name": "br-ens32", "uplink": "ens32", "ports": ["ens34"]},
     "netns": {"name": "blue"},
+    "vxlan": {
+        "name": "vx100",
+        "vni": 100,
+        "local": "10.32.171.202",
+        "remotes": ["10.32.171.203", "10.32.171.204"],
+        "dstport": 4789,
+        "ttl": 16,
+        "learning": False,
+        "mtu": 1450,
+        "master": "bridge2",
+        "netns": "blue",
+    },
+    "vxlan-group": {"name": "vx101", "vni": 101, "group": "239.1.1.1", "dev": "ens34"},
     "sysctl": {"key": "net.ipv4.ip_forward", "value": "1", "netns": "blue"},
 }
 
