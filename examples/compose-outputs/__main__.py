@@ -8,15 +8,10 @@ hostnet checks everything else; ``pulumi up`` fills them in, in order.
 import pulumi
 
 import pulumi_hostnet as hn
+from pulumi_hostnet.program import host_from_config
 
 config = pulumi.Config()
-host = hn.Host(
-    name="h3",
-    address=config.get("address") or "10.32.171.204",
-    key_file=config.get("keyFile"),
-    known_hosts=config.get("knownHosts"),
-    private_key=config.get_secret("privateKey"),
-)
+host = host_from_config(config, name="h3", address=config.get("address") or "10.32.171.204")
 
 
 def last(rid: str) -> str:

@@ -9,16 +9,11 @@ IPv4's (scope global, no gateway), and hostnet reads it as connected.
 import pulumi
 
 import pulumi_hostnet as hn
+from pulumi_hostnet.program import host_from_config
 
 config = pulumi.Config()
 container = config.get("container") or "test1.1"
-host = hn.Host(
-    name="h1",
-    address=config.get("address") or "10.32.171.202",
-    key_file=config.get("keyFile"),
-    known_hosts=config.get("knownHosts"),
-    private_key=config.get_secret("privateKey"),
-)
+host = host_from_config(config, name="h1", address=config.get("address") or "10.32.171.202")
 
 bridge = hn.Bridge(
     "v6-bridge", hn.BridgeArgs(host=host, name="v6br0", addresses=["fd00:6:1::1/64"])
