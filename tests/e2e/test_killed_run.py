@@ -177,4 +177,5 @@ def test_killed_up_leaves_no_process_and_recovers(
         stack.pulumi("destroy", "--yes", "--skip-preview")
         assert not hoststate.differences(before, _snapshots())
     finally:
+        stack.pulumi("cancel", "--yes", check=False)  # a failure above may leave the lock
         close_stack(stack)

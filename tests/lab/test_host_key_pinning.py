@@ -1,7 +1,8 @@
 """trust_on_first_use through the real CLI: the key a host showed on first use is
 pinned in the stack's state, and once the host shows another key, refresh, up
-and destroy are refused (the message says the key changed) and nothing on the
-host changes. The lab host's own key is put back afterwards.
+and destroy are refused (the message says the key changed), a new resource on
+that host too, and nothing on the host changes; setting ``host_key`` to the new
+key re-pins it. The lab host's own key is put back afterwards.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ host = hn.Host(
     name="h3",
     address=config.require("address"),
     key_file=config.require("keyFile"),
+    host_key=config.get("hostKey"),
     trust_on_first_use=True,
 )
 hn.Netns("pinned-ns", hn.NetnsArgs(host=host, name="pinned"))
@@ -163,11 +165,15 @@ def test_trust_on_first_use_pins_and_refuses_a_changed_key(
             assert not hoststate.differences({HOST: on_host}, {HOST: hoststate.snapshot(HOST)})
             assert _pins(stack) == {"pinned-ns": key, "pinned-br": key}
 
-        stack.up()  # the pinned key again: the change goes through
-        assert hoststate.links(HOST)["pinnedbr"]["mtu"] == 1400
-        assert set(_pins(stack).values()) == {key}
-        stack.pulumi("destroy", "--yes", "--skip-preview")
-        assert not hoststate.differences({HOST: before}, {HOST: hoststate.snapshot(HOST)})
+            # The remedy the README gives: the new key, once checked, set as host_key.
+            stack.config_set("hostKey", new)
+            stack.up()
+            assert hoststate.links(HOST)["pinnedbr"]["mtu"] == 1400
+            assert _pins(stack) == {"pinned-ns": new, "pinned-br": new, "later-ns": new}
+            stack.pulumi("config", "rm", "hostKey")
+            stack.up("--expect-no-changes")  # the new pin stays in the state
+            stack.pulumi("destroy", "--yes", "--skip-preview")
+            assert not hoststate.differences({HOST: before}, {HOST: hoststate.snapshot(HOST)})
     finally:
         stack.pulumi("destroy", "--yes", "--skip-preview", check=False)
         stack.pulumi("stack", "rm", "--yes", "lab", check=False)
