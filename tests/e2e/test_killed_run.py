@@ -31,6 +31,8 @@ NODES = ("h1", "h2", "h3")
 GRACE = 10.0  # seconds the run's processes may take to go after the kill
 # Creates finished (of 42) when the CLI is killed; 0 = while the first ones run.
 POINTS = {"early": 0, "middle": 21, "late": 38}
+# What the file backend says when a kill left the stack's .attrs sidecar empty.
+CORRUPT_SIDECAR = "failed to load checkpoint: EOF"
 
 
 def _proc(pid: int) -> tuple[int, list[str]] | None:
@@ -110,11 +112,12 @@ def _killed_up(stack: Stack, *, after: int) -> tuple[dict[int, tuple[int, list[s
     assert cli.stdout is not None
     started = done = 0
     for line in cli.stdout:
-        event = events.parse(line)
-        meta = next((e[k]["metadata"] for e in event for k in e if k.startswith("res")), {})
-        if "dynamic/hostnet" in meta.get("type", "") and meta.get("op") == "create":
-            started += "resourcePreEvent" in event[0]
-            done += "resOutputsEvent" in event[0]
+        for event in events.parse(line):
+            kind = next((k for k in event if k.startswith("res")), "")
+            meta: dict[str, Any] = event[kind]["metadata"] if kind else {}
+            if "dynamic/hostnet" in meta.get("type", "") and meta.get("op") == "create":
+                started += kind == "resourcePreEvent"
+                done += kind == "resOutputsEvent"
         if (started if after == 0 else done) >= max(after, 1) and (after or _agents()):
             break
     else:
@@ -124,6 +127,19 @@ def _killed_up(stack: Stack, *, after: int) -> tuple[dict[int, tuple[int, list[s
     cli.wait(30)
     cli.stdout.close()
     return tree, agents
+
+
+def _remove_empty_sidecars(stack: Stack) -> list[str]:
+    """The README's step for a kill that hit the file backend rewriting a blob's
+    ``.attrs`` sidecar (which it does in place): delete the empty ones."""
+    metadata = Path(stack.env["PULUMI_BACKEND_URL"].removeprefix("file://")) / ".pulumi"
+    found = subprocess.run(
+        ["find", str(metadata), "-name", "*.attrs", "-size", "0", "-print", "-delete"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    return sorted(str(Path(path).relative_to(metadata)) for path in found)
 
 
 def _snapshots() -> dict[str, Any]:
@@ -139,7 +155,7 @@ def _verify(stack: Stack) -> None:
     assert results and not [r for r in results if r.status == "FAIL"], verify.render(results)
 
 
-@pytest.mark.parametrize("point", sorted(POINTS, key=POINTS.__getitem__))
+@pytest.mark.parametrize("point", list(POINTS))
 def test_killed_up_leaves_no_process_and_recovers(
     point: str, pulumi_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -164,6 +180,11 @@ def test_killed_up_leaves_no_process_and_recovers(
 
         # The recovery, exactly as the README gives it.
         locked = stack.pulumi("up", "--yes", "--skip-preview", check=False)
+        if CORRUPT_SIDECAR in locked.stderr:
+            emptied = _remove_empty_sidecars(stack)
+            assert emptied == ["stacks/hostnet-fleet/lab.json.attrs"], emptied
+            print(f"{point}: the kill emptied {emptied[0]}; removed")
+            locked = stack.pulumi("up", "--yes", "--skip-preview", check=False)
         assert locked.returncode != 0 and "pulumi cancel" in locked.stderr, locked.stderr
         stack.pulumi("cancel", "--yes")
         stack.pulumi("refresh", "--yes", "--skip-preview", "--clear-pending-creates")
