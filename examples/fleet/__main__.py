@@ -13,6 +13,7 @@ from typing import Any
 import pulumi
 
 import pulumi_hostnet as hn
+from pulumi_hostnet.program import host_from_config, verify_connection
 
 config = pulumi.Config()
 addresses: dict[str, str] = config.get_object("hosts") or {
@@ -94,20 +95,12 @@ def build(n: int, name: str, host: hn.Host) -> list[dict[str, Any]]:
 matrix: list[dict[str, Any]] = []
 connections: dict[str, Any] = {}
 for n, (name, address) in enumerate(sorted(addresses.items()), start=1):
-    host = hn.Host(
-        name=name,
-        address=address,
-        key_file=config.get("keyFile"),
-        known_hosts=config.get("knownHosts"),
-        private_key=config.get_secret("privateKey"),
-    )
+    host = host_from_config(config, name=name, address=address)
     matrix += build(n, name, host)
     other = n % len(addresses) + 1
     why = "no host routes to another host's namespaces"
     matrix.append(claim(name, None, f"172.29.{other}.2", ok=False, why=why))
-    connections[name] = host.props()["host"] | (
-        {"private_key": host.private_key} if host.private_key is not None else {}
-    )
+    connections[name] = verify_connection(host)
 
 pulumi.export("matrix", matrix)
 pulumi.export("connections", connections)
