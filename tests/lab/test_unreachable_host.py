@@ -142,12 +142,13 @@ def test_refresh_with_a_host_that_stopped_answering(
         failed = events.urns(steps, "resOpFailedEvent")
         on_down = {urn for urn in state if events.name(urn).startswith(f"{DOWN}-")}
         assert failed == on_down, sorted(events.name(u) for u in failed ^ on_down)
-        # One error for them all: the same words after the host's address (what
-        # comes before it may name each resource).
+        # One error for them all: the same words after "on host NAME (ADDRESS): "
+        # (what comes before it names each resource).
         address = lab.hosts[DOWN]
         messages = [str(events.errors(steps).get(urn)) for urn in failed]
-        assert all(address in message for message in messages), messages
-        said = {message.rsplit(address, 1)[1] for message in messages}
+        where = f"on host {DOWN} ({address}): "
+        assert all(where in message for message in messages), messages
+        said = {message.split(where, 1)[1] for message in messages}
         assert len(said) == 1 and "timed out" in next(iter(said)), said
         refreshed = events.urns(steps, "resOutputsEvent")
         assert refreshed >= set(state) - on_down, sorted(set(state) - on_down - refreshed)
