@@ -266,6 +266,7 @@ def leftovers(host: str) -> list[str]:
         *link_text(host).splitlines(),
         *addr_text(host).splitlines(),
         *routes(host),
+        *run(host, "ip", "rule", "show").splitlines(),
         *iptables(host),
         *netns_names(host),
         *sysctl_records(host).splitlines(),

@@ -20,6 +20,7 @@ from . import (
     netns,
     probe,
     routes,
+    rules,
     sysctl,
     uplink,
     veth,
@@ -68,6 +69,8 @@ def _op(fn: OpFn, keys: str, *, mutating: bool = False) -> OpSpec:
 _LINK = "netns ifname"
 _ROUTE = "netns dst family table metric"
 _IPT = "netns table chain"
+_RULE = "netns family priority"
+_SELECT = "src dst iif oif fwmark fwmask tos"
 OPS: dict[str, OpSpec] = {
     "ping": _op(_ping, ""),
     "info": _op(_info, ""),
@@ -96,6 +99,10 @@ OPS: dict[str, OpSpec] = {
     "route_read": _op(routes.route_read, _ROUTE),
     "route_list": _op(routes.route_list, "netns table"),
     "route_delete": _op(routes.route_delete, f"{_ROUTE} owned_only", mutating=True),
+    "rule_ensure": _op(rules.rule_ensure, f"{_RULE} {_SELECT} action table", mutating=True),
+    "rule_read": _op(rules.rule_read, _RULE),
+    "rule_list": _op(rules.rule_list, "netns"),
+    "rule_delete": _op(rules.rule_delete, _RULE, mutating=True),
     "netns_ensure": _op(netns.netns_ensure, "name owner", mutating=True),
     "netns_delete": _op(netns.netns_delete, "name owner", mutating=True),
     "netns_read": _op(netns.netns_read, "name"),

@@ -11,11 +11,22 @@ from hostnet.resources import (
     netns,
     netns_router,
     route,
+    routing_rule,
     sysctl,
     veth,
 )
 
 KINDS: dict[str, ModuleType] = {
     module.KIND: module
-    for module in (bridge, veth, netns_router, route, nat_rule, firewall_rule, netns, sysctl)
+    for module in (
+        bridge,
+        veth,
+        netns_router,
+        route,
+        routing_rule,
+        nat_rule,
+        firewall_rule,
+        netns,
+        sysctl,
+    )
 }
