@@ -18,6 +18,7 @@ from . import (
     iptables,
     links,
     netns,
+    ports,
     probe,
     routes,
     rules,
@@ -118,6 +119,8 @@ OPS: dict[str, OpSpec] = {
     ),
     "ipt_delete_rule": _op(iptables.ipt_delete_rule, f"{_IPT} owner", mutating=True),
     "ipt_read_rules": _op(iptables.ipt_read_rules, _IPT),
+    "port_attach": _op(ports.port_attach, f"{_LINK} master owner", mutating=True),
+    "port_release": _op(ports.port_release, f"{_LINK} master owner", mutating=True),
     "uplink_takeover": _op(uplink.uplink_takeover, "netns bridge nic owner", mutating=True),
     "uplink_release": _op(
         uplink.uplink_release, "netns bridge nic owner keep_bridge", mutating=True
