@@ -160,7 +160,10 @@ def seed(
     transport.close_all()  # a rebuilt lab has new sshds and host keys
     assert hostnet_lab.up(profile=profile).profile == profile
     workdir = copy_root_project(tmp_path_factory.mktemp(f"seed-{profile}"))
-    stack = Stack(workdir=workdir, name="lab", env=pulumi_env)
+    # A backend per profile: both stacks are the project's `lab` stack.
+    backend = tmp_path_factory.mktemp(f"backend-{profile}")
+    env = {**pulumi_env, "PULUMI_BACKEND_URL": f"file://{backend}"}
+    stack = Stack(workdir=workdir, name="lab", env=env)
     stack.pulumi("stack", "init", "lab")
     run = SeedRun(stack, profile)
     yield run
