@@ -23,7 +23,7 @@ import pytest
 
 pytestmark = pytest.mark.lab
 PROVIDER = Path(__file__).resolve().parents[2] / "provider"
-OWNER = "t1/rule"
+OWNER = {"stack": "seed/lab", "resource": "rule", "token": "000000000001"}
 
 
 def _sh(*argv: str) -> str:
@@ -57,6 +57,8 @@ def _agent(ns: str, run_dir: Path, ops: list[tuple[str, dict[str, Any]]]) -> lis
         ready = json.loads(proc.stdout.readline())
         assert ready["kernel"].startswith("2.6."), ready
         for i, (op, args) in enumerate(ops):
+            if op != "rule_read":
+                args = {**args, "owner": OWNER}
             request = {"id": i, "ops": [{"op": op, "args": args}]}
             proc.stdin.write(json.dumps(request) + "\n")
             proc.stdin.flush()
@@ -89,12 +91,15 @@ def test_rules_are_kept_in_a_band_and_recorded(scratch: tuple[str, Path]) -> Non
     outside, made, again, foreign, untouched = replies
     assert not outside["ok"] and "priorities 1000-1999" in outside["error"]["message"]
     assert made["ok"] and made["results"][0]["protocol"] != 77, made
-    assert again["ok"] and again["results"] == made["results"]
+    assert made["results"][0].pop("created") is True
+    assert again["ok"] and again["results"][0].pop("created") is False
+    assert again["results"] == made["results"]
+    assert made["results"][0]["owner"] == OWNER
     assert foreign["ok"] and foreign["results"] == [None]
     assert untouched["ok"] and untouched["results"] == [{"deleted": False}]
     assert "1500:\tfrom 198.18.0.0/24 lookup 150" in _rules(ns)
     records = list((run_dir / "rules").glob("*/4-1500"))
-    assert len(records) == 1 and json.loads(records[0].read_text())["table"] == 150
+    assert len(records) == 1 and json.loads(records[0].read_text())["rule"]["table"] == 150
 
     # Changed by hand: no longer matches its record, so no longer hostnet's.
     _sh("ip", "-n", ns, "rule", "del", "priority", "1500")

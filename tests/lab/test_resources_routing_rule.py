@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from hostnet import errors
+from hostnet import errors, ownership
 from hostnet.lab import LabInfo
 from hostnet.resources import route, routing_rule
 from tests.lab import resourcelib as rl
@@ -153,6 +153,36 @@ def test_foreign_rules_are_never_touched(lab: LabInfo, cleanup: rl.Cleanup) -> N
     rl.assert_same(before, _state())
     routing_rule.delete(agent, inputs)
     rl.assert_same(before, _state())
+
+
+def test_a_rule_belongs_to_its_resource_instance(lab: LabInfo, cleanup: rl.Cleanup) -> None:
+    stem = rl.uid()
+    prio = f"{_priority(stem)}:"
+
+    def instance(stack: str, resource: str, token: str) -> dict[str, Any]:
+        owner = {"stack": stack, "resource": resource}
+        return ownership.with_token(_inputs(lab, stem, owner=owner), token=token)
+
+    first = instance("seed/lab", "r1", "000000000001")
+    renamed = instance("seed/lab", "r2", "000000000002")
+    other = instance("seed/prod", "r1", "000000000003")
+    cleanup.delete_resource("rule", renamed)
+    cleanup.delete_resource("rule", first)
+    agent = rl.agent_for(first)
+    made = routing_rule.create(agent, first)
+    # Another stack's resource is refused, and its delete leaves the rule.
+    with pytest.raises(errors.NotOwned, match="seed/lab"):
+        routing_rule.create(agent, other)
+    routing_rule.delete(agent, other)
+    assert routing_rule.read(agent, made) == made
+    # A renamed resource of the same stack takes the rule over; the old instance's
+    # delete then finds nothing of its own.
+    taken = routing_rule.create(agent, renamed)
+    assert routing_rule.read(agent, made) is None
+    routing_rule.delete(agent, made)
+    assert len([line for line in rules("h2") if line.startswith(prio)]) == 1
+    routing_rule.delete(agent, taken)
+    assert not [line for line in rules("h2") if line.startswith(prio)]
 
 
 def test_the_kernel_rules_are_out_of_reach(lab: LabInfo) -> None:

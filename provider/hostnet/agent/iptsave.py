@@ -15,10 +15,10 @@ import subprocess
 import threading
 from dataclasses import dataclass, field
 
-from .args import MARK_PREFIX
 from .context import Context
 from .errors import AgentError, Failed, Invalid, NotFound
 from .nsref import Netns
+from .owner import MARK_PREFIX
 
 TABLES = ("filter", "nat", "mangle", "raw", "security")
 BUILTIN = {

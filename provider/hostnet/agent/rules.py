@@ -1,10 +1,11 @@
 """Policy routing rule ops (``ip rule``).
 
 A rule is named by (family, priority). hostnet's rules carry protocol 77 (the
-rule's FRA_PROTOCOL, Linux 4.17 and later). On an older kernel, which keeps no
-protocol on rules, hostnet's rules must lie in the priority band 1000-1999 and
-each one is recorded in <run dir>/rules/<netns label>@<netns inode>/<family>-<priority>
-with its selectors and action: a rule there that matches its record is hostnet's.
+rule's FRA_PROTOCOL, Linux 4.17 and later), and their owner (owner.py) in a
+record (records.py, kind ``rules``, key ``<family>-<priority>``) with the rule's
+selectors and action, since a rule has no room for a mark. On an older kernel,
+which keeps no protocol on rules, hostnet's rules must lie in the priority band
+1000-1999: a rule there that matches its record is hostnet's.
 Rules 0, 32766 and 32767 (the kernel's local, main and default lookups) and rules
 of other protocols are never added to, changed or deleted. Several rules may
 share a priority; the kernel keeps them in the order they were added.
@@ -15,23 +16,21 @@ action (table|unreachable|prohibit|blackhole), table, protocol}
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import ipaddress
-import json
 import os
 import re
 import socket
-import urllib.parse
 from typing import Any
 
 from pyroute2.netlink.exceptions import NetlinkError
 
 from .args import Args
 from .context import Context, Net
-from .errors import Exists, Invalid, NotOwned
-from .nsref import OWN_PATH, Netns
-from .rundir import ensure_dir, run_dir
+from .errors import Exists, Invalid, NotFound
+from .nsref import Netns
+from .owner import MARK_PREFIX, Claim, owner_view, parse_mark
+from .records import load, record_path, remove, save
 
 RTPROT_HOSTNET = 77
 RESERVED = (0, 32766, 32767)
@@ -137,40 +136,7 @@ def list_rules(net: Net, family: int | None = None) -> list[dict[str, Any]]:
 
 
 def _record_path(ns: Netns, family: int, priority: int) -> str | None:
-    try:
-        inode = os.stat(ns.path or OWN_PATH).st_ino
-    except OSError:
-        return None
-    label = urllib.parse.quote(ns.label, safe="")
-    return os.path.join(run_dir(), "rules", f"{label}@{inode}", f"{family}-{priority}")
-
-
-def _record(ns: Netns, family: int, priority: int) -> dict[str, Any] | None:
-    path = _record_path(ns, family, priority)
-    try:
-        with open(path or "") as f:
-            found = json.load(f)
-    except (OSError, ValueError):
-        return None
-    return found if isinstance(found, dict) else None
-
-
-def _save_record(ns: Netns, rule: dict[str, Any]) -> None:
-    path = _record_path(ns, rule["family"], rule["priority"])
-    if path is None:
-        return
-    ensure_dir(os.path.dirname(path))
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
-        json.dump({k: v for k, v in rule.items() if k != "protocol"}, f)
-    os.replace(tmp, path)
-
-
-def _drop_record(ns: Netns, family: int, priority: int) -> None:
-    path = _record_path(ns, family, priority)
-    if path is not None:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
+    return record_path(ns, kind="rules", key=f"{family}-{priority}")
 
 
 def ours(net: Net, family: int, priority: int) -> list[dict[str, Any]]:
@@ -178,8 +144,23 @@ def ours(net: Net, family: int, priority: int) -> list[dict[str, Any]]:
     at = [r for r in list_rules(net, family) if r["priority"] == priority]
     if protocol_supported():
         return [r for r in at if r["protocol"] == RTPROT_HOSTNET]
-    record = _record(net.ns, family, priority)
-    return [r for r in at if record is not None and _same(r, record)]
+    record = load(_record_path(net.ns, family, priority))
+    spec = record.get("rule") if record is not None else None
+    return [r for r in at if isinstance(spec, dict) and _same(r, spec)]
+
+
+def _mark(net: Net, family: int, priority: int, claim: Claim | None = None) -> str:
+    """The mark hostnet's rule at this priority carries: its record's owner; a
+    rule without a record (made before instance ownership) is the legacy id's."""
+    record = load(_record_path(net.ns, family, priority))
+    if record is not None:
+        return MARK_PREFIX + str(record.get("owner") or "")
+    legacy = claim.legacy if claim is not None else None
+    return MARK_PREFIX + (legacy or "")
+
+
+def _with_owner(rule: dict[str, Any], mark: str) -> dict[str, Any]:
+    return {**rule, "owner": owner_view(mark)}
 
 
 # -- ops ----------------------------------------------------------------------
@@ -212,7 +193,7 @@ def _label(rule: dict[str, Any]) -> str:
 
 
 def _delete(net: Net, rule: dict[str, Any]) -> bool:
-    spec = _spec({**rule, "fwmask": rule.get("fwmask")})
+    spec = _spec(rule)
     if rule.get("protocol") is not None:
         spec["protocol"] = rule["protocol"]
     try:
@@ -225,36 +206,43 @@ def _delete(net: Net, rule: dict[str, Any]) -> bool:
 
 
 def rule_ensure(ctx: Context, args: Args) -> Any:
-    want = wanted(args)
-    net = ctx.net(args.ref())
+    want, claim = wanted(args), args.claim()
+    ns = ctx.netns(args.ref())
+    net = ctx.net_at(ns)
     if not protocol_supported() and not BAND[0] <= want["priority"] <= BAND[1]:
         raise Invalid(
             f"{args.op}: this kernel keeps no protocol on rules; hostnet's rules must use "
             f"priorities {BAND[0]}-{BAND[1]}"
         )
+    path = _record_path(ns, want["family"], want["priority"])
+    if path is None:
+        raise NotFound("the rule's namespace is gone")
     mine = ours(net, want["family"], want["priority"])
+    if mine:
+        claim.check(_mark(net, want["family"], want["priority"], claim), what=_label(want))
     same = [r for r in mine if _same(r, want)]
     at = [r for r in list_rules(net, want["family"]) if r["priority"] == want["priority"]]
     if not same and any(_same(r, want) for r in at):
         # A twin under another protocol would leave two owners for one rule.
         raise Exists(f"{_label(want)} exists as the same rule, not hostnet's")
+    save(path, {"owner": claim.me.body(), "rule": want})
     if not same:
         try:
             net.ipr.rule("add", **_spec(want))
         except NetlinkError as exc:
+            if not mine:
+                remove(path)
             if exc.code == errno.EEXIST:
                 raise Exists(f"{_label(want)} exists as the same rule, not hostnet's") from None
             raise
-        if not protocol_supported():
-            _save_record(net.ns, want)
     # An update: the rule as it was goes once the new one is in place.
     for old in mine:
         if not _same(old, want):
             _delete(net, old)
     now = [r for r in ours(net, want["family"], want["priority"]) if _same(r, want)]
     if not now:
-        raise NotOwned(f"{_label(want)} vanished right after being written")
-    return now[0]
+        raise NotFound(f"{_label(want)} vanished right after being written")
+    return {**_with_owner(now[0], claim.me.mark()), "created": not mine}
 
 
 def rule_read(ctx: Context, args: Args) -> Any:
@@ -262,8 +250,9 @@ def rule_read(ctx: Context, args: Args) -> Any:
     ns = ctx.netns(args.ref())
     if not ns.exists():
         return None
-    mine = ours(ctx.net_at(ns), family, priority)
-    return mine[0] if mine else None
+    net = ctx.net_at(ns)
+    mine = ours(net, family, priority)
+    return _with_owner(mine[0], _mark(net, family, priority)) if mine else None
 
 
 def rule_list(ctx: Context, args: Args) -> Any:
@@ -272,13 +261,21 @@ def rule_list(ctx: Context, args: Args) -> Any:
 
 def rule_delete(ctx: Context, args: Args) -> Any:
     family, priority = args.integer("family", default=4, lo=4, hi=6), _priority(args)
+    claim = args.claim()
     ns = ctx.netns(args.ref())
     if not ns.exists():
         return {"deleted": False}
     net = ctx.net_at(ns)
+    path = _record_path(ns, family, priority)
+    mine = ours(net, family, priority)
+    if not mine:
+        remove(path)
+        return {"deleted": False}
+    mark = _mark(net, family, priority, claim)
+    if not claim.mine(parse_mark(mark)):
+        return {"deleted": False, "kept": claim.kept(mark)}
     deleted = False
-    for rule in ours(net, family, priority):
+    for rule in mine:
         deleted = _delete(net, rule) or deleted
-    if not protocol_supported():
-        _drop_record(ns, family, priority)
+    remove(path)
     return {"deleted": deleted}

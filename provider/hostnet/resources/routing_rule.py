@@ -5,9 +5,10 @@ the action looks up a table (``Route(table=...)`` fills it) or answers
 unreachable, prohibit or blackhole. A rule is named by its priority (and
 family): 1..32765, so the kernel's rules 0, 32766 and 32767 are never touched.
 
-hostnet's rules carry protocol 77 (Linux 4.17 and later). Older kernels keep no
-protocol on rules: there hostnet's rules must use priorities 1000-1999 and the
-agent records each one under /run/hostnet/rules. Rules of other protocols (made
+hostnet's rules carry protocol 77 (Linux 4.17 and later) and the resource instance
+that owns them in a record under /run/hostnet/rules. Older kernels keep no
+protocol on rules: there hostnet's rules must use priorities 1000-1999, and the
+record (which holds the rule) tells them apart. Rules of other protocols (made
 by hand, by another daemon) are never changed or deleted, even at the same priority.
 """
 
@@ -19,6 +20,7 @@ from typing import Any
 
 from hostnet.agent_client import Agent
 from hostnet.ids import make_id
+from hostnet.ownership import claim, is_mine
 from hostnet.protocol import Op
 from hostnet.resources._base import (
     Failure,
@@ -26,6 +28,7 @@ from hostnet.resources._base import (
     create_and_update,
     delete_quietly,
     is_unknown,
+    note_made,
     read_or_none,
     verified,
 )
@@ -114,7 +117,9 @@ def _apply(
     agent: Agent, rid: str, inputs: Mapping[str, Any], _olds: Mapping[str, Any]
 ) -> dict[str, Any]:
     wanted = {k: inputs.get(k) for k in (*SELECTORS, "action", "table")}
-    agent.call("rule_ensure", **_key(inputs), **wanted)
+    rule = agent.call("rule_ensure", **_key(inputs), **wanted, **claim(inputs, rid=rid))
+    if rule.get("created"):
+        note_made()
     observed = read(agent, {**inputs, "resource_id": rid})
     return verified(observed, rid=rid, inputs=inputs, fields=POLICY.update, what="rule")
 
@@ -122,7 +127,7 @@ def _apply(
 def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
     rid = outputs.get("resource_id") or make_id_for(outputs)
     rule = read_or_none(agent, "rule_read", **_key(outputs))
-    if rule is None:
+    if rule is None or not is_mine(rule.get("owner"), outputs, rid=rid):
         return None
     observed = {k: v for k, v in outputs.items() if k not in POLICY.update}
     observed["resource_id"] = rid
@@ -136,7 +141,9 @@ def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def delete(agent: Agent, outputs: Mapping[str, Any]) -> None:
-    delete_quietly(agent, [Op(op="rule_delete", args=_key(outputs))])
+    rid = outputs.get("resource_id") or make_id_for(outputs)
+    op = Op(op="rule_delete", args={**_key(outputs), **claim(outputs, rid=rid)})
+    delete_quietly(agent, [op], rid=rid)
 
 
 create, update = create_and_update(make_id_for=make_id_for, apply=_apply, delete=delete)

@@ -5,10 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi.dynamic
 
-from pulumi_hostnet._props import resource_props
-from pulumi_hostnet._provider import HostnetProvider
+from pulumi_hostnet._resource import HostnetResource
 from pulumi_hostnet.host import Host
 
 
@@ -51,7 +49,7 @@ class RoutingRuleArgs:
     netns: pulumi.Input[str] | None = None
 
 
-class RoutingRule(pulumi.dynamic.Resource, module="hostnet", name="RoutingRule"):
+class RoutingRule(HostnetResource, module="hostnet", name="RoutingRule"):
     """A policy routing rule, marked as hostnet's by its protocol (77); foreign rules
     and the kernel's own are left alone."""
 
@@ -62,7 +60,7 @@ class RoutingRule(pulumi.dynamic.Resource, module="hostnet", name="RoutingRule")
         resource_name: str,
         args: RoutingRuleArgs,
         opts: pulumi.ResourceOptions | None = None,
+        *,
+        adopt: bool = False,
     ) -> None:
-        super().__init__(
-            HostnetProvider("rule"), resource_name, resource_props(args, outputs=()), opts
-        )
+        super().__init__("rule", resource_name, args, opts, adopt=adopt)
