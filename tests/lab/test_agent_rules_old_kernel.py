@@ -57,9 +57,9 @@ def _agent(ns: str, run_dir: Path, ops: list[tuple[str, dict[str, Any]]]) -> lis
         ready = json.loads(proc.stdout.readline())
         assert ready["kernel"].startswith("2.6."), ready
         for i, (op, args) in enumerate(ops):
-            if op != "rule_read":
-                args = {**args, "owner": OWNER}
-            request = {"id": i, "ops": [{"op": op, "args": args}]}
+            # Reads name no owner; changes do.
+            sent = args if op == "rule_read" else {**args, "owner": OWNER}
+            request = {"id": i, "ops": [{"op": op, "args": sent}]}
             proc.stdin.write(json.dumps(request) + "\n")
             proc.stdin.flush()
             replies.append(json.loads(proc.stdout.readline()))
