@@ -1,6 +1,7 @@
 """Every kind's create, update and delete on h3 next to objects of others:
-a bridge, Docker's DOCKER-USER chain, a route, FORWARD and POSTROUTING rules
-and a named namespace, all made by hand. They must come out byte-identical."""
+a bridge, Docker's DOCKER-USER chain, a route, a policy routing rule at the
+priority hostnet uses, FORWARD and POSTROUTING rules and a named namespace, all
+made by hand. They must come out byte-identical."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def cleanup() -> Iterator[rl.Cleanup]:
 
 
 def _place_foreign(stem: str, cleanup: rl.Cleanup) -> dict[str, str]:
-    names = {"bridge": stem + "fbr", "netns": stem + "fns"}
+    names = {"bridge": stem + "fbr", "netns": stem + "fns", "priority": str(_priority(stem))}
     ipt = ("iptables", "-w")
     commands: list[tuple[tuple[str, ...], tuple[str, ...]]] = [
         (
@@ -35,6 +36,9 @@ def _place_foreign(stem: str, cleanup: rl.Cleanup) -> dict[str, str]:
         (("ip", "netns", "add", names["netns"]), ("ip", "netns", "delete", names["netns"])),
         (("ip", "route", "add", "198.51.100.0/24", "via", "10.32.171.1"),
          ("ip", "route", "del", "198.51.100.0/24")),
+        (("ip", "rule", "add", "priority", names["priority"], "to", "198.51.100.0/24",
+          "lookup", "main"),
+         ("ip", "rule", "del", "priority", names["priority"], "to", "198.51.100.0/24")),
         ((*ipt, "-N", "DOCKER-USER"), (*ipt, "-X", "DOCKER-USER")),
         ((*ipt, "-A", "DOCKER-USER", "-s", "192.0.2.0/24", "-j", "DROP"),
          (*ipt, "-D", "DOCKER-USER", "-s", "192.0.2.0/24", "-j", "DROP")),
@@ -61,8 +65,13 @@ def _foreign_view(names: dict[str, str]) -> dict[str, Any]:
         "filter": rl.chain_lines(HOST, "filter", ("FORWARD", "DOCKER-USER")),
         "nat": rl.chain_lines(HOST, "nat", ("POSTROUTING",)),
         "routes": rl.run(HOST, "ip", "route"),
+        "rules": rl.run(HOST, "ip", "rule"),
         "netns": rl.netns_names(HOST),
     }
+
+
+def _priority(stem: str) -> int:
+    return 1000 + rl.spare_octet(stem)
 
 
 def _plan(lab: LabInfo, stem: str) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
@@ -86,6 +95,8 @@ def _plan(lab: LabInfo, stem: str) -> list[tuple[str, dict[str, Any], dict[str, 
          {**router, "routes": [{"dst": "198.51.100.0/25", "via": f"{net}.1"}]}),
         ("route", {"dst": f"198.19.{rl.spare_octet(stem)}.0/24", "via": f"{net}.3"},
          {"dst": f"198.19.{rl.spare_octet(stem)}.0/24", "via": f"{net}.4"}),
+        ("rule", {"priority": _priority(stem), "src": f"{net}.0/24", "table": 1000},
+         {"priority": _priority(stem), "src": f"{net}.0/24", "action": "prohibit"}),
         ("nat", nat, {**nat, "destination": "198.51.100.0/24"}),
         ("firewall", fw, {**fw, "action": "DROP"}),
         ("sysctl", {"key": sysctl_key, "value": "1"}, {"key": sysctl_key, "value": "0"}),
@@ -117,6 +128,6 @@ def test_foreign_objects_survive_a_full_cycle_of_every_kind(
         KINDS[kind].delete(agent, outs)
 
     foreign_after = _foreign_view(names)
-    for key in ("fbr", "filter", "nat", "routes", "netns"):
+    for key in ("fbr", "filter", "nat", "routes", "rules", "netns"):
         assert foreign_after[key] == foreign_before[key], key
     rl.assert_same(host_before, rl.snapshot(HOST))
