@@ -102,6 +102,7 @@ netns_list {} -> [{"name", "owner": OWNER}]
 netns_resolve {ref} -> {"path"|null, "exists": bool, "inode"|null}
 
 sysctl_read {netns, key} -> str|null
+sysctl_read_owned {netns, key} -> {"value": str, "owner": OWNER}|null   (owner of its record)
 sysctl_write {netns, key, value, OWN, record? (true)} -> {"previous": str}   (the value
     found by the first owner's write, kept in <run_dir>/sysctl/<netns>@<inode>/<key>
     with the owner, claimed as links are; value: string or integer; record false:

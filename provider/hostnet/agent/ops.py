@@ -114,6 +114,7 @@ OPS: dict[str, OpSpec] = {
     "netns_list": _op(netns.netns_list, ""),
     "netns_resolve": _op(netns.netns_resolve, "ref"),
     "sysctl_read": _op(sysctl.sysctl_read, "netns key"),
+    "sysctl_read_owned": _op(sysctl.sysctl_read_owned, "netns key"),
     "sysctl_write": _op(sysctl.sysctl_write, f"netns key value {_OWN} record", mutating=True),
     "sysctl_restore": _op(sysctl.sysctl_restore, f"netns key {_OWN}", mutating=True),
     "ipt_ensure_chain": _op(iptables.ipt_ensure_chain, f"{_IPT} parent position", mutating=True),

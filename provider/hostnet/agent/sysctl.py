@@ -20,7 +20,7 @@ from .args import Args
 from .context import Context
 from .errors import Failed, Invalid, NotFound
 from .nsref import Netns
-from .owner import MARK_PREFIX, parse_mark
+from .owner import MARK_PREFIX, owner_view, parse_mark
 from .records import load, record_path, remove, save
 
 _KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@+-]*$")
@@ -117,6 +117,19 @@ def sysctl_read(ctx: Context, args: Args) -> Any:
     key = check_key(args.text("key"))
     ns = ctx.netns(args.ref())
     return read_many(ctx, ns, [key])[0] if ns.exists() else None
+
+
+def sysctl_read_owned(ctx: Context, args: Args) -> Any:
+    """The value and the owner of its record (OWNER; null without a record)."""
+    key = check_key(args.text("key"))
+    ns = ctx.netns(args.ref())
+    if not ns.exists():
+        return None
+    value = read_many(ctx, ns, [key])[0]
+    if value is None:
+        return None
+    record = load(_record_path(ns, key))
+    return {"value": value, "owner": None if record is None else owner_view(_mark_of(record))}
 
 
 def sysctl_write(ctx: Context, args: Args) -> Any:

@@ -113,7 +113,7 @@ def _leg_steps(
 ) -> list[Step]:
     made = leg["name"] not in existing
     undo = [Op(op="link_delete", args={"ifname": leg["name"], **own})]
-    inside = {"netns": ns, "ifname": leg["inside_name"], **own}
+    inside = {"netns": ns, "ifname": leg["inside_name"]}
     return [
         Step(
             op=Op(
@@ -127,10 +127,8 @@ def _leg_steps(
             ),
             undo=undo_with(undo) if made else None,
         ),
-        Step(
-            op=Op(op="addr_replace", args={**inside, "addresses": [leg["address"]], "owner": None})
-        ),
-        Step(op=Op(op="link_set", args={**inside, "up": True})),
+        Step(op=Op(op="addr_replace", args={**inside, "addresses": [leg["address"]]})),
+        Step(op=Op(op="link_set", args={**inside, **own, "up": True})),
         Step(
             op=Op(
                 op="link_set",

@@ -13,7 +13,7 @@ from typing import Any
 from hostnet import errors
 from hostnet.agent_client import Agent
 from hostnet.ids import make_id
-from hostnet.ownership import claim
+from hostnet.ownership import claim, is_mine
 from hostnet.protocol import Op
 from hostnet.resources._base import (
     Failure,
@@ -89,9 +89,10 @@ def update(agent: Agent, olds: Mapping[str, Any], news: Mapping[str, Any]) -> di
 
 def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
     rid = outputs.get("resource_id") or make_id_for(outputs)
-    value = read_or_none(agent, "sysctl_read", netns=outputs.get("netns"), key=outputs["key"])
-    if value is None:
-        return None
+    found = read_or_none(agent, "sysctl_read_owned", netns=outputs.get("netns"), key=outputs["key"])
+    if found is None or not is_mine(found["owner"], outputs, rid=rid):
+        return None  # gone, or another resource's now (renamed, replaced, adopted)
+    value = found["value"]
     wanted = str(outputs.get("value", ""))
     return {**outputs, "resource_id": rid, "value": wanted if _same(value, wanted) else value}
 
