@@ -13,7 +13,8 @@ IN_LAB  := $(HOSTNET) lab exec --
 .PHONY: help setup venv debs pulumi lint fmt test test-unit test-lab test-e2e demo lab-up lab-down bench clean
 
 help:
-	@echo "make demo   build the lab, pulumi up the example, verify, tear down (KEEP=1 keeps the lab)"
+	@echo "make demo   build the lab, pulumi up the example, verify, tear down (KEEP=1 keeps the lab;"
+	@echo "            PROFILE=centos7 builds the lab as the seed's CentOS 7 hosts)"
 	@echo "make test   lint + unit + lab + e2e tests (what CI runs)"
 	@echo "make setup  venv, Debian packages, Pulumi CLI (idempotent)"
 	@echo "make bench  transport and seed-stack benchmarks in the lab (BENCH_ARGS=--quick)"

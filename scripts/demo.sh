@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make demo`: build the lab, `pulumi up` the seed stack (refreshing first, so a
 # state left by KEEP=1 and a removed lab is brought in line), prove it with
-# `hostnet verify`, then tear everything down (KEEP=1 keeps the lab and stack).
+# `hostnet verify --sweep`, then tear everything down (KEEP=1 keeps the lab and
+# stack). PROFILE=centos7 builds the lab as the seed's CentOS 7 hosts (default plain).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/pulumi-env.sh
@@ -37,7 +38,7 @@ teardown() {
     exit $rc
 }
 
-step "lab up" "$HOSTNET" lab up
+step "lab up (${PROFILE:-plain})" "$HOSTNET" lab up --profile "${PROFILE:-plain}"
 trap teardown EXIT
 if ! "${IN_LAB[@]}" pulumi stack select lab >/dev/null 2>&1; then
     "${IN_LAB[@]}" pulumi stack init lab >/dev/null
@@ -45,4 +46,4 @@ fi
 step "pulumi preview (no host changes)" "${IN_LAB[@]}" pulumi preview --refresh --stack lab --suppress-outputs
 step "pulumi up (the seed network)" "${IN_LAB[@]}" pulumi up --refresh --yes --skip-preview --stack lab --suppress-outputs
 step "what was built" "${IN_LAB[@]}" pulumi stack output hosts --stack lab
-step "hostnet verify (connectivity matrix)" "${IN_LAB[@]}" "$HOSTNET" verify --stack lab
+step "hostnet verify --sweep (connectivity matrix)" "${IN_LAB[@]}" "$HOSTNET" verify --sweep --stack lab
