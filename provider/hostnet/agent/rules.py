@@ -81,7 +81,7 @@ def wanted(args: Args) -> dict[str, Any]:
         "oif": args.opt_ifname("oif"),
         "fwmark": args.opt_integer("fwmark"),
         "fwmask": args.opt_integer("fwmask"),
-        "tos": args.opt_integer("tos", hi=255),
+        "tos": args.opt_integer("tos", hi=255) or None,  # 0: no selector
         "action": action,
         "table": table,
     }

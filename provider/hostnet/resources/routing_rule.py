@@ -93,11 +93,14 @@ def check(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]:
         c.out["family"] = families.pop() if families else 4
     c.ifname("iif", required=False)
     c.ifname("oif", required=False)
-    c.integer("fwmark", low=0, high=2**32 - 1)
+    fwmark = c.integer("fwmark", low=0, high=2**32 - 1)
     c.integer("fwmask", low=0, high=2**32 - 1)
     if news.get("fwmask") is not None and news.get("fwmark") is None:
         c.fail("fwmask", "a mask needs the fwmark it applies to")
-    c.integer("tos", low=0, high=255)
+    if fwmark == 0 and news.get("fwmask") is None:
+        c.fail("fwmark", "0 without a fwmask selects nothing; give the mask it applies to")
+    if c.integer("tos", low=0, high=255) == 0:
+        del c.out["tos"]  # tos 0 is no selector: the kernel reports none
     _action(c)
     return c.result()
 

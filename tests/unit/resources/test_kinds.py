@@ -97,6 +97,7 @@ REJECT = [
     ("rule", {"iif": "x" * 16}, "iif", "at most 15"),
     ("rule", {"fwmask": 255.0}, "fwmask", "needs the fwmark"),
     ("rule", {"tos": 256.0}, "tos", "outside"),
+    ("rule", {"fwmark": 0.0}, "fwmark", "give the mask"),
     ("netns", {"name": "pid:12"}, "name", "plain name"),
     ("sysctl", {"key": "net/ipv4/../x"}, "key", "dotted sysctl name"),
     ("sysctl", {"value": True}, "value", "string or a number"),
@@ -130,6 +131,8 @@ def test_normalises_wire_values() -> None:
     assert isinstance(inputs["metric"], int)
     inputs, _ = KINDS["sysctl"].check(_inputs("sysctl"))
     assert inputs["value"] == "1"
+    inputs, _ = KINDS["rule"].check(_inputs("rule", tos=0.0, priority=1002.0))
+    assert "tos" not in inputs and inputs["priority"] == 1002 and inputs["src"] == "192.168.6.2/32"
     inputs, _ = KINDS["firewall"].check(_inputs("firewall"))
     assert inputs["ctstate"] == ["RELATED", "ESTABLISHED"]  # the order iptables-save prints
 
