@@ -28,6 +28,7 @@ KIND_OF_TYPE = {
     "FirewallRule": "firewall",
     "Netns": "netns",
     "Sysctl": "sysctl",
+    "Vxlan": "vxlan",
 }
 
 

@@ -14,6 +14,7 @@ from hostnet.resources import (
     routing_rule,
     sysctl,
     veth,
+    vxlan,
 )
 
 KINDS: dict[str, ModuleType] = {
@@ -28,5 +29,6 @@ KINDS: dict[str, ModuleType] = {
         firewall_rule,
         netns,
         sysctl,
+        vxlan,
     )
 }

@@ -16,6 +16,7 @@ from pulumi_hostnet.route import Route, RouteArgs
 from pulumi_hostnet.routing_rule import RoutingRule, RoutingRuleArgs
 from pulumi_hostnet.rules import FirewallRule, FirewallRuleArgs, NatRule, NatRuleArgs
 from pulumi_hostnet.veth import Veth, VethArgs
+from pulumi_hostnet.vxlan import Vxlan, VxlanArgs
 
 __all__ = [
     "Bridge",
@@ -39,4 +40,6 @@ __all__ = [
     "SysctlArgs",
     "Veth",
     "VethArgs",
+    "Vxlan",
+    "VxlanArgs",
 ]
