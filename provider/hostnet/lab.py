@@ -69,6 +69,7 @@ from hostnet.labbuild import (
     status,
     up,
 )
+from hostnet.labhosts import parse_pairs
 from hostnet.labnodes import (
     LAB_DIR,
     NETNS,
@@ -124,9 +125,9 @@ def _reporting(handler: Callable[[argparse.Namespace], int]) -> Callable[[argpar
 
 
 @_reporting
-def _cmd_up(_: argparse.Namespace) -> int:
+def _cmd_up(args: argparse.Namespace) -> int:
     start = time.monotonic()
-    info = up()
+    info = up(host_python=parse_pairs(args.host_python), old_kernel=args.old_kernel)
     print(f"lab up in {time.monotonic() - start:.2f} s; ssh config {info.ssh_config_path}")
     return 0
 
@@ -167,7 +168,22 @@ def _cmd_host_exec(args: argparse.Namespace) -> int:
 
 
 def _add_actions(actions: Any) -> None:
-    actions.add_parser("up", help="build the lab (idempotent)").set_defaults(handler=_cmd_up)
+    build = actions.add_parser("up", help="build the lab (idempotent)")
+    build.add_argument(
+        "--host-python",
+        action="append",
+        default=[],
+        metavar="HOST=VERSION",
+        help="the host's python3 is this pyenv interpreter, e.g. h2=3.6 (repeatable)",
+    )
+    build.add_argument(
+        "--old-kernel",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="the host answers as a 3.10 kernel with iptables 1.4.21 does (repeatable)",
+    )
+    build.set_defaults(handler=_cmd_up)
     actions.add_parser("down", help="remove the lab").set_defaults(handler=_cmd_down)
     actions.add_parser("status", help="show what is up").set_defaults(handler=_cmd_status)
     run_ctl = actions.add_parser("exec", help="run CMD in the control namespace hn-ctl")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from hostnet import _labinit as li
+from hostnet import labhosts
 from hostnet._labinit import LabError
 from hostnet.labnodes import (
     CONTAINERS,
@@ -45,8 +46,15 @@ from hostnet.labnodes import (
 )
 
 
-def up() -> LabInfo:
-    """Build the lab, or verify the running one and return at once (idempotent)."""
+def up(*, host_python: Mapping[str, str] | None = None, old_kernel: Iterable[str] = ()) -> LabInfo:
+    """Build the lab, or verify the running one (idempotent); then give each host
+    the interpreter and mode asked for (hostnet.labhosts), the defaults otherwise."""
+    info = _up()
+    labhosts.configure(host_python=host_python, old_kernel=old_kernel)
+    return info
+
+
+def _up() -> LabInfo:
     _require_root()
     state = read_state()
     if state is not None and not health(state):

@@ -7,7 +7,7 @@ import platform
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyroute2
 
@@ -15,6 +15,7 @@ from . import (
     AGENT_VERSION,
     addresses,
     dump,
+    hostcaps,
     iptables,
     links,
     netns,
@@ -29,7 +30,8 @@ from .context import Context
 from .iptsave import tools
 from .rundir import run_dir
 
-OpFn = Callable[[Context, Args], Any]
+if TYPE_CHECKING:  # subscripting collections.abc.Callable needs Python 3.9 at run time
+    OpFn = Callable[[Context, Args], Any]
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,8 @@ def host_info() -> dict[str, Any]:
         "iptables": tools().mode,
         "pyroute2": getattr(pyroute2, "__version__", None),
         "run_dir": run_dir(),
+        "netlink": hostcaps.features(),
+        "iptables_restore_wait": tools().restore_wait,
     }
 
 
