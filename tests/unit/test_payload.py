@@ -117,7 +117,11 @@ def test_payload_imports_and_answers_a_ping_under_each_python(minor: str) -> Non
 def test_bootstrap_refuses_python_2_7_before_reading_anything() -> None:
     exe = pyenv_python("2.7")
     done = subprocess.run(
-        [exe, "-u", "-c", BOOTSTRAP, "python"], input=b"", capture_output=True, timeout=30
+        [exe, "-u", "-c", BOOTSTRAP, "python"],
+        input=b"",
+        capture_output=True,
+        timeout=30,
+        check=False,
     )
     assert done.returncode == 3, done.stderr
     said = json.loads(done.stdout)
