@@ -63,7 +63,9 @@ int memfd_create(const char *name, unsigned int flags)
 }
 """
 
-# iptables-restore 1.4.21 knows no -w/--wait; getopt says so and exits 2.
+# iptables-restore 1.4.21 knows no -w/--wait (getopt says so, exit 2) and takes
+# no xtables lock; the real tool here would take /run/xtables.lock itself, so it
+# is pointed at a lock file of its own.
 _OLD_RESTORE = """\
 #!/bin/sh
 for a in "$@"; do
@@ -71,7 +73,7 @@ for a in "$@"; do
     -w|--wait|-w*|--wait=*) echo "$(basename "$0"): invalid option -- 'w'" >&2; exit 2 ;;
   esac
 done
-exec {real} "$@"
+XTABLES_LOCKFILE=/run/hostnet-lab-restore-1.4.21.lock exec {real} "$@"
 """
 
 
