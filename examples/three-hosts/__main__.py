@@ -33,7 +33,7 @@ def connect(h: SeedHost) -> hn.Host:
         known_hosts=config.get("knownHosts"),
         private_key=config.get_secret("privateKey"),
         sudo=config.get_bool("sudo") or False,
-        python=config.get("python") or "python3",
+        python=config.get("python"),  # unset: the first suitable interpreter on the host
     )
 
 
