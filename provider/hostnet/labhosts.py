@@ -148,11 +148,12 @@ def configure(
         raise LabError(
             f"not a lab host: {', '.join(unknown)} (hosts are {', '.join(sorted(names))})"
         )
+    # Every interpreter is found before any host is touched.
+    chosen = {name: pyenv_python(version) for name, version in sorted(pythons.items())}
     settings: dict[str, dict[str, object]] = {}
     for name in sorted(names):
-        python = pyenv_python(pythons[name]) if name in pythons else None
-        files = bin_files(python=python, old_kernel=name in old)
-        _install(name, files)
+        python = chosen.get(name)
+        _install(name, bin_files(python=python, old_kernel=name in old))
         settings[name] = {"python": str(python) if python else None, "old_kernel": name in old}
     return settings
 
