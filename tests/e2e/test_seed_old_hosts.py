@@ -44,7 +44,10 @@ def seed(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[SeedRun]:
     workdir = copy_root_project(tmp_path_factory.mktemp("seed-old-hosts"))
-    stack = Stack(workdir=workdir, name="lab", env=pulumi_env)
+    # A backend of its own: test_seed's stack of the same name lives in the session's.
+    backend = tmp_path_factory.mktemp("pulumi-backend-old-hosts")
+    env = {**pulumi_env, "PULUMI_BACKEND_URL": f"file://{backend}"}
+    stack = Stack(workdir=workdir, name="lab", env=env)
     stack.pulumi("stack", "init", "lab")
     run = SeedRun(stack)
     yield run
