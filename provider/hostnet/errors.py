@@ -94,9 +94,8 @@ class AgentError(HostnetError):
 
 
 class NotOwned(AgentError):
-    """The object exists on the host but hostnet did not create it; left untouched."""
-
-    remedy = "rename the resource, or remove the existing object by hand if it is really unused"
+    """The object exists on the host and belongs to someone else; left untouched.
+    The host's message names the owner and the remedy (the adopt setting)."""
 
 
 class OpTimeout(AgentError, Timeout):

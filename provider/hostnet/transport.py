@@ -242,21 +242,32 @@ def _first_line(conn: Connection, channel: paramiko.Channel, stdout: Any) -> dic
     return data
 
 
+def _where(conn: Connection) -> tuple[str, int, str | None]:
+    """The machine a connection reaches (whatever the user, key or settings)."""
+    via = None if conn.bastion is None else conn.bastion.label
+    return conn.address, conn.port, via
+
+
 class _Pool:
     """One SSH client and one agent per host and connection settings in this process.
 
     Keyed by the whole Connection, not only (address, port, user): a connection
     opened under one pinned host key must never serve a caller pinning another.
+    A host that could not be reached, or refused us, is not tried again by this
+    process: its other resources fail at once with the same error, rather than
+    each waiting out the connect timeout in turn.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._host_locks: dict[Connection, threading.Lock] = {}
+        self._host_locks: dict[tuple[str, int, str | None], threading.Lock] = {}
         self._entries: dict[Connection, tuple[paramiko.SSHClient, Agent]] = {}
+        self._failed: dict[Connection | tuple[str, int, str | None], errors.HostnetError] = {}
 
     def agent(self, conn: Connection) -> Agent:
+        where = _where(conn)
         with self._lock:
-            host_lock = self._host_locks.setdefault(conn, threading.Lock())
+            host_lock = self._host_locks.setdefault(where, threading.Lock())
         # Connect to different hosts in parallel, to one host once.
         with host_lock:
             entry = self._entries.get(conn)
@@ -266,7 +277,17 @@ class _Pool:
                 if agent.alive and transport is not None and transport.is_active():
                     return agent
                 self._drop(conn)
-            client = _client(conn)
+            failed = self._failed.get(where) or self._failed.get(conn)
+            if failed is not None:
+                raise failed.with_traceback(None)
+            try:
+                client = _client(conn)
+            except errors.Unreachable as exc:
+                self._failed[where] = exc  # whatever the settings
+                raise
+            except errors.TransportError as exc:
+                self._failed[conn] = exc  # a refusal of these settings (key, user)
+                raise
             try:
                 agent = _start_agent(conn, client)
             except BaseException:
@@ -274,6 +295,15 @@ class _Pool:
                 raise
             self._entries[conn] = (client, agent)
             return agent
+
+    def host_key(self, conn: Connection) -> str | None:
+        """The key the host showed on the live connection, as known_hosts writes it."""
+        entry = self._entries.get(conn)
+        transport = entry[0].get_transport() if entry else None
+        if transport is None:
+            return None
+        key = transport.get_remote_server_key()
+        return f"{key.get_name()} {key.get_base64()}"
 
     def _drop(self, key: Connection) -> None:
         entry = self._entries.pop(key, None)
@@ -295,6 +325,11 @@ atexit.register(_POOL.close_all)
 def agent_for(conn: Connection) -> Agent:
     """The running agent for this host, started on first use."""
     return _POOL.agent(conn)
+
+
+def host_key_seen(conn: Connection) -> str | None:
+    """The host key of this host's live connection (what trust-on-first-use pins)."""
+    return _POOL.host_key(conn)
 
 
 def close_all() -> None:

@@ -98,6 +98,20 @@ class Checker:
         self.out["host"] = host
         if self.news.get("private_key") is not None:
             self.out["private_key"] = self.news["private_key"]
+        self._owner()
+
+    def _owner(self) -> None:
+        """The hidden input the SDK adds (hostnet.ownership); absent for direct callers."""
+        owner = self.news.get("owner")
+        if owner is not None:
+            if not isinstance(owner, Mapping) or not all(
+                isinstance(owner.get(k), str) and owner[k] for k in ("stack", "resource")
+            ):
+                self.fail("owner", "must name the stack and the resource (set by pulumi_hostnet)")
+            else:
+                self.out["owner"] = {k: owner[k] for k in ("stack", "resource")}
+        if self.boolean("adopt") is None:
+            self.out.pop("adopt", None)
 
     def ifname(self, key: str, *, required: bool = True) -> str | None:
         ok, value = self._take(key, required=required)

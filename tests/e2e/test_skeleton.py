@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,10 @@ def test_skeleton_lifecycle(pulumi_env: dict[str, str], tmp_path: Path) -> None:
         bridge0 = hoststate.links("h1")["bridge0"]
         assert bridge0["linkinfo"]["info_kind"] == "bridge"
         assert "UP" in bridge0["flags"]
-        assert bridge0.get("ifalias") == "hostnet:h1/bridge/bridge0"
+        # The mark names the stack, the resource and its instance token.
+        assert re.fullmatch(
+            r"hostnet:hostnet-skeleton/lab/h1-bridge0#[0-9a-f]{12}", bridge0["ifalias"]
+        )
         addresses = [(a, p) for _, a, p in hoststate.snapshot("h1")["addresses"] if _ == "bridge0"]
         assert addresses == [("192.168.5.1", 24)]
 

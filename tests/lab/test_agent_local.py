@@ -41,6 +41,7 @@ from typing import Any
 import pytest
 
 from hostnet import labhosts
+from hostnet.agent.owner import FOREIGN
 from hostnet.payload import BOOTSTRAP, build_payload
 
 pytestmark = pytest.mark.lab
@@ -49,6 +50,9 @@ PYTHON = Path(sys.executable)
 RAND = secrets.token_hex(3)
 PREFIX = f"hn-agt-{RAND}"
 OWNER = "t1/test"
+CREATED = {"changed": True, "created": True}
+REWRITTEN = {"changed": True, "created": False}
+SAME = {"changed": False, "created": False}
 
 
 def sh(
@@ -360,7 +364,11 @@ def test_foreign_links_are_refused_and_untouched(agent: Agent, host: str) -> Non
     assert agent.err("link_ensure_bridge", ifname="fbr0", owner=OWNER)["type"] == "NotOwned"
     assert agent.err("link_ensure_bridge", ifname="fbr1", owner=OWNER)["type"] == "NotOwned"
     assert agent.err("link_ensure_bridge", ifname="fve0", owner=OWNER)["type"] == "Exists"
-    assert agent.err("link_delete", ifname="fbr0", owner=OWNER)["type"] == "NotOwned"
+    # A delete leaves what is not its own, and says whose it is.
+    assert agent.ok("link_delete", ifname="fbr0", owner=OWNER) == {
+        "deleted": False,
+        "kept": FOREIGN,
+    }
     assert agent.err("link_set", ifname="fbr0", owner=OWNER, up=True)["type"] == "NotOwned"
     assert links_in(host) == before
     # Without an owner a foreign link may be enslaved and set up (e.g. a NIC into a bridge).
@@ -545,45 +553,95 @@ def test_addresses(agent: Agent, host: str) -> None:
     agent.ok("link_delete", ifname="hbr4", owner=OWNER)
 
 
+def test_instance_owners_take_over_refuse_and_adopt(agent: Agent, host: str) -> None:
+    """The claim rule on real links and routes: a renamed or replaced resource of the
+    same stack takes the object over, another stack is refused by name unless it
+    adopts, and a delete removes only its own."""
+    first = {"stack": "seed/lab", "resource": "br", "token": "000000000001"}
+    renamed = {"stack": "seed/lab", "resource": "br-new", "token": "000000000002"}
+    other = {"stack": "seed/prod", "resource": "br", "token": "000000000003"}
+    agent.ok("link_ensure_bridge", ifname="ibr0", owner=first)
+    index = agent.ok("link_read", ifname="ibr0")["ifindex"]
+    taken = agent.ok("link_ensure_bridge", ifname="ibr0", owner=renamed)
+    assert taken["ifindex"] == index and taken["owner"] == renamed
+    assert any(": ibr0:" in line for line in links_in(host))
+    assert agent.ok("link_delete", ifname="ibr0", owner=first) == {
+        "deleted": False,
+        "kept": "stack 'seed/lab', resource 'br-new'",
+    }
+    refused = agent.err("link_ensure_bridge", ifname="ibr0", owner=other)
+    assert refused["type"] == "NotOwned"
+    assert "stack 'seed/lab', resource 'br-new'" in refused["message"]
+    assert "adopt=True" in refused["message"]
+    adopted = agent.ok("link_ensure_bridge", ifname="ibr0", owner=other, adopt=True)
+    assert adopted["ifindex"] == index and adopted["owner"] == other
+    assert agent.ok("link_delete", ifname="ibr0", owner=other) == {"deleted": True}
+    # Routes carry their owner in a record under the run dir.
+    agent.ok("link_ensure_bridge", ifname="ibr1", owner=first)
+    agent.ok("link_set", ifname="ibr1", owner=first, up=True)
+    route = {"dst": "10.53.0.0/16", "dev": "ibr1"}
+    agent.ok("route_ensure", **route, owner=first)
+    assert agent.ok("route_ensure", **route, owner=renamed)["owner"] == renamed
+    assert agent.ok("route_read", dst="10.53.0.0/16")["owner"] == renamed
+    assert agent.err("route_ensure", **route, owner=other)["type"] == "NotOwned"
+    assert agent.ok("route_delete", dst="10.53.0.0/16", owner=first)["deleted"] is False
+    assert agent.ok("route_delete", dst="10.53.0.0/16", owner=renamed) == {"deleted": True}
+    # A mark written before instance ownership moves to the instance asking with it.
+    in_ns(host, "ip", "link", "set", "ibr1", "alias", "hostnet:h1/bridge/ibr1")
+    assert agent.err("link_ensure_bridge", ifname="ibr1", owner=first)["type"] == "NotOwned"
+    moved = agent.ok("link_ensure_bridge", ifname="ibr1", owner=first, legacy="h1/bridge/ibr1")
+    assert moved["owner"] == first
+    agent.ok("link_delete", ifname="ibr1", owner=first)
+
+
 def test_routes(agent: Agent, host: str) -> None:
     agent.ok("link_ensure_bridge", ifname="hbr5", owner=OWNER)
     agent.ok("link_set", ifname="hbr5", owner=OWNER, up=True)
     agent.ok("addr_ensure", ifname="hbr5", address="192.168.8.1/24")
     agent.ok("addr_ensure", ifname="hbr5", address="fd00:8::1/64")
-    first = agent.ok("route_ensure", dst="10.50.0.0/16", via="192.168.8.254")
-    again = agent.ok("route_ensure", dst="10.50.0.0/16", via="192.168.8.254")
+    first = agent.ok("route_ensure", dst="10.50.0.0/16", via="192.168.8.254", owner=OWNER)
+    again = agent.ok("route_ensure", dst="10.50.0.0/16", via="192.168.8.254", owner=OWNER)
+    assert first.pop("created") is True and again.pop("created") is False
     assert first == again and first["proto"] == 77 and first["dev"] == "hbr5"
-    moved = agent.ok("route_ensure", dst="10.50.0.0/16", via="192.168.8.253", src="192.168.8.1")
+    assert first["owner"] == {"id": OWNER}
+    moved = agent.ok(
+        "route_ensure", dst="10.50.0.0/16", via="192.168.8.253", src="192.168.8.1", owner=OWNER
+    )
     assert moved["via"] == "192.168.8.253" and moved["src"] == "192.168.8.1"
     shown = in_ns(host, "ip", "route", "show", "10.50.0.0/16").stdout.strip()
     assert shown == "10.50.0.0/16 via 192.168.8.253 dev hbr5 proto 77 src 192.168.8.1"
-    link = agent.ok("route_ensure", dst="10.51.0.0/16", dev="hbr5", metric=10, table=100)
+    link = agent.ok(
+        "route_ensure", dst="10.51.0.0/16", dev="hbr5", metric=10, table=100, owner=OWNER
+    )
+    del link["created"]
     assert link["scope"] == "link" and link["table"] == 100 and link["metric"] == 10
     assert agent.ok("route_read", dst="10.51.0.0/16", table=100) is None  # metric 0
     assert agent.ok("route_read", dst="10.51.0.0/16", table=100, metric=10) == link
-    six = agent.ok("route_ensure", dst="default", via="fd00:8::fe")
+    six = agent.ok("route_ensure", dst="default", via="fd00:8::fe", owner=OWNER)
     assert six["family"] == 6 and six["metric"] == 1024 and six["dst"] == "default"
-    four = agent.ok("route_ensure", dst="default", via="192.168.8.254", metric=5)
+    four = agent.ok("route_ensure", dst="default", via="192.168.8.254", metric=5, owner=OWNER)
     assert four["family"] == 4
     listed = agent.ok("route_list")
     assert {(r["dst"], r["family"]) for r in listed} >= {("10.50.0.0/16", 4), ("default", 6)}
     assert any(r["proto"] != 77 for r in listed)  # the kernel's connected routes are shown too
     # A route hostnet did not make is refused and left alone.
     in_ns(host, "ip", "route", "add", "10.52.0.0/16", "via", "192.168.8.254", "proto", "static")
-    error = agent.err("route_ensure", dst="10.52.0.0/16", via="192.168.8.253")
+    error = agent.err("route_ensure", dst="10.52.0.0/16", via="192.168.8.253", owner=OWNER)
     assert error["type"] == "NotOwned"
-    assert agent.err("route_delete", dst="10.52.0.0/16")["type"] == "NotOwned"
+    kept = agent.ok("route_delete", dst="10.52.0.0/16", owner=OWNER)
+    assert kept == {"deleted": False, "kept": FOREIGN}
     assert "via 192.168.8.254" in in_ns(host, "ip", "route", "show", "10.52.0.0/16").stdout
-    assert agent.ok("route_delete", dst="10.52.0.0/16", owned_only=False) == {"deleted": True}
+    in_ns(host, "ip", "route", "del", "10.52.0.0/16")
     for args in (
         {"dst": "10.50.0.0/16"},
         {"dst": "10.51.0.0/16", "table": 100, "metric": 10},
         {"dst": "default", "family": 6},
         {"dst": "default", "metric": 5},
     ):
-        assert agent.ok("route_delete", **args) == {"deleted": True}, args
-        assert agent.ok("route_delete", **args) == {"deleted": False}, args
-    assert agent.err("route_ensure", dst="10.50.0.1/16", via="192.168.8.1")["type"] == "Invalid"
+        assert agent.ok("route_delete", **args, owner=OWNER) == {"deleted": True}, args
+        assert agent.ok("route_delete", **args, owner=OWNER) == {"deleted": False}, args
+    error = agent.err("route_ensure", dst="10.50.0.1/16", via="192.168.8.1", owner=OWNER)
+    assert error["type"] == "Invalid"
     agent.ok("link_delete", ifname="hbr5", owner=OWNER)
 
 
@@ -636,13 +694,13 @@ def test_named_netns(agent: Agent, host: str) -> None:
     lo = in_ns(name, "ip", "-d", "link", "show", "lo").stdout
     assert "alias hostnet:t1/test" in lo and "UP" in lo.split(">")[0]
     listed = {n["name"]: n["owner"] for n in agent.ok("netns_list")}
-    assert listed[name] == OWNER and listed[host] is None
-    assert agent.ok("netns_read", name=name) == {"name": name, "owner": OWNER}
+    assert listed[name] == {"id": OWNER} and listed[host] is None
+    assert agent.ok("netns_read", name=name) == {"name": name, "owner": {"id": OWNER}}
     assert agent.ok("netns_read", name=host) == {"name": host, "owner": None}
     assert agent.ok("netns_read", name=f"{PREFIX}-bogus") is None
     assert agent.err("netns_ensure", name=host, owner=OWNER)["type"] == "NotOwned"
-    assert agent.err("netns_delete", name=host, owner=OWNER)["type"] == "NotOwned"
-    assert agent.err("netns_delete", name=name, owner="t1/other")["type"] == "NotOwned"
+    assert agent.ok("netns_delete", name=host, owner=OWNER)["kept"] == FOREIGN
+    assert agent.ok("netns_delete", name=name, owner="t1/other")["deleted"] is False
     assert agent.ok("netns_resolve", ref=name)["path"] == f"/run/netns/{name}"
     # One batch: create, put a bridge inside, delete, create again (no stale socket).
     reply = agent.batch(
@@ -664,10 +722,12 @@ def test_sysctl_write_and_restore(agent: Agent, host: str, child: str, run_dir: 
         where = host if ns is None else child
         assert agent.ok("sysctl_read", netns=ns, key=key) == "0"
         assert agent.ok("sysctl_write", netns=ns, key=key, value="1", owner=OWNER) == {
-            "previous": "0"
+            "previous": "0",
+            "created": True,
         }
         assert agent.ok("sysctl_write", netns=ns, key=key, value=1, owner=OWNER) == {
-            "previous": "0"
+            "previous": "0",
+            "created": False,
         }
         assert in_ns(where, "sysctl", "-n", key).stdout.strip() == "1"
         error = agent.err("sysctl_write", netns=ns, key=key, value="0", owner="t1/other")
@@ -721,21 +781,24 @@ def _iptables_round_trip(agent: Agent, host: str, tool: str) -> None:
     ssh = ["-d", "192.168.5.0/24", "-p", "tcp", "--dport", "22", "-j", "ACCEPT"]
     est = ["-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"]
     rule = {"table": "filter", "chain": "HOSTNET-FWD"}
-    assert agent.ok("ipt_ensure_rule", **rule, rule=ssh, owner="h1/fw/ssh") == {"changed": True}
-    assert agent.ok("ipt_ensure_rule", **rule, rule=est, owner="h1/fw/est") == {"changed": True}
-    assert agent.ok("ipt_ensure_rule", **rule, rule=ssh, owner="h1/fw/ssh") == {"changed": False}
-    assert agent.ok("ipt_ensure_rule", **rule, rule=est, owner="h1/fw/est") == {"changed": False}
+    assert agent.ok("ipt_ensure_rule", **rule, rule=ssh, owner="h1/fw/ssh") == CREATED
+    assert agent.ok("ipt_ensure_rule", **rule, rule=est, owner="h1/fw/est") == CREATED
+    assert agent.ok("ipt_ensure_rule", **rule, rule=ssh, owner="h1/fw/ssh") == SAME
+    assert agent.ok("ipt_ensure_rule", **rule, rule=est, owner="h1/fw/est") == SAME
     wider = ["-d", "192.168.0.0/16", *ssh[2:]]
-    assert agent.ok("ipt_ensure_rule", **rule, rule=wider, owner="h1/fw/ssh") == {"changed": True}
+    assert agent.ok("ipt_ensure_rule", **rule, rule=wider, owner="h1/fw/ssh") == REWRITTEN
     read = agent.ok("ipt_read_rules", table="filter")
-    assert [(r["owner"], r["position"]) for r in read] == [("h1/fw/ssh", 1), ("h1/fw/est", 2)]
+    owners = [(r["owner"]["id"], r["position"]) for r in read]
+    assert owners == [("h1/fw/ssh", 1), ("h1/fw/est", 2)]
     assert read[0]["rule"] == ["-d", "192.168.0.0/16", "-p", "tcp", "-m", "tcp", "--dport", "22",
                                "-j", "ACCEPT"]  # fmt: skip
     nat = ["-s", "192.168.5.0/24", "!", "-o", "hbr9", "-j", "MASQUERADE"]
     nat_rule = {"table": "nat", "chain": "POSTROUTING", "owner": "h1/nat/n1"}
-    assert agent.ok("ipt_ensure_rule", **nat_rule, rule=nat) == {"changed": True}
-    assert agent.ok("ipt_ensure_rule", **nat_rule, rule=nat, position=1) == {"changed": False}
-    assert agent.ok("ipt_read_rules", table="nat", chain="POSTROUTING")[0]["owner"] == "h1/nat/n1"
+    assert agent.ok("ipt_ensure_rule", **nat_rule, rule=nat) == CREATED
+    assert agent.ok("ipt_ensure_rule", **nat_rule, rule=nat, position=1) == SAME
+    assert agent.ok("ipt_read_rules", table="nat", chain="POSTROUTING")[0]["owner"] == {
+        "id": "h1/nat/n1"
+    }
     for bad in (["-A", "FORWARD"], ["-j", "ACCEPT", "--comment", "x"], ["-F"], ["a\nb"]):
         assert agent.err("ipt_ensure_rule", **rule, rule=bad, owner="h1/x")["type"] == "Invalid"
     assert (

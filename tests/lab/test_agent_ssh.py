@@ -12,6 +12,7 @@ import pytest
 
 from hostnet import errors, transport
 from hostnet import lab as hostnet_lab
+from hostnet.agent.owner import FOREIGN
 from hostnet.agent_client import Agent
 from hostnet.lab import LabInfo
 from hostnet.protocol import Op
@@ -92,23 +93,28 @@ def test_routes(agent: Agent, scratch: tuple[str, str]) -> None:
     agent.call("link_ensure_bridge", netns=ns, ifname="br0", owner=OWNER)
     agent.call("link_set", netns=ns, ifname="br0", owner=OWNER, up=True)
     agent.call("addr_ensure", netns=ns, ifname="br0", address="192.0.2.1/24")
-    route = dict(netns=ns, dst="198.51.100.0/24", via="192.0.2.254")
+    route = dict(netns=ns, dst="198.51.100.0/24", via="192.0.2.254", owner=OWNER)
     first = agent.call("route_ensure", **route)
-    assert agent.call("route_ensure", **route) == first and first["proto"] == 77
+    again = agent.call("route_ensure", **route)
+    assert first.pop("created") and not again.pop("created")
+    assert again == first and first["proto"] == 77
     assert agent.call("route_read", netns=ns, dst="198.51.100.0/24")["via"] == "192.0.2.254"
-    assert agent.call("route_delete", netns=ns, dst="198.51.100.0/24") == {"deleted": True}
-    assert agent.call("route_delete", netns=ns, dst="198.51.100.0/24") == {"deleted": False}
-    with pytest.raises(errors.NotOwned):  # the kernel's connected route is not hostnet's
-        agent.call("route_delete", netns=ns, dst="192.0.2.0/24")
+    where = dict(netns=ns, dst="198.51.100.0/24", owner=OWNER)
+    assert agent.call("route_delete", **where) == {"deleted": True}
+    assert agent.call("route_delete", **where) == {"deleted": False}
+    # The kernel's connected route is not hostnet's: left, and said so.
+    kept = agent.call("route_delete", netns=ns, dst="192.0.2.0/24", owner=OWNER)
+    assert kept == {"deleted": False, "kept": FOREIGN}
 
 
 def test_sysctl_records_and_restores(agent: Agent, scratch: tuple[str, str]) -> None:
     ns, _ = scratch
     key = "net.ipv4.ip_forward"
     before = agent.call("sysctl_read", netns=ns, key=key)
-    for _ in range(2):
+    for created in (True, False):
         assert agent.call("sysctl_write", netns=ns, key=key, value="1", owner=OWNER) == {
-            "previous": before
+            "previous": before,
+            "created": created,
         }
     assert agent.call("sysctl_read", netns=ns, key=key) == "1"
     assert agent.call("sysctl_restore", netns=ns, key=key, owner=OWNER) == {"restored": before}
@@ -122,10 +128,10 @@ def test_iptables(agent: Agent, scratch: tuple[str, str]) -> None:
     assert agent.call("ipt_ensure_chain", **chain, parent="FORWARD")["created"] is True
     assert agent.call("ipt_ensure_chain", **chain, parent="FORWARD")["created"] is False
     rule = dict(**chain, rule=["-i", "br0", "-j", "ACCEPT"], owner=OWNER, priority=5)
-    assert agent.call("ipt_ensure_rule", **rule) == {"changed": True}
-    assert agent.call("ipt_ensure_rule", **rule) == {"changed": False}
+    assert agent.call("ipt_ensure_rule", **rule) == {"changed": True, "created": True}
+    assert agent.call("ipt_ensure_rule", **rule) == {"changed": False, "created": False}
     [seen] = agent.call("ipt_read_rules", **chain)
-    assert seen["owner"] == OWNER and seen["rule"] == ["-i", "br0", "-j", "ACCEPT"]
+    assert seen["owner"] == {"id": OWNER} and seen["rule"] == ["-i", "br0", "-j", "ACCEPT"]
     assert agent.call("ipt_delete_rule", **chain, owner=OWNER) == {"deleted": True}
     assert agent.call("ipt_delete_rule", **chain, owner=OWNER) == {"deleted": False}
     assert agent.call("ipt_delete_chain", **chain, parent="FORWARD") == {"deleted": True}
@@ -137,7 +143,7 @@ def test_namespaces_and_probe(agent: Agent, scratch: tuple[str, str]) -> None:
     name = f"hnx{TAG}"
     assert agent.call("netns_ensure", name=name, owner=OWNER) == {"created": True}
     assert agent.call("netns_ensure", name=name, owner=OWNER) == {"created": False}
-    assert agent.call("netns_read", name=name) == {"name": name, "owner": OWNER}
+    assert agent.call("netns_read", name=name) == {"name": name, "owner": {"id": OWNER}}
     assert agent.call("netns_delete", name=name, owner=OWNER) == {"deleted": True}
     assert agent.call("netns_delete", name=name, owner=OWNER) == {"deleted": False}
     assert agent.call("probe", netns=ns, kind="ping", address="127.0.0.1")["ok"] is True

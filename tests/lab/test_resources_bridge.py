@@ -117,8 +117,8 @@ def test_foreign_bridge_is_never_adopted(lab: LabInfo, cleanup: rl.Cleanup) -> N
         bridge.create(agent, _inputs(lab, other))
     rl.assert_same(before, rl.snapshot("h2"))
     # Nor does delete remove a bridge hostnet did not make.
-    with pytest.raises(errors.NotOwned):
-        bridge.delete(agent, _inputs(lab, name))
+    # Left as it is, with a line in the log: it is not this resource\'s.
+    bridge.delete(agent, _inputs(lab, name))
     rl.assert_same(before, rl.snapshot("h2"))
 
 

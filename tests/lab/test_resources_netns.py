@@ -69,8 +69,8 @@ def test_read_reports_changes_made_by_hand(lab: LabInfo, cleanup: rl.Cleanup) ->
     # The mark removed: no longer hostnet's namespace.
     rl.run("h2", "ip", "-n", name, "link", "set", "lo", "alias", "")
     assert netns.read(agent, outputs) is None
-    with pytest.raises(errors.NotOwned):
-        netns.delete(agent, outputs)
+    # Left as it is, with a line in the log: it is not this resource\'s.
+    netns.delete(agent, outputs)
     assert name in rl.netns_names("h2")
     rl.run("h2", "ip", "netns", "delete", name)
     assert netns.read(agent, outputs) is None
@@ -86,8 +86,8 @@ def test_foreign_namespace_is_never_adopted(lab: LabInfo, cleanup: rl.Cleanup) -
     with pytest.raises(errors.NotOwned):
         netns.create(agent, inputs)
     rl.assert_same(before, _state(name))
-    with pytest.raises(errors.NotOwned):
-        netns.delete(agent, inputs)
+    # Left as it is, with a line in the log: it is not this resource\'s.
+    netns.delete(agent, inputs)
     rl.assert_same(before, _state(name))
 
 

@@ -179,8 +179,8 @@ def test_foreign_namespace_is_never_adopted(lab: LabInfo, cleanup: rl.Cleanup) -
     with pytest.raises(errors.NotOwned):
         netns_router.create(agent, inputs)
     rl.assert_same(before, {**rl.snapshot("h2"), **_inside(inputs["name"])})
-    with pytest.raises(errors.NotOwned):
-        netns_router.delete(agent, inputs)
+    # Left as it is, with a line in the log: it is not this resource\'s.
+    netns_router.delete(agent, inputs)
     rl.assert_same(before, {**rl.snapshot("h2"), **_inside(inputs["name"])})
 
 

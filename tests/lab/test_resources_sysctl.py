@@ -126,8 +126,8 @@ def test_another_owner_is_refused_and_nothing_changes(lab: LabInfo, cleanup: rl.
     with pytest.raises(errors.NotOwned):
         sysctl.create(rl.agent_for(other), other)
     assert {"value": _value(key), "records": _records()} == before
-    with pytest.raises(errors.NotOwned):
-        sysctl.delete(rl.agent_for(other), other)
+    # Left as it is, with a line in the log: it is not this resource\'s.
+    sysctl.delete(rl.agent_for(other), other)
     assert {"value": _value(key), "records": _records()} == before
     sysctl.delete(agent, outputs)
     assert _value(key) == "0"

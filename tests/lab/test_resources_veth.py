@@ -139,8 +139,8 @@ def test_foreign_links_are_never_adopted(lab: LabInfo, cleanup: rl.Cleanup) -> N
     with pytest.raises(errors.NotOwned):
         veth.create(agent, _inputs(lab, stem, addresses=["198.18.0.1/24"]))
     rl.assert_same(before, _state(ns))
-    with pytest.raises(errors.NotOwned):
-        veth.delete(agent, _inputs(lab, stem))
+    # Left as it is, with a line in the log: it is not this resource\'s.
+    veth.delete(agent, _inputs(lab, stem))
     rl.assert_same(before, _state(ns))
     rl.run("h2", "ip", "link", "delete", stem + "v")
 

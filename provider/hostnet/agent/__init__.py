@@ -52,9 +52,17 @@ inspect, resolved when the request runs. A missing namespace is never created.
 In a missing namespace read ops return null, delete ops succeed with
 deleted/changed false, and other ops fail NotFound.
 
-Ownership marks: links get alias "hostnet:<owner>"; routes protocol 77;
-named namespaces the alias "hostnet:<owner>" on their lo; iptables rules
-``-m comment --comment hostnet:<owner>``; hostnet's own chains HOSTNET*.
+Ownership (owner.py): a mark "hostnet:<project>/<stack>/<resource>#<token>" names
+the resource instance that owns an object: a link's alias, the alias of a named
+namespace's lo, an iptables rule's ``-m comment --comment``, the record of a route
+(which also carries protocol 77) or of a sysctl. hostnet's own chains are HOSTNET*.
+OWN = owner ({stack, resource, token}, or a plain mark text), legacy? (a plain
+id also taken as this owner's: marks written before instance ownership), adopt?
+(false). An ensure takes an object marked by this owner, its legacy id or
+another instance of the same stack (rewriting the mark), anything with adopt;
+otherwise NotOwned naming the owner. A delete removes only this owner's (or the
+legacy id's) object; otherwise it answers deleted false and "kept": whose it is.
+OWNER (what read ops report) = {stack, resource, token} | {id} | null (not hostnet's).
 
 Ops: args -> result
 ===================
@@ -68,17 +76,18 @@ peer_ifindex (veth, else null), vxlan {id, local, remote, group, port, dev} (vxl
 
 link_read {netns, ifname} -> LINK|null
 link_list {netns} -> [LINK]
-link_ensure_bridge {netns, ifname, owner, mtu?, mac?} -> LINK
-link_ensure_veth {netns, ifname, peer_ifname, peer_netns, owner, mtu?, master?, up?}
+link_ensure_bridge {netns, ifname, OWN, mtu?, mac?} -> LINK
+link_ensure_veth {netns, ifname, peer_ifname, peer_netns, OWN, mtu?, master?, up?}
     -> {"link": LINK, "peer": LINK}   (master: ifname of a bridge for this end;
     up: both ends; the peer is created inside peer_netns; a fresh pair reports
     the operstate of the moment it was made)
-link_ensure_vxlan {netns, ifname, owner, vni, local?, remote?, group?, dev?,
+link_ensure_vxlan {netns, ifname, OWN, vni, local?, remote?, group?, dev?,
     dstport? (4789), mtu?} -> LINK   (another vni/local/remote/group/port/dev: Exists)
-link_set {netns, ifname, owner?, up?, mtu?, promisc?, master?, mac?, alias?} -> LINK
+link_set {netns, ifname, OWN?, up?, mtu?, promisc?, master?, mac?, alias?} -> LINK
     (master "" or null: no master; without owner only up/promisc/master)
-link_delete {netns, ifname, owner} -> {"deleted": bool}
-  ensure_*: an existing link of another kind -> Exists; without our alias -> NotOwned.
+link_delete {netns, ifname, OWN} -> {"deleted": bool, "kept"?: str}
+  ensure_*: an existing link of another kind -> Exists; one the claim may not take
+  -> NotOwned. LINK's alias is the mark; "owner": OWNER.
 
 addr_ensure {netns, ifname, address} -> {"changed": bool}
 addr_delete {netns, ifname, address} -> {"changed": bool}
@@ -86,36 +95,54 @@ addr_list {netns, ifname?} -> [{"ifname", "address"}]   (global+site scope)
 addr_replace {netns, ifname, addresses, keep?} -> {"added": [...], "removed": [...]}
 
 ROUTE = {dst ("default"|cidr), family (4|6), via, dev, src, metric, table, proto,
-scope ("global"|"site"|"link"|"host"|"nowhere"), type ("unicast", ...), onlink}
-route_ensure {netns, dst, family?, via?, dev?, src?, metric?, table? (254), scope?,
+scope ("global"|"site"|"link"|"host"|"nowhere"), type ("unicast", ...), onlink,
+owner: OWNER (route_ensure/route_read only)}
+route_ensure {netns, dst, OWN, family?, via?, dev?, src?, metric?, table? (254), scope?,
     onlink?} -> ROUTE   (identity: family, dst, table, metric; metric default 0
     for IPv4, 1024 for IPv6; family of "default" from via/src, else 4)
 route_read {netns, dst, family?, table?, metric?} -> ROUTE|null
 route_list {netns, table? (254; 0 = all but local)} -> [ROUTE]   (all protocols)
-route_delete {netns, dst, family?, table?, metric?, owned_only? (true)} -> {"deleted": bool}
+route_delete {netns, dst, OWN, family?, table?, metric?} -> {"deleted": bool, "kept"?: str}
 
-netns_ensure {name, owner} -> {"created": bool}
-netns_delete {name, owner} -> {"deleted": bool}
-netns_read {name} -> {"name", "owner"|null}|null   (one namespace, cheaper than a list)
-netns_list {} -> [{"name", "owner"|null}]
+netns_ensure {name, OWN} -> {"created": bool}
+netns_delete {name, OWN} -> {"deleted": bool, "kept"?: str}
+netns_read {name} -> {"name", "owner": OWNER}|null   (one namespace, cheaper than a list)
+netns_list {} -> [{"name", "owner": OWNER}]
 netns_resolve {ref} -> {"path"|null, "exists": bool, "inode"|null}
 
 sysctl_read {netns, key} -> str|null
-sysctl_write {netns, key, value, owner} -> {"previous": str}   (the value found by
-    this owner's first write, kept in <run_dir>/sysctl/<netns>@<inode>/<key>;
-    another owner's record -> NotOwned; value: string or integer)
-sysctl_restore {netns, key, owner} -> {"restored": str|null}
+sysctl_read_owned {netns, key} -> {"value": str, "owner": OWNER}|null   (owner of its record)
+sysctl_write {netns, key, value, OWN, record? (true)} -> {"previous": str}   (the value
+    found by the first owner's write, kept in <run_dir>/sysctl/<netns>@<inode>/<key>
+    with the owner, claimed as links are; value: string or integer; record false:
+    a namespace hostnet owns, nothing kept)
+sysctl_restore {netns, key, OWN} -> {"restored": str|null, "kept"?: str}
 
 ipt_ensure_chain {netns, table, chain (HOSTNET*), parent, position? (1)}
     -> {"created": bool, "changed": bool}
-ipt_delete_chain {netns, table, chain, parent} -> {"deleted": bool}   (Failed if rules remain)
-ipt_ensure_rule {netns, table, chain, rule [tokens], owner, position?} -> {"changed": bool}
+    (one jump from parent; a jump behind an unconditional REJECT or DROP is moved
+    to position)
+ipt_delete_chain {netns, table, chain, parent} -> {"deleted": bool, "remaining"?: int}
+    (left while rules remain)
+ipt_read_chain {netns, table, chain, parent}
+    -> {"exists": bool, "jump": position|null, "jumps": int, "shadowed": bool}|null
+ipt_ensure_rule {netns, table, chain, rule [tokens], OWN, position?, priority?}
+    -> {"changed": bool, "created": bool}
     (tokens: no commands (-A -I -D -R -F -X -N -P -Z -E -L -S -C -t), no --comment,
-    no quotes, backslashes or newlines; position places a new rule, a rule of
-    this owner with another spec is replaced where it stands)
-ipt_delete_rule {netns, table, chain, owner} -> {"deleted": bool}
-ipt_read_rules {netns, table, chain?} -> [{"table", "chain", "rule", "owner", "position"}]|null
+    no quotes, backslashes or newlines; position places a new rule, priority keeps
+    rules in priority order (the comment carries " prio=N"); a rule of this owner,
+    or of another instance of the same resource, with another spec is replaced
+    where it stands)
+ipt_delete_rule {netns, table, chain, OWN} -> {"deleted": bool}   (this instance's only)
+ipt_read_rules {netns, table, chain?} -> [{"table", "chain", "rule", "owner": OWNER,
+    "position"}]|null
     (rule: tokens as iptables-save prints them, comment removed)
+
+uplink_takeover {netns, bridge, nic, OWN} -> {"changed": bool, "addresses", "routes"}
+    (the NIC's addresses, routes and MAC move onto the bridge, which must be this
+    owner's, and the NIC becomes its port, in one request)
+uplink_release {netns, bridge, nic, OWN, keep_bridge? (false)}
+    -> {"deleted": bool, "addresses", "routes", "nic": LINK, "kept"?: str}
 
 dump {netns} -> {"links", "routes" (all tables but local), "netns" (own namespace
     only), "rules" {table: [iptables-save lines without counters]}, "sysctl" {key: value}}

@@ -6,15 +6,7 @@ import ipaddress
 from typing import Any
 
 from .errors import Invalid
-
-MARK_PREFIX = "hostnet:"
-_MAX_OWNER = 200
-_FORBIDDEN_OWNER = set('"\\\n\r\t\0')
-
-
-def mark(owner: str) -> str:
-    """The ownership mark (link alias, rule comment) for ``owner``."""
-    return MARK_PREFIX + owner
+from .owner import Claim, from_arg
 
 
 class Args:
@@ -101,11 +93,13 @@ class Args:
             raise self._bad(key, f"is not a valid interface name: {value!r}")
         return value
 
-    def owner(self, key: str = "owner") -> str:
-        value = self.text(key)
-        if len(value.encode()) > _MAX_OWNER or _FORBIDDEN_OWNER & set(value):
-            raise self._bad(key, f"must be at most {_MAX_OWNER} bytes without quotes or tabs")
-        return value
+    def claim(self) -> Claim:
+        """Who asks (``owner``), its ``legacy`` id, and whether it may ``adopt``."""
+        return Claim(
+            me=from_arg(self.op, self._raw.get("owner")),
+            legacy=self.opt_text("legacy"),
+            adopt=self.flag("adopt", default=False),
+        )
 
     def ref(self, key: str = "netns") -> str | None:
         """A namespace reference; parsed by nsref.resolve."""

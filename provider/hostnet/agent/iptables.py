@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .args import Args, mark
+from .args import Args
 from .context import Context
 from .errors import Failed, Invalid, NotFound
 from .iptsave import (
@@ -25,6 +25,7 @@ from .iptsave import (
     restore,
 )
 from .nsref import Netns
+from .owner import MARK_PREFIX, Owner, owner_view, parse_mark
 
 _COMMANDS = {
     "-A", "--append", "-I", "--insert", "-D", "--delete", "-R", "--replace", "-F", "--flush",
@@ -69,9 +70,54 @@ def ipt_ensure_chain(ctx: Context, args: Args) -> Any:
     jumps = [r for r in table.in_chain(parent) if r.tokens == ["-j", chain]]
     if not jumps:
         iptables(ctx, ns, name, [*_where(table, parent, position), "-j", chain])
-    elif len(jumps) > 1:
-        restore(ctx, ns, name, [line("-D", parent, ["-j", chain]) for _ in jumps[1:]])
-    return {"created": created, "changed": created or len(jumps) != 1}
+    elif len(jumps) > 1 or _shadowed(table, parent, jumps[0]):
+        # One jump, ahead of every REJECT/DROP that would hide hostnet's rules.
+        lines = [line("-D", parent, ["-j", chain]) for _ in jumps]
+        lines.append(line("-I", parent, [str(position), "-j", chain]))
+        restore(ctx, ns, name, lines)
+    else:
+        return {"created": created, "changed": created}
+    return {"created": created, "changed": True}
+
+
+_DENY = {"REJECT", "DROP"}
+
+
+def _shadowed(table: Table, parent: str, jump: Rule) -> bool:
+    """Whether a rule that denies all traffic (no match, REJECT or DROP) stands
+    before the jump in ``parent``; conditional ones are the host owner's choice."""
+    return any(
+        r.position < jump.position
+        and r.tokens[:1] in (["-j"], ["--jump"])
+        and _target(r.tokens) in _DENY
+        for r in table.in_chain(parent)
+    )
+
+
+def _target(tokens: list[str]) -> str | None:
+    for i, token in enumerate(tokens[:-1]):
+        if token in ("-j", "--jump"):
+            return tokens[i + 1]
+    return None
+
+
+def ipt_read_chain(ctx: Context, args: Args) -> Any:
+    """Whether hostnet's chain exists and is reached: one jump from ``parent``, not
+    behind a REJECT or DROP. A chain without it is as good as gone."""
+    name = check_table(args.text("table"))
+    chain = check_chain(args.text("chain"), own=True)
+    parent = check_chain(args.text("parent"))
+    ns = ctx.netns(args.ref())
+    if not ns.exists():
+        return None
+    table = read_table(ctx, ns, name)
+    jumps = [r for r in table.in_chain(parent) if r.tokens == ["-j", chain]]
+    return {
+        "exists": chain in table.chains,
+        "jump": jumps[0].position if jumps else None,
+        "jumps": len(jumps),
+        "shadowed": bool(jumps) and _shadowed(table, parent, jumps[0]),
+    }
 
 
 def ipt_delete_chain(ctx: Context, args: Args) -> Any:
@@ -102,6 +148,10 @@ def _same_spec(ctx: Context, ns: Netns, name: str, chain: str, wanted: list[str]
     return True
 
 
+def rule_owner(rule: Rule) -> Owner | None:
+    return None if rule.owner is None else parse_mark(MARK_PREFIX + rule.owner)
+
+
 def _with_comment(tokens: list[str], comment: str) -> list[str]:
     """The comment match placed before the target, where iptables-save prints it,
     so a rule given in saved form compares equal without asking iptables."""
@@ -122,38 +172,40 @@ def _position_for(rules: list[Rule], priority: int) -> int | None:
 def ipt_ensure_rule(ctx: Context, args: Args) -> Any:
     name = check_table(args.text("table"))
     chain = check_chain(args.text("chain"))
-    tokens, owner = _rule_tokens(args), args.owner()
+    tokens, claim = _rule_tokens(args), args.claim()
     position = args.opt_integer("position", lo=1)
     priority = args.opt_integer("priority", lo=0)
     ns = ctx.netns(args.ref())
     table = read_table(ctx, ns, name)
     _require_chain(table, name, chain)
-    comment = mark(owner) if priority is None else f"{mark(owner)}{PRIORITY_SEP}{priority}"
+    comment = claim.me.mark() + ("" if priority is None else f"{PRIORITY_SEP}{priority}")
     wanted = _with_comment(tokens, comment)
-    mine = [r for r in table.in_chain(chain) if r.owner == owner]
+    # A rule of another instance of the same resource (a replacement, or a run
+    # that died after writing it) is taken over in place; other rules are not ours.
+    mine = [r for r in table.in_chain(chain) if claim.same_resource(rule_owner(r))]
     if not mine:
         if priority is not None:
             position = _position_for(table.in_chain(chain), priority)
         iptables(ctx, ns, name, [*_where(table, chain, position), *wanted])
-        return {"changed": True}
+        return {"changed": True, "created": True}
     if len(mine) == 1 and (mine[0].tokens == wanted or _same_spec(ctx, ns, name, chain, wanted)):
-        return {"changed": False}
+        return {"changed": False, "created": False}
     # Replace in place: delete every rule of this owner by spec, insert the new
     # one where the first stood, all in one transaction.
     lines = [line("-D", chain, r.tokens) for r in mine]
     lines.append(line("-I", chain, [str(mine[0].position), *wanted]))
     restore(ctx, ns, name, lines)
-    return {"changed": True}
+    return {"changed": True, "created": False}
 
 
 def ipt_delete_rule(ctx: Context, args: Args) -> Any:
     name = check_table(args.text("table"))
     chain = check_chain(args.text("chain"))
-    owner = args.owner()
+    claim = args.claim()
     ns = ctx.netns(args.ref())
     if not ns.exists():
         return {"deleted": False}
-    mine = [r for r in read_table(ctx, ns, name).in_chain(chain) if r.owner == owner]
+    mine = [r for r in read_table(ctx, ns, name).in_chain(chain) if claim.mine(rule_owner(r))]
     if not mine:
         return {"deleted": False}
     restore(ctx, ns, name, [line("-D", chain, r.tokens) for r in mine])
@@ -167,7 +219,13 @@ def ipt_read_rules(ctx: Context, args: Args) -> Any:
     if not ns.exists():
         return None
     return [
-        {"table": name, "chain": r.chain, "rule": r.spec, "owner": r.owner, "position": r.position}
+        {
+            "table": name,
+            "chain": r.chain,
+            "rule": r.spec,
+            "owner": owner_view(MARK_PREFIX + r.owner),
+            "position": r.position,
+        }
         for r in read_table(ctx, ns, name).rules
         if r.owner is not None and (chain is None or r.chain == chain)
     ]

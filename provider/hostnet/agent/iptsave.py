@@ -20,10 +20,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 from . import hostcaps
-from .args import MARK_PREFIX
 from .context import Context
 from .errors import AgentError, Busy, Failed, Invalid, NotFound
 from .nsref import Netns
+from .owner import MARK_PREFIX
 
 XTABLES_LOCK = "/run/xtables.lock"
 TABLES = ("filter", "nat", "mangle", "raw", "security")

@@ -1,8 +1,8 @@
 """Link ops: read, list, ensure bridge/vxlan, set, delete (veth pairs: veth.py).
 
-A link hostnet creates carries the alias "hostnet:<owner>". An existing link is
-adopted only when its kind and alias match; otherwise ensure refuses (Exists
-or NotOwned) and leaves it untouched.
+A link hostnet creates carries its owner's mark as alias (owner.py). An existing
+link is taken only when its kind matches and the claim rule allows; otherwise
+ensure refuses (Exists or NotOwned) and leaves it untouched.
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ import ipaddress
 import re
 from typing import Any
 
-from .args import Args, mark
+from .args import Args
 from .context import Context, Net
 from .errors import Exists, Invalid, NotFound, NotOwned, from_exception
 from .linkview import read, read_all, read_msg, view
+from .owner import Claim, parse_mark
 from .rtnl import (
     IFF_PROMISC,
     IFF_UP,
@@ -81,18 +82,17 @@ def linkinfo(kind: str, data: bytes = b"") -> bytes:
     return nla(IFLA_LINKINFO, inner)
 
 
-def check_adoptable(msg: LinkMsg, *, owner: str, kind: str) -> None:
-    """Refuse a link of another kind (Exists) or without our mark (NotOwned)."""
+def check_adoptable(msg: LinkMsg, *, claim: Claim, kind: str) -> bool:
+    """Refuse a link of another kind (Exists) or one the claim may not take
+    (NotOwned); True when its mark must be rewritten to the claimant's."""
     if msg.kind != kind:
         raise Exists(f"{msg.ifname} exists as a {msg.kind} link, not a {kind}")
-    check_owned(msg, owner=owner)
+    return claim.check(msg.alias, what=f"{kind} {msg.ifname}")
 
 
-def check_owned(msg: LinkMsg, *, owner: str) -> None:
-    if msg.alias != mark(owner):
-        raise NotOwned(
-            f"{msg.ifname} exists and is not marked {mark(owner)!r} (alias {msg.alias!r})"
-        )
+def check_owned(msg: LinkMsg, *, claim: Claim) -> None:
+    if not claim.mine(parse_mark(msg.alias)):
+        raise NotOwned(f"{msg.ifname} belongs to {claim.kept(msg.alias)}, not to this resource")
 
 
 def require(net: Net, ifname: str) -> LinkMsg:
@@ -111,7 +111,7 @@ def master_index(ctx: Context, net: Net, master: str) -> int:
     return index
 
 
-def create_marked(net: Net, header: bytes, attrs: bytes, *, ifname: str, owner: str) -> LinkMsg:
+def create_marked(net: Net, header: bytes, attrs: bytes, *, ifname: str, claim: Claim) -> LinkMsg:
     """Create a link and mark it; a link that cannot be marked is removed again.
 
     The kernel ignores IFLA_IFALIAS in a create request, hence the second step.
@@ -123,12 +123,12 @@ def create_marked(net: Net, header: bytes, attrs: bytes, *, ifname: str, owner: 
             raise Exists(f"{ifname} appeared while being created") from None
         raise from_exception(exc, what=f"create {ifname}") from exc
     try:
-        net.rt.change(ifinfo(index=msg.index), link_attrs(alias=mark(owner)))
+        net.rt.change(ifinfo(index=msg.index), link_attrs(alias=claim.me.mark()))
     except Exception as exc:
         with contextlib.suppress(Exception):
             net.rt.delete(msg.index)
         raise from_exception(exc, what=f"mark {ifname}") from exc
-    msg.alias = mark(owner)
+    msg.alias = claim.me.mark()
     return msg
 
 
@@ -144,18 +144,19 @@ def link_list(ctx: Context, args: Args) -> Any:
 
 
 def link_ensure_bridge(ctx: Context, args: Args) -> Any:
-    ifname, owner = args.ifname(), args.owner()
+    ifname, claim = args.ifname(), args.claim()
     mtu, mac = opt_mtu(args), opt_mac(args)
     net = ctx.net(args.ref())
     msg = net.rt.get(ifname=ifname)
     if msg is None:
         attrs = link_attrs(ifname=ifname, mtu=mtu, mac=mac) + linkinfo("bridge")
-        msg = create_marked(net, ifinfo(), attrs, ifname=ifname, owner=owner)
+        msg = create_marked(net, ifinfo(), attrs, ifname=ifname, claim=claim)
         return view(msg, names={}, addrs=[])
-    check_adoptable(msg, owner=owner, kind="bridge")
+    remark = check_adoptable(msg, claim=claim, kind="bridge")
     change = link_attrs(
         mtu=mtu if mtu is not None and msg.mtu != mtu else None,
         mac=mac if mac is not None and msg.mac != mac else None,
+        alias=claim.me.mark() if remark else None,
     )
     if change:
         net.rt.change(ifinfo(index=msg.index), change)
@@ -183,7 +184,7 @@ def _vxlan_wanted(args: Args) -> dict[str, Any]:
 
 
 def link_ensure_vxlan(ctx: Context, args: Args) -> Any:
-    ifname, owner, mtu = args.ifname(), args.owner(), opt_mtu(args)
+    ifname, claim, mtu = args.ifname(), args.claim(), opt_mtu(args)
     want = _vxlan_wanted(args)
     net = ctx.net(args.ref())
     msg = net.rt.get(ifname=ifname)
@@ -197,9 +198,11 @@ def link_ensure_vxlan(ctx: Context, args: Args) -> Any:
             dev=dev,
         )
         attrs = link_attrs(ifname=ifname, mtu=mtu) + linkinfo("vxlan", data)
-        create_marked(net, ifinfo(), attrs, ifname=ifname, owner=owner)
+        create_marked(net, ifinfo(), attrs, ifname=ifname, claim=claim)
         return read(net, ifname)
-    check_adoptable(msg, owner=owner, kind="vxlan")
+    if check_adoptable(msg, claim=claim, kind="vxlan"):
+        net.rt.change(ifinfo(index=msg.index), link_attrs(alias=claim.me.mark()))
+        msg.alias = claim.me.mark()
     link = read_msg(net, msg)
     have = link["vxlan"]
     differ = [k for k, v in want.items() if have.get(k) != v]
@@ -237,7 +240,7 @@ def link_set(ctx: Context, args: Args) -> Any:
     net = ctx.net(args.ref())
     msg = require(net, ifname)
     if args.has("owner"):
-        check_owned(msg, owner=args.owner())
+        check_owned(msg, claim=args.claim())
     elif any(args.has(k) for k in ("mtu", "mac", "alias")):
         raise Invalid(f"{args.op}: mtu, mac and alias change only links with an owner")
     flags, change = _flag_changes(msg, args)
@@ -257,7 +260,7 @@ def link_set(ctx: Context, args: Args) -> Any:
 
 
 def link_delete(ctx: Context, args: Args) -> Any:
-    ifname, owner = args.ifname(), args.owner()
+    ifname, claim = args.ifname(), args.claim()
     ns = ctx.netns(args.ref())
     if not ns.exists():
         return {"deleted": False}
@@ -265,7 +268,9 @@ def link_delete(ctx: Context, args: Args) -> Any:
     msg = net.rt.get(ifname=ifname)
     if msg is None:
         return {"deleted": False}
-    check_owned(msg, owner=owner)
+    if not claim.mine(parse_mark(msg.alias)):
+        # Taken over by a renamed or replacement resource, or never ours: left.
+        return {"deleted": False, "kept": claim.kept(msg.alias)}
     ctx.link_index.clear()
     try:
         net.rt.delete(msg.index)

@@ -6,6 +6,7 @@ import ipaddress
 from typing import Any
 
 from .context import Net
+from .owner import owner_view
 from .rtnl import IFF_PROMISC, IFF_UP, LinkMsg
 
 # Scopes of addresses a LINK reports: global (0) and site (200); link and host
@@ -46,6 +47,7 @@ def view(msg: LinkMsg, *, names: dict[int, str], addrs: list[str]) -> dict[str, 
         "operstate": msg.operstate,
         "master": names.get(msg.master, str(msg.master)) if msg.master else None,
         "alias": msg.alias,
+        "owner": owner_view(msg.alias),
         "promisc": bool(msg.flags & IFF_PROMISC),
         "addresses": addrs,
         "peer_ifindex": msg.link if msg.kind == "veth" else None,

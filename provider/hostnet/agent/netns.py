@@ -1,5 +1,5 @@
 """Named network namespaces. hostnet marks the ones it creates with the alias
-"hostnet:<owner>" on their ``lo`` (a namespace has no alias of its own)."""
+owner's mark (owner.py) on their ``lo`` (a namespace has no alias of its own)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from typing import Any
 
 from pyroute2 import netns as pr_netns
 
-from .args import Args, mark
+from .args import Args
 from .context import Context
-from .errors import Failed, NotFound, NotOwned, from_exception
+from .errors import Failed, NotFound, from_exception
 from .links import link_attrs
 from .nsref import NETNS_DIR, check_name
+from .owner import owner_view, parse_mark
 from .rtnl import IFF_UP, LinkMsg, ifinfo
 
 
@@ -26,25 +27,23 @@ def _owner_mark(ctx: Context, name: str) -> str | None:
     return None if lo is None else lo.alias
 
 
-def _mark_lo(ctx: Context, name: str, owner: str) -> None:
+def _mark_lo(ctx: Context, name: str, mark: str) -> None:
     net = ctx.net(name)
     lo: LinkMsg | None = net.rt.get(ifname="lo")
     if lo is None:
         raise Failed(f"netns {name} has no lo")
     change = 0 if lo.flags & IFF_UP else IFF_UP
-    attrs = link_attrs(alias=mark(owner) if lo.alias != mark(owner) else None)
+    attrs = link_attrs(alias=mark if lo.alias != mark else None)
     if change or attrs:
         net.rt.change(ifinfo(index=lo.index, flags=IFF_UP, change=change), attrs)
 
 
 def netns_ensure(ctx: Context, args: Args) -> Any:
-    name, owner = check_name(args.text("name")), args.owner()
+    name, claim = check_name(args.text("name")), args.claim()
     path = f"{NETNS_DIR}/{name}"
     if os.path.exists(path):
-        found = _owner_mark(ctx, name)
-        if found != mark(owner):
-            raise NotOwned(f"netns {name} exists and its lo is not marked {mark(owner)!r}")
-        _mark_lo(ctx, name, owner)
+        claim.check(_owner_mark(ctx, name), what=f"netns {name}")
+        _mark_lo(ctx, name, claim.me.mark())
         return {"created": False}
     ctx.forget(path)
     try:
@@ -52,7 +51,7 @@ def netns_ensure(ctx: Context, args: Args) -> Any:
     except Exception as exc:
         raise from_exception(exc, what=f"create netns {name}") from exc
     try:
-        _mark_lo(ctx, name, owner)
+        _mark_lo(ctx, name, claim.me.mark())
     except Exception:
         # An unmarked namespace would be refused as foreign by every later ensure.
         ctx.forget(path)
@@ -63,12 +62,13 @@ def netns_ensure(ctx: Context, args: Args) -> Any:
 
 
 def netns_delete(ctx: Context, args: Args) -> Any:
-    name, owner = check_name(args.text("name")), args.owner()
+    name, claim = check_name(args.text("name")), args.claim()
     path = f"{NETNS_DIR}/{name}"
     if not os.path.exists(path):
         return {"deleted": False}
-    if _owner_mark(ctx, name) != mark(owner):
-        raise NotOwned(f"netns {name} is not marked {mark(owner)!r}; left in place")
+    found = _owner_mark(ctx, name)
+    if not claim.mine(parse_mark(found)):
+        return {"deleted": False, "kept": claim.kept(found)}
     # Our own socket inside would keep the namespace alive.
     ctx.forget(path)
     try:
@@ -91,9 +91,8 @@ def netns_read(ctx: Context, args: Args) -> Any:
     return {"name": name, "owner": _owner(ctx, name)}
 
 
-def _owner(ctx: Context, name: str) -> str | None:
-    alias = _owner_mark(ctx, name)
-    return alias[len(mark("")) :] if alias and alias.startswith(mark("")) else None
+def _owner(ctx: Context, name: str) -> dict[str, Any] | None:
+    return owner_view(_owner_mark(ctx, name))
 
 
 def list_netns(ctx: Context) -> list[dict[str, Any]]:

@@ -72,52 +72,58 @@ def _op(fn: OpFn, keys: str, *, mutating: bool = False) -> OpSpec:
 _LINK = "netns ifname"
 _ROUTE = "netns dst family table metric"
 _IPT = "netns table chain"
+# Who asks, and what it may take (owner.py).
+_OWN = "owner legacy adopt"
 OPS: dict[str, OpSpec] = {
     "ping": _op(_ping, ""),
     "info": _op(_info, ""),
     "link_read": _op(links.link_read, _LINK),
     "link_list": _op(links.link_list, "netns"),
-    "link_ensure_bridge": _op(links.link_ensure_bridge, f"{_LINK} owner mtu mac", mutating=True),
+    "link_ensure_bridge": _op(links.link_ensure_bridge, f"{_LINK} {_OWN} mtu mac", mutating=True),
     "link_ensure_veth": _op(
         veth.link_ensure_veth,
-        f"{_LINK} peer_ifname peer_netns owner mtu master up",
+        f"{_LINK} peer_ifname peer_netns {_OWN} mtu master up",
         mutating=True,
     ),
     "link_ensure_vxlan": _op(
         links.link_ensure_vxlan,
-        f"{_LINK} owner vni local remote group dev dstport mtu",
+        f"{_LINK} {_OWN} vni local remote group dev dstport mtu",
         mutating=True,
     ),
     "link_set": _op(
-        links.link_set, f"{_LINK} owner up mtu promisc master mac alias", mutating=True
+        links.link_set, f"{_LINK} {_OWN} up mtu promisc master mac alias", mutating=True
     ),
-    "link_delete": _op(links.link_delete, f"{_LINK} owner", mutating=True),
+    "link_delete": _op(links.link_delete, f"{_LINK} {_OWN}", mutating=True),
     "addr_ensure": _op(addresses.addr_ensure, f"{_LINK} address", mutating=True),
     "addr_delete": _op(addresses.addr_delete, f"{_LINK} address", mutating=True),
     "addr_list": _op(addresses.addr_list, _LINK),
     "addr_replace": _op(addresses.addr_replace, f"{_LINK} addresses keep", mutating=True),
-    "route_ensure": _op(routes.route_ensure, f"{_ROUTE} via dev src scope onlink", mutating=True),
+    "route_ensure": _op(
+        routes.route_ensure, f"{_ROUTE} {_OWN} via dev src scope onlink", mutating=True
+    ),
     "route_read": _op(routes.route_read, _ROUTE),
     "route_list": _op(routes.route_list, "netns table"),
-    "route_delete": _op(routes.route_delete, f"{_ROUTE} owned_only", mutating=True),
-    "netns_ensure": _op(netns.netns_ensure, "name owner", mutating=True),
-    "netns_delete": _op(netns.netns_delete, "name owner", mutating=True),
+    "route_delete": _op(routes.route_delete, f"{_ROUTE} {_OWN}", mutating=True),
+    "netns_ensure": _op(netns.netns_ensure, f"name {_OWN}", mutating=True),
+    "netns_delete": _op(netns.netns_delete, f"name {_OWN}", mutating=True),
     "netns_read": _op(netns.netns_read, "name"),
     "netns_list": _op(netns.netns_list, ""),
     "netns_resolve": _op(netns.netns_resolve, "ref"),
     "sysctl_read": _op(sysctl.sysctl_read, "netns key"),
-    "sysctl_write": _op(sysctl.sysctl_write, "netns key value owner record", mutating=True),
-    "sysctl_restore": _op(sysctl.sysctl_restore, "netns key owner", mutating=True),
+    "sysctl_read_owned": _op(sysctl.sysctl_read_owned, "netns key"),
+    "sysctl_write": _op(sysctl.sysctl_write, f"netns key value {_OWN} record", mutating=True),
+    "sysctl_restore": _op(sysctl.sysctl_restore, f"netns key {_OWN}", mutating=True),
     "ipt_ensure_chain": _op(iptables.ipt_ensure_chain, f"{_IPT} parent position", mutating=True),
     "ipt_delete_chain": _op(iptables.ipt_delete_chain, f"{_IPT} parent", mutating=True),
+    "ipt_read_chain": _op(iptables.ipt_read_chain, f"{_IPT} parent"),
     "ipt_ensure_rule": _op(
-        iptables.ipt_ensure_rule, f"{_IPT} rule owner position priority", mutating=True
+        iptables.ipt_ensure_rule, f"{_IPT} rule {_OWN} position priority", mutating=True
     ),
-    "ipt_delete_rule": _op(iptables.ipt_delete_rule, f"{_IPT} owner", mutating=True),
+    "ipt_delete_rule": _op(iptables.ipt_delete_rule, f"{_IPT} {_OWN}", mutating=True),
     "ipt_read_rules": _op(iptables.ipt_read_rules, _IPT),
-    "uplink_takeover": _op(uplink.uplink_takeover, "netns bridge nic owner", mutating=True),
+    "uplink_takeover": _op(uplink.uplink_takeover, f"netns bridge nic {_OWN}", mutating=True),
     "uplink_release": _op(
-        uplink.uplink_release, "netns bridge nic owner keep_bridge", mutating=True
+        uplink.uplink_release, f"netns bridge nic {_OWN} keep_bridge", mutating=True
     ),
     "dump": _op(dump.dump, "netns"),
     "dump_all": _op(dump.dump_all, ""),

@@ -1,5 +1,6 @@
-"""Route ops. hostnet's routes carry protocol 77; a route is identified by
-(family, dst, table, metric), metric defaulting to the kernel's (0 for IPv4,
+"""Route ops. hostnet's routes carry protocol 77, and their owner (owner.py) in a
+record (records.py), since a route has no room for a mark; a route is identified
+by (family, dst, table, metric), metric defaulting to the kernel's (0 for IPv4,
 1024 for IPv6).
 
 ROUTE = {dst ("default" or cidr), family (4|6), via, dev, src, metric, table,
@@ -18,7 +19,10 @@ from pyroute2.netlink.exceptions import NetlinkError
 
 from .args import Args
 from .context import Context, Net
-from .errors import Exists, Invalid, NotFound, NotOwned
+from .errors import Exists, Invalid, NotFound
+from .nsref import Netns
+from .owner import MARK_PREFIX, Claim, owner_view, parse_mark
+from .records import load, record_path, remove, save
 
 RTPROT_HOSTNET = 77
 RT_TABLE_MAIN = 254
@@ -44,6 +48,22 @@ class Key:
     def label(self) -> str:
         dst = "default" if self.dst_len == 0 else f"{self.dst}/{self.dst_len}"
         return f"{dst} table {self.table} metric {self.metric}"
+
+    def record(self, ns: Netns) -> str | None:
+        key = f"{self.family}-{self.dst or 'default'}-{self.dst_len}-{self.table}-{self.metric}"
+        return record_path(ns, kind="routes", key=key.replace(":", "_"))
+
+
+def _found_mark(msg: Any, path: str | None, claim: Claim | None = None) -> str | None:
+    """The mark a route carries: its record's owner; a hostnet route without a
+    record (made before instance ownership) counts as the legacy id asking."""
+    if msg["proto"] != RTPROT_HOSTNET:
+        return None
+    record = load(path)
+    if record is not None:
+        return MARK_PREFIX + str(record.get("owner") or "")
+    legacy = claim.legacy if claim is not None else None
+    return MARK_PREFIX + (legacy or "")
 
 
 def route_key(args: Args) -> Key:
@@ -121,14 +141,15 @@ def view(msg: Any, names: dict[int, str]) -> dict[str, Any]:
     }
 
 
-def view_one(net: Net, msg: Any) -> dict[str, Any]:
+def view_one(net: Net, msg: Any, *, owner: str | None) -> dict[str, Any]:
+    """One route, with the owner its mark names (None: not hostnet's)."""
     oif = msg.get("RTA_OIF")
     names: dict[int, str] = {}
     if oif:
         link = net.rt.get(index=oif)
         if link is not None and link.ifname is not None:
             names[oif] = link.ifname
-    return view(msg, names)
+    return {**view(msg, names), "owner": owner_view(owner)}
 
 
 def _wanted(net: Net, args: Args, key: Key) -> dict[str, Any]:
@@ -182,15 +203,21 @@ def _spec(key: Key, want: dict[str, Any]) -> dict[str, Any]:
 
 
 def route_ensure(ctx: Context, args: Args) -> Any:
-    key = route_key(args)
-    net = ctx.net(args.ref())
+    key, claim = route_key(args), args.claim()
+    ns = ctx.netns(args.ref())
+    net = ctx.net_at(ns)
     want = _wanted(net, args, key)
     found = find(net, key)
+    path = key.record(ns)
     if found is not None:
-        if found["proto"] != RTPROT_HOSTNET:
-            raise NotOwned(f"route {key.label} exists with protocol {found['proto']}")
+        mark = _found_mark(found, path, claim)
+        what = f"route {key.label}" + ("" if mark else f" (protocol {found['proto']})")
+        if claim.check(mark, what=what) or load(path) is None:
+            _save_owner(path, claim)
         if _matches(found, want):
-            return view_one(net, found)
+            return {**view_one(net, found, owner=claim.me.mark()), "created": False}
+    else:
+        _save_owner(path, claim)
     try:
         net.ipr.route("replace" if found is not None else "add", **_spec(key, want))
     except NetlinkError as exc:
@@ -200,7 +227,13 @@ def route_ensure(ctx: Context, args: Args) -> Any:
     now = find(net, key)
     if now is None:
         raise NotFound(f"route {key.label} vanished right after being written")
-    return view_one(net, now)
+    return {**view_one(net, now, owner=claim.me.mark()), "created": found is None}
+
+
+def _save_owner(path: str | None, claim: Claim) -> None:
+    if path is None:
+        raise NotFound("the route's namespace is gone")
+    save(path, {"owner": claim.me.body()})
 
 
 def route_read(ctx: Context, args: Args) -> Any:
@@ -210,7 +243,9 @@ def route_read(ctx: Context, args: Args) -> Any:
         return None
     net = ctx.net_at(ns)
     found = find(net, key)
-    return None if found is None else view_one(net, found)
+    if found is None:
+        return None
+    return view_one(net, found, owner=_found_mark(found, key.record(ns)))
 
 
 def route_list(ctx: Context, args: Args) -> Any:
@@ -234,16 +269,19 @@ def list_routes(net: Net, *, table: int) -> list[dict[str, Any]]:
 
 
 def route_delete(ctx: Context, args: Args) -> Any:
-    key = route_key(args)
+    key, claim = route_key(args), args.claim()
     ns = ctx.netns(args.ref())
     if not ns.exists():
         return {"deleted": False}
     net = ctx.net_at(ns)
     found = find(net, key)
+    path = key.record(ns)
     if found is None:
+        remove(path)
         return {"deleted": False}
-    if found["proto"] != RTPROT_HOSTNET and args.flag("owned_only", default=True):
-        raise NotOwned(f"route {key.label} has protocol {found['proto']}, not hostnet's")
+    mark = _found_mark(found, path, claim)
+    if not claim.mine(parse_mark(mark)):
+        return {"deleted": False, "kept": claim.kept(mark)}
     spec: dict[str, Any] = {
         "family": found["family"],
         "dst_len": key.dst_len,
@@ -266,4 +304,5 @@ def route_delete(ctx: Context, args: Args) -> Any:
         if exc.code == errno.ESRCH:
             return {"deleted": False}
         raise
+    remove(path)
     return {"deleted": True}

@@ -1,10 +1,8 @@
 """sysctl ops with a journal of the values they replaced.
 
-The first write of a key by an owner records the value it found in
-<run dir>/sysctl/<netns label>@<netns inode>/<key>; sysctl_restore writes it
-back and drops the record. The inode keeps apart namespaces that share /run
-but not their names (hosts of the local lab, a namespace deleted and made
-again under the same name). One owner per key and namespace: another owner gets NotOwned.
+The first write of a key records its owner and the value it found (records.py);
+sysctl_restore writes that value back and drops the record. One owner per key
+and namespace, claimed by the rule of owner.py: another stack's key is NotOwned.
 Inside another namespace /proc/sys is read and written by a short child
 process that has entered it, never by switching a thread of the agent.
 """
@@ -16,14 +14,14 @@ import json
 import os
 import re
 import sys
-import urllib.parse
 from typing import Any
 
 from .args import Args
 from .context import Context
-from .errors import Failed, Invalid, NotFound, NotOwned
-from .nsref import OWN_PATH, Netns
-from .rundir import ensure_dir, run_dir
+from .errors import Failed, Invalid, NotFound
+from .nsref import Netns
+from .owner import MARK_PREFIX, owner_view, parse_mark
+from .records import load, record_path, remove, save
 
 _KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@+-]*$")
 _PROC_SYS_CHILD = """\
@@ -103,30 +101,7 @@ def _write(ctx: Context, ns: Netns, key: str, value: str) -> None:
 
 
 def _record_path(ns: Netns, key: str) -> str | None:
-    """Where the record for ``key`` in ``ns`` lives; None if the namespace is gone."""
-    try:
-        inode = os.stat(ns.path or OWN_PATH).st_ino
-    except OSError:
-        return None
-    label = urllib.parse.quote(ns.label, safe="")
-    return os.path.join(run_dir(), "sysctl", f"{label}@{inode}", key)
-
-
-def _load(path: str) -> dict[str, Any] | None:
-    try:
-        with open(path) as f:
-            record = json.load(f)
-    except FileNotFoundError:
-        return None
-    return record if isinstance(record, dict) else None
-
-
-def _save(path: str, record: dict[str, Any]) -> None:
-    ensure_dir(os.path.dirname(path))
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
-        json.dump(record, f)
-    os.replace(tmp, path)
+    return record_path(ns, kind="sysctl", key=key)
 
 
 def _value(args: Args) -> str:
@@ -144,8 +119,21 @@ def sysctl_read(ctx: Context, args: Args) -> Any:
     return read_many(ctx, ns, [key])[0] if ns.exists() else None
 
 
+def sysctl_read_owned(ctx: Context, args: Args) -> Any:
+    """The value and the owner of its record (OWNER; null without a record)."""
+    key = check_key(args.text("key"))
+    ns = ctx.netns(args.ref())
+    if not ns.exists():
+        return None
+    value = read_many(ctx, ns, [key])[0]
+    if value is None:
+        return None
+    record = load(_record_path(ns, key))
+    return {"value": value, "owner": None if record is None else owner_view(_mark_of(record))}
+
+
 def sysctl_write(ctx: Context, args: Args) -> Any:
-    key, value, owner = check_key(args.text("key")), _value(args), args.owner()
+    key, value, claim = check_key(args.text("key")), _value(args), args.claim()
     ns = ctx.netns(args.ref())
     ns.require()
     current = read_many(ctx, ns, [key])[0]
@@ -159,13 +147,15 @@ def sysctl_write(ctx: Context, args: Args) -> Any:
     path = _record_path(ns, key)
     if path is None:
         raise NotFound(f"network namespace {ns.label!r} does not exist")
-    record = _load(path)
-    if record is not None and record.get("owner") != owner:
-        raise NotOwned(f"sysctl {key} in {ns.label} is managed by {record.get('owner')!r}")
+    record = load(path)
     created = record is None
     if record is None:
-        record = {"owner": owner, "previous": current, "netns": ns.label, "key": key}
-        _save(path, record)
+        record = {"owner": claim.me.body(), "previous": current, "netns": ns.label, "key": key}
+        save(path, record)
+    elif claim.check(_mark_of(record), what=f"sysctl {key} in {ns.label}"):
+        # Taken over: the value found before the first owner wrote stays the one
+        # to restore.
+        save(path, {**record, "owner": claim.me.body()})
     if current != _norm(value):
         try:
             _write(ctx, ns, key, value)
@@ -174,19 +164,19 @@ def sysctl_write(ctx: Context, args: Args) -> Any:
                 with contextlib.suppress(OSError):
                     os.unlink(path)
             raise
-    return {"previous": record["previous"]}
+    return {"previous": record["previous"], "created": created}
 
 
 def sysctl_restore(ctx: Context, args: Args) -> Any:
-    key, owner = check_key(args.text("key")), args.owner()
+    key, claim = check_key(args.text("key")), args.claim()
     ns = ctx.netns(args.ref())
     path = _record_path(ns, key) if ns.exists() else None
     # A namespace that is gone took its settings (and its record's key) with it.
-    record = None if path is None else _load(path)
+    record = load(path)
     if path is None or record is None:
         return {"restored": None}
-    if record.get("owner") != owner:
-        raise NotOwned(f"sysctl {key} in {ns.label} is managed by {record.get('owner')!r}")
+    if not claim.mine(parse_mark(_mark_of(record))):
+        return {"restored": None, "kept": claim.kept(_mark_of(record))}
     previous = record.get("previous")
     restored = None
     # A key that is gone (its link was deleted) took the setting with it.
@@ -195,6 +185,9 @@ def sysctl_restore(ctx: Context, args: Args) -> Any:
         if current != _norm(previous):
             _write(ctx, ns, key, previous)
         restored = previous
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
+    remove(path)
     return {"restored": restored}
+
+
+def _mark_of(record: dict[str, Any]) -> str:
+    return MARK_PREFIX + str(record.get("owner") or "")

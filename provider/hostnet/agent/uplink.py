@@ -18,6 +18,7 @@ from .context import Context, Net
 from .errors import Exists, NotFound
 from .links import check_owned
 from .linkview import read
+from .owner import parse_mark
 
 RT_TABLE_LOCAL = 255
 RTPROT_KERNEL = 2
@@ -100,12 +101,12 @@ def _view(
 
 
 def uplink_takeover(ctx: Context, args: Args) -> Any:
-    bridge, nic, owner = args.text("bridge"), args.text("nic"), args.owner()
+    bridge, nic, claim = args.text("bridge"), args.text("nic"), args.claim()
     net = ctx.net(args.ref())
     br, port = net.rt.get(ifname=bridge), net.rt.get(ifname=nic)
     if br is None or port is None:
         raise NotFound(f"{bridge if br is None else nic} does not exist")
-    check_owned(br, owner=owner)
+    check_owned(br, claim=claim)
     if port.master == br.index:
         return {"changed": False, **_view(net, _addresses(net, br.index), _routes(net, br.index))}
     if port.master:
@@ -136,7 +137,7 @@ def _give_back(
 
 def uplink_release(ctx: Context, args: Args) -> Any:
     """Addresses and routes back onto the NIC, then the bridge deleted (unless kept)."""
-    bridge, nic, owner = args.text("bridge"), args.text("nic"), args.owner()
+    bridge, nic, claim = args.text("bridge"), args.text("nic"), args.claim()
     keep = args.flag("keep_bridge", default=False)
     ns = ctx.netns(args.ref())
     if not ns.exists():
@@ -145,7 +146,8 @@ def uplink_release(ctx: Context, args: Args) -> Any:
     br, port = net.rt.get(ifname=bridge), net.rt.get(ifname=nic)
     if br is None:
         return {"deleted": False}
-    check_owned(br, owner=owner)
+    if not claim.mine(parse_mark(br.alias)):
+        return {"deleted": False, "kept": claim.kept(br.alias)}
     addresses, routes = _addresses(net, br.index), _routes(net, br.index)
     if port is not None:
         _give_back(net, br=br.index, port=port.index, addresses=addresses, routes=routes)

@@ -14,12 +14,13 @@ import errno
 import os
 from typing import Any
 
-from .args import Args, mark
+from .args import Args
 from .context import Context, Net
 from .errors import Exists, Invalid, NotOwned, from_exception
 from .links import check_adoptable, link_attrs, linkinfo, master_index, opt_mtu
 from .linkview import read_msg, view
 from .nsref import Netns
+from .owner import parse_mark
 from .rtnl import IFF_UP, IFLA_NET_NS_FD, VETH_INFO_PEER, LinkMsg, ifinfo, nla, nla_u32
 
 
@@ -29,7 +30,7 @@ def link_ensure_veth(ctx: Context, args: Args) -> Any:
     if ns.path == peer_ns.path and ifname == peer_ifname:
         raise Invalid(f"{args.op}: both ends are {ifname} in one namespace")
     net, peer_net = ctx.net_at(ns), ctx.net_at(peer_ns)
-    owner, up, mtu = args.owner(), args.flag("up", default=False), opt_mtu(args)
+    claim, up, mtu = args.claim(), args.flag("up", default=False), opt_mtu(args)
     master = args.opt_ifname("master")
     master_ix = master_index(ctx, net, master) if master is not None else None
     fd = None if ns.path == peer_ns.path else os.open(peer_ns.fd_path, os.O_RDONLY)
@@ -51,10 +52,10 @@ def link_ensure_veth(ctx: Context, args: Args) -> Any:
     if msg is None or msg.link is None:
         raise Exists(f"{ifname} vanished right after being created")
     try:
-        net.rt.change(ifinfo(index=msg.index), link_attrs(alias=mark(owner)))
+        net.rt.change(ifinfo(index=msg.index), link_attrs(alias=claim.me.mark()))
         # The peer's flags and alias in a create request are ignored by the kernel.
         up_flags = ifinfo(index=msg.link, flags=IFF_UP if up else 0, change=IFF_UP if up else 0)
-        peer_net.rt.change(up_flags, link_attrs(alias=mark(owner)))
+        peer_net.rt.change(up_flags, link_attrs(alias=claim.me.mark()))
         peer = peer_net.rt.get(index=msg.link)
         if peer is None:
             raise Exists(f"{peer_ifname} vanished right after being created")
@@ -63,22 +64,22 @@ def link_ensure_veth(ctx: Context, args: Args) -> Any:
             net.rt.delete(msg.index)
         raise from_exception(exc, what=f"mark veth {ifname}/{peer_ifname}") from exc
     # An echoed message predates the master and the alias, both set since.
-    msg.alias, msg.master = mark(owner), master_ix
+    msg.alias, msg.master = claim.me.mark(), master_ix
     names = {master_ix: master} if master_ix is not None and master is not None else {}
     return {"link": view(msg, names=names, addrs=[]), "peer": view(peer, names={}, addrs=[])}
 
 
 def _existing(ctx: Context, net: Net, peer_net: Net, args: Args, *, peer_ns: Netns) -> Any:
     """After EEXIST: adopt our own pair, refuse anything else."""
-    ifname, peer_ifname, owner = args.ifname(), args.ifname("peer_ifname"), args.owner()
+    ifname, peer_ifname, claim = args.ifname(), args.ifname("peer_ifname"), args.claim()
     msg = net.rt.get(ifname=ifname)
     peer = peer_net.rt.get(ifname=peer_ifname)
     if msg is None:
         if peer is None:
             raise Exists(f"creating {ifname}/{peer_ifname} collided with a link that is gone now")
-        refuse = Exists if peer.alias == mark(owner) else NotOwned
+        refuse = Exists if claim.mine(parse_mark(peer.alias)) else NotOwned
         raise refuse(f"{peer_ifname} already exists in {peer_ns.label}")
-    check_adoptable(msg, owner=owner, kind="veth")
+    check_adoptable(msg, claim=claim, kind="veth")
     if peer is None or msg.link != peer.index or peer.link != msg.index:
         raise Exists(f"veth {ifname} exists but its peer is not {peer_ifname} in {peer_ns.label}")
     return _reconcile(ctx, net, peer_net, args, msg=msg, peer=peer)
@@ -87,16 +88,17 @@ def _existing(ctx: Context, net: Net, peer_net: Net, args: Args, *, peer_ns: Net
 def _reconcile(
     ctx: Context, net: Net, peer_net: Net, args: Args, *, msg: LinkMsg, peer: LinkMsg
 ) -> Any:
-    owner, mtu, up = args.owner(), opt_mtu(args), args.opt_flag("up")
+    mark, mtu, up = args.claim().me.mark(), opt_mtu(args), args.opt_flag("up")
     master = args.opt_ifname("master")
     master_ix = master_index(ctx, net, master) if master is not None else None
     attrs = link_attrs(
         mtu=mtu if mtu is not None and msg.mtu != mtu else None,
         master=master_ix if master_ix is not None and msg.master != master_ix else None,
+        alias=mark if msg.alias != mark else None,
     )
     peer_attrs = link_attrs(
         mtu=mtu if mtu is not None and peer.mtu != mtu else None,
-        alias=mark(owner) if peer.alias != mark(owner) else None,
+        alias=mark if peer.alias != mark else None,
     )
     for side, link_net, extra in ((msg, net, attrs), (peer, peer_net, peer_attrs)):
         change = IFF_UP if up is not None and bool(side.flags & IFF_UP) != up else 0

@@ -9,13 +9,20 @@ because diff, read and delete only ever see outputs.
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from hostnet import errors
+from hostnet import errors, ownership
 from hostnet.agent_client import Agent
 from hostnet.protocol import Op
+
+log = logging.getLogger("hostnet")
+# Set while a create runs: whether it made the object (a step with an undo ran)
+# rather than taking over one that was there, which a failed create must leave.
+_made: contextvars.ContextVar[list[bool] | None] = contextvars.ContextVar("made", default=None)
 
 
 class _Unknown:
@@ -58,14 +65,18 @@ class Failure:
 class FieldPolicy:
     """Which inputs force a replacement and which update in place.
 
-    Inputs in neither set (credentials) count as a change that needs no host work.
-    ``collide_on_replace`` says the new object would clash with the old one on the
-    host (same name), so the old one must go first.
+    Inputs in neither set (credentials, the owner) count as a change that needs no
+    host work. A replacement makes the new object before deleting the old one, and
+    when both are the same object on the host (only the host's name changed, or
+    ``pulumi up --replace``) the new one takes it over, so it never goes away.
+    ``recreate`` lists the replace fields whose change makes an object that cannot
+    exist beside the old one (a veth whose peer moves namespace): those delete the
+    old one first.
     """
 
     replace: frozenset[str]
     update: frozenset[str]
-    collide_on_replace: bool = True
+    recreate: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,7 +91,7 @@ def diff(*, policy: FieldPolicy, olds: Mapping[str, Any], news: Mapping[str, Any
     """Compare old outputs with new inputs on the input keys only."""
     keys = (policy.replace | policy.update | set(news)) - {"__provider"}
     changed = sorted(
-        k for k in keys if k in news and (is_unknown(news[k]) or olds.get(k) != news[k])
+        k for k in keys if k in news and (is_unknown(news[k]) or not _same(k, olds.get(k), news[k]))
     )
     changed += sorted(
         k for k in keys if k not in news and k in olds and olds[k] not in (None, [], {})
@@ -91,15 +102,31 @@ def diff(*, policy: FieldPolicy, olds: Mapping[str, Any], news: Mapping[str, Any
     return Diff(
         changes=bool(changed),
         replaces=replaces,
-        delete_before_replace=bool(replaces) and policy.collide_on_replace,
+        delete_before_replace=any(k in policy.recreate for k in replaces),
         changed=changed,
     )
 
 
-def _replaces(key: str, old: Any, new: Any) -> bool:
-    """A host is the same host while its name stays: new address or key is an update."""
+def _same(key: str, old: Any, new: Any) -> bool:
     if key == "host" and isinstance(old, Mapping) and isinstance(new, Mapping):
-        return is_unknown(new.get("name")) or old.get("name") != new.get("name")
+        if new.get("trust_on_first_use") and not new.get("host_key"):
+            # The key pinned on first use is state, not a change the program made.
+            old = {k: v for k, v in old.items() if k != "host_key"}
+        return bool(old == new)
+    if key == ownership.OWNER and isinstance(old, Mapping) and isinstance(new, Mapping):
+        # The token is made by create; a stored owner without one is migrated.
+        return ownership.token_of({key: old}) is not None and all(
+            old.get(k) == new.get(k) for k in ("stack", "resource")
+        )
+    return bool(old == new)
+
+
+def _replaces(key: str, old: Any, new: Any) -> bool:
+    """A host is the same machine while its name and address stay: another
+    address is another machine, so its objects are made there and removed here;
+    a new port, user or key is an update."""
+    if key == "host" and isinstance(old, Mapping) and isinstance(new, Mapping):
+        return any(is_unknown(new.get(k)) or old.get(k) != new.get(k) for k in ("name", "address"))
     return True
 
 
@@ -121,6 +148,8 @@ def run_plan(agent: Agent, steps: Iterable[Step]) -> list[Any]:
     try:
         for step in steps:
             done.append((step, agent.call(step.op.op, **step.op.args)))
+            if step.undo is not None:
+                note_made()
     except Exception:
         for step, result in reversed(done):
             if step.undo is None:
@@ -149,9 +178,11 @@ class Kind(Protocol):
     def delete(self, agent: Agent, outputs: Mapping[str, Any]) -> None: ...
 
 
-def owner_mark(resource_id: str) -> str:
-    """The alias/comment text hostnet writes on objects it owns."""
-    return resource_id
+def note_made() -> None:
+    """Say that the create running in this thread made its object."""
+    made = _made.get()
+    if made is not None:
+        made.append(True)
 
 
 def read_or_none(agent: Agent, op: str, /, **args: Any) -> Any:
@@ -164,14 +195,18 @@ def read_or_none(agent: Agent, op: str, /, **args: Any) -> Any:
         raise
 
 
-def delete_quietly(agent: Agent, ops: list[Op]) -> None:
-    """Run delete ops; what is already gone (object or namespace) is success."""
+def delete_quietly(agent: Agent, ops: list[Op], *, rid: str) -> None:
+    """Run delete ops; what is already gone (object or namespace) is success, and
+    what another resource owns now is left, with a line in the log."""
+    results = []
     for op in ops:
         try:
-            agent.call(op.op, **op.args)
+            results.append(agent.call(op.op, **op.args))
         except errors.AgentError as exc:
             if exc.kind != "NotFound":
                 raise
+    for note in ownership.kept_notes(results, rid=rid):
+        log.warning(note)
 
 
 def undo_with(ops: list[Op]) -> Callable[[Any], list[Op]]:
@@ -179,24 +214,23 @@ def undo_with(ops: list[Op]) -> Callable[[Any], list[Op]]:
     return lambda _result: ops
 
 
-def owned_by(mark: str | None, rid: str) -> bool:
-    """True when a mark read from the host (with or without prefix) is this id's."""
-    return mark in (rid, MARK + rid)
-
-
-MARK = "hostnet:"
-
-
 def create_or_undo(make: Callable[[], dict[str, Any]], undo: Callable[[], None]) -> dict[str, Any]:
-    """Run a create; if it fails after touching the host (a failed read-back
-    included), remove what it made. Pulumi records nothing of a failed create,
-    so anything left would be an orphan on the host."""
+    """Run a create; if it fails after making its object (a failed read-back
+    included), remove it. Pulumi records nothing of a failed create, so anything
+    left would be an orphan on the host. An object that was there and taken over
+    (from a renamed or replaced resource) stays: the resource it came from, or the
+    next try of this create, still needs it."""
+    made: list[bool] = []
+    reset = _made.set(made)
     try:
         return make()
     except Exception:
-        with contextlib.suppress(errors.HostnetError):
-            undo()
+        if made:
+            with contextlib.suppress(errors.HostnetError):
+                undo()
         raise
+    finally:
+        _made.reset(reset)
 
 
 def verified(

@@ -1,7 +1,7 @@
 """What NatRule and FirewallRule share: hostnet's own chains and marked rules.
 
 Every rule lives in a chain of hostnet's (``HOSTNET-FORWARD``, ...), reached by
-one jump from the built-in chain, and carries the comment ``hostnet:<id>``.
+one jump from the built-in chain, and carries its owner's mark as comment.
 Chains and rules of others (Docker's, firewalld's) are never flushed, deleted
 or rewritten.
 """
@@ -15,8 +15,9 @@ from typing import Any
 
 from hostnet import errors
 from hostnet.agent_client import Agent
+from hostnet.ownership import claim, is_mine
 from hostnet.protocol import Op
-from hostnet.resources._base import create_or_undo, delete_quietly, owned_by, read_or_none
+from hostnet.resources._base import create_or_undo, delete_quietly, note_made
 from hostnet.validate import Checker, ifname_problem
 
 PROTOCOLS = ("tcp", "udp", "icmp", "sctp")
@@ -161,7 +162,7 @@ class RuleKind:
                 args={
                     **chain,
                     "rule": self.render(inputs),
-                    "owner": rid,
+                    **claim(inputs, rid=rid),
                     "priority": inputs.get("position"),
                 },
             ),
@@ -171,6 +172,9 @@ class RuleKind:
         rid = self.make_id_for(inputs)
 
         def make() -> dict[str, Any]:
+            # Undo removes only this instance's rule, and the chain once empty:
+            # safe whatever this create got to before failing.
+            note_made()
             # One batch: the agent holds the host lock across chain and rule.
             agent.batch(self._ops(inputs, rid))
             observed = self.read(agent, {**inputs, "resource_id": rid})
@@ -196,15 +200,17 @@ class RuleKind:
     def read(self, agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
         rid = outputs.get("resource_id") or self.make_id_for(outputs)
         where = self.placement(outputs)
-        rules = read_or_none(
-            agent,
-            "ipt_read_rules",
-            netns=outputs.get("netns"),
-            table=where.table,
-            chain=where.chain,
+        chain = {"netns": outputs.get("netns"), "table": where.table, "chain": where.chain}
+        rules, reach = agent.batch(
+            [
+                Op(op="ipt_read_rules", args=chain),
+                Op(op="ipt_read_chain", args={**chain, "parent": where.parent}),
+            ]
         )
-        found = next((r for r in rules or [] if owned_by(r.get("owner"), rid)), None)
-        if found is None:
+        found = next((r for r in rules or [] if is_mine(r.get("owner"), outputs, rid=rid)), None)
+        if found is None or not reach or reach["jump"] is None or reach["shadowed"]:
+            # A rule its chain's jump no longer reaches does nothing: read as
+            # gone, so `pulumi up` puts the jump back.
             return None
         rule = comparable(list(found["rule"]))
         if rule != comparable(self.render(outputs)):
@@ -219,8 +225,9 @@ class RuleKind:
         delete_quietly(
             agent,
             [
-                Op(op="ipt_delete_rule", args={**chain, "owner": rid}),
+                Op(op="ipt_delete_rule", args={**chain, **claim(outputs, rid=rid)}),
                 # Removed only once no rule is left in it, and only hostnet's.
                 Op(op="ipt_delete_chain", args={**chain, "parent": where.parent}),
             ],
+            rid=rid,
         )

@@ -19,9 +19,9 @@ from typing import Any
 from hostnet import errors
 from hostnet.agent_client import Agent
 from hostnet.ids import make_id
+from hostnet.ownership import claim, is_mine
 from hostnet.protocol import Op
 from hostnet.resources._base import (
-    MARK,
     Failure,
     FieldPolicy,
     Step,
@@ -37,6 +37,8 @@ KIND = "bridge"
 POLICY = FieldPolicy(
     replace=frozenset({"host", "name", "netns", "uplink"}),
     update=frozenset({"addresses", "ports", "mtu", "promisc", "up"}),
+    # Another uplink cannot be taken over while the first one is still the port.
+    recreate=frozenset({"uplink"}),
 )
 
 
@@ -81,9 +83,7 @@ def _foreign_ports(links: list[dict[str, Any]], name: str, uplink: str | None = 
     return sorted(
         link["ifname"]
         for link in links
-        if link.get("master") == name
-        and link["ifname"] != uplink
-        and not (link.get("alias") or "").startswith(MARK)
+        if link.get("master") == name and link["ifname"] != uplink and link.get("owner") is None
     )
 
 
@@ -133,22 +133,22 @@ def _port_steps(
 
 def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> None:
     """Bring the host to the inputs; undo what this call did if a step fails."""
-    netns, name = inputs.get("netns"), inputs["name"]
+    netns, name, own = inputs.get("netns"), inputs["name"], claim(inputs, rid=rid)
     bridge, links = _observe(agent, inputs)
     created = bridge is None
     uplink = inputs.get("uplink")
     current = _foreign_ports(links, name, uplink) if bridge else []
     ensure = Op(
         op="link_ensure_bridge",
-        args={"netns": netns, "ifname": name, "owner": rid, "mtu": inputs.get("mtu")},
+        args={"netns": netns, "ifname": name, **own, "mtu": inputs.get("mtu")},
     )
-    undo_create = [Op(op="link_delete", args={"netns": netns, "ifname": name, "owner": rid})]
+    undo_create = [Op(op="link_delete", args={"netns": netns, "ifname": name, **own})]
     steps = [Step(op=ensure, undo=undo_with(undo_create) if created else None)]
     # Ports join while the bridge is still down: attaching to a running bridge
     # costs the kernel work proportional to the ports it already has.
     steps += _port_steps(inputs, links, current)
     if uplink:
-        takeover = {"netns": netns, "bridge": name, "nic": uplink, "owner": rid}
+        takeover = {"netns": netns, "bridge": name, "nic": uplink, **own}
         steps.append(
             Step(
                 op=Op(op="uplink_takeover", args=takeover),
@@ -165,7 +165,7 @@ def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> None:
                 args={
                     "netns": netns,
                     "ifname": name,
-                    "owner": rid,
+                    **own,
                     "up": inputs.get("up", True),
                     "promisc": inputs.get("promisc", False),
                     "mtu": inputs.get("mtu"),
@@ -199,7 +199,11 @@ def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
         if exc.kind == "NotFound":
             return None  # the namespace itself is gone
         raise
-    if bridge is None or bridge.get("alias") != MARK + rid or bridge.get("kind") != "bridge":
+    if (
+        bridge is None
+        or not is_mine(bridge.get("owner"), outputs, rid=rid)
+        or bridge.get("kind") != "bridge"
+    ):
         return None
     observed = dict(outputs)
     uplink = outputs.get("uplink")
@@ -221,15 +225,15 @@ def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
 
 def delete(agent: Agent, outputs: Mapping[str, Any]) -> None:
     rid = outputs.get("resource_id") or make_id_for(outputs)
-    netns, name = outputs.get("netns"), outputs["name"]
+    netns, name, own = outputs.get("netns"), outputs["name"], claim(outputs, rid=rid)
     if outputs.get("uplink"):
         op = Op(
             op="uplink_release",
-            args={"netns": netns, "bridge": name, "nic": outputs["uplink"], "owner": rid},
+            args={"netns": netns, "bridge": name, "nic": outputs["uplink"], **own},
         )
     else:
-        op = Op(op="link_delete", args={"netns": netns, "ifname": name, "owner": rid})
-    delete_quietly(agent, [op])
+        op = Op(op="link_delete", args={"netns": netns, "ifname": name, **own})
+    delete_quietly(agent, [op], rid=rid)
 
 
 create, update = create_and_update(make_id_for=make_id_for, apply=_apply_verified, delete=delete)

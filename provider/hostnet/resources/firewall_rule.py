@@ -30,7 +30,6 @@ POLICY = FieldPolicy(
             "action",
         }
     ),
-    collide_on_replace=False,
 )
 CHAINS = ("FORWARD", "INPUT", "OUTPUT")
 ACTIONS = ("ACCEPT", "DROP", "REJECT", "RETURN")

@@ -29,7 +29,6 @@ POLICY = FieldPolicy(
             "dport",
         }
     ),
-    collide_on_replace=False,
 )
 KINDS = ("masquerade", "snat", "dnat")
 

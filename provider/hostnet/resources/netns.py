@@ -11,13 +11,14 @@ from typing import Any
 
 from hostnet.agent_client import Agent
 from hostnet.ids import make_id
+from hostnet.ownership import claim, is_mine
 from hostnet.protocol import Op
 from hostnet.resources._base import (
     Failure,
     FieldPolicy,
     create_and_update,
     delete_quietly,
-    owned_by,
+    note_made,
     verified,
 )
 from hostnet.validate import Checker
@@ -44,7 +45,8 @@ def make_id_for(inputs: Mapping[str, Any]) -> str:
 def _apply(
     agent: Agent, rid: str, inputs: Mapping[str, Any], _olds: Mapping[str, Any]
 ) -> dict[str, Any]:
-    agent.call("netns_ensure", name=inputs["name"], owner=rid)
+    if agent.call("netns_ensure", name=inputs["name"], **claim(inputs, rid=rid))["created"]:
+        note_made()
     observed = read(agent, {**inputs, "resource_id": rid})
     return verified(observed, rid=rid, inputs=inputs, fields=(), what="namespace")
 
@@ -52,14 +54,15 @@ def _apply(
 def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
     rid = outputs.get("resource_id") or make_id_for(outputs)
     found = agent.call("netns_read", name=outputs["name"])
-    if found is None or not owned_by(found.get("owner"), rid):
+    if found is None or not is_mine(found.get("owner"), outputs, rid=rid):
         return None
     return {**outputs, "resource_id": rid}
 
 
 def delete(agent: Agent, outputs: Mapping[str, Any]) -> None:
     rid = outputs.get("resource_id") or make_id_for(outputs)
-    delete_quietly(agent, [Op(op="netns_delete", args={"name": outputs["name"], "owner": rid})])
+    own = claim(outputs, rid=rid)
+    delete_quietly(agent, [Op(op="netns_delete", args={"name": outputs["name"], **own})], rid=rid)
 
 
 create, update = create_and_update(make_id_for=make_id_for, apply=_apply, delete=delete)

@@ -8,14 +8,13 @@ The namespace, its legs and its routes all carry hostnet's mark.
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
-from hostnet import errors
 from hostnet.agent_client import Agent
 from hostnet.ids import make_id
+from hostnet.ownership import claim, is_mine
 from hostnet.protocol import Op
 from hostnet.resources._base import (
     Failure,
@@ -23,7 +22,6 @@ from hostnet.resources._base import (
     Step,
     create_and_update,
     delete_quietly,
-    owned_by,
     read_or_none,
     run_plan,
     undo_with,
@@ -110,10 +108,12 @@ def make_id_for(inputs: Mapping[str, Any]) -> str:
     return make_id(host=inputs["host"]["name"], kind=KIND, name=inputs["name"])
 
 
-def _leg_steps(rid: str, ns: str, leg: Mapping[str, Any], existing: set[str]) -> list[Step]:
+def _leg_steps(
+    own: dict[str, Any], ns: str, leg: Mapping[str, Any], existing: set[str]
+) -> list[Step]:
     made = leg["name"] not in existing
-    undo = [Op(op="link_delete", args={"ifname": leg["name"], "owner": rid})]
-    inside = {"netns": ns, "ifname": leg["inside_name"], "owner": rid}
+    undo = [Op(op="link_delete", args={"ifname": leg["name"], **own})]
+    inside = {"netns": ns, "ifname": leg["inside_name"]}
     return [
         Step(
             op=Op(
@@ -122,21 +122,19 @@ def _leg_steps(rid: str, ns: str, leg: Mapping[str, Any], existing: set[str]) ->
                     "ifname": leg["name"],
                     "peer_ifname": leg["inside_name"],
                     "peer_netns": ns,
-                    "owner": rid,
+                    **own,
                 },
             ),
             undo=undo_with(undo) if made else None,
         ),
-        Step(
-            op=Op(op="addr_replace", args={**inside, "addresses": [leg["address"]], "owner": None})
-        ),
-        Step(op=Op(op="link_set", args={**inside, "up": True})),
+        Step(op=Op(op="addr_replace", args={**inside, "addresses": [leg["address"]]})),
+        Step(op=Op(op="link_set", args={**inside, **own, "up": True})),
         Step(
             op=Op(
                 op="link_set",
                 args={
                     "ifname": leg["name"],
-                    "owner": rid,
+                    **own,
                     "master": leg.get("bridge") or "",
                     "up": True,
                 },
@@ -145,19 +143,18 @@ def _leg_steps(rid: str, ns: str, leg: Mapping[str, Any], existing: set[str]) ->
     ]
 
 
-def _route_args(ns: str, route: Mapping[str, Any]) -> dict[str, Any]:
-    return {"netns": ns, "dst": route["dst"], "via": route.get("via"), "dev": route.get("dev")}
+def _route_args(ns: str, route: Mapping[str, Any], own: dict[str, Any]) -> dict[str, Any]:
+    where = {"netns": ns, "dst": route["dst"], **own}
+    return {**where, "via": route.get("via"), "dev": route.get("dev")}
 
 
 def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any], olds: Mapping[str, Any]) -> None:
-    ns = inputs["name"]
+    ns, own = inputs["name"], claim(inputs, rid=rid)
     fresh = agent.call("netns_read", name=ns) is None
     steps = [
         Step(
-            op=Op(op="netns_ensure", args={"name": ns, "owner": rid}),
-            undo=undo_with([Op(op="netns_delete", args={"name": ns, "owner": rid})])
-            if fresh
-            else None,
+            op=Op(op="netns_ensure", args={"name": ns, **own}),
+            undo=undo_with([Op(op="netns_delete", args={"name": ns, **own})]) if fresh else None,
         ),
         Step(
             op=Op(
@@ -166,7 +163,7 @@ def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any], olds: Mapping[str,
                     "netns": ns,
                     "key": FORWARDING,
                     "value": "1" if inputs.get("forwarding", True) else "0",
-                    "owner": rid,
+                    **own,
                     "record": False,
                 },
             )
@@ -177,16 +174,18 @@ def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any], olds: Mapping[str,
     for leg in olds.get("interfaces") or []:
         # A leg whose inside end is renamed is another veth pair: made again.
         if wanted.get(leg["name"]) != leg["inside_name"]:
-            steps.append(Step(op=Op(op="link_delete", args={"ifname": leg["name"], "owner": rid})))
+            steps.append(Step(op=Op(op="link_delete", args={"ifname": leg["name"], **own})))
             host_links.discard(leg["name"])
     for leg in inputs["interfaces"]:
-        steps += _leg_steps(rid, ns, leg, host_links)
+        steps += _leg_steps(own, ns, leg, host_links)
     wanted_dst = {r["dst"] for r in inputs.get("routes", [])}
     for route in olds.get("routes") or []:
         if route["dst"] not in wanted_dst:
-            steps.append(Step(op=Op(op="route_delete", args={"netns": ns, "dst": route["dst"]})))
+            delete = {"netns": ns, "dst": route["dst"], **own}
+            steps.append(Step(op=Op(op="route_delete", args=delete)))
     steps += [
-        Step(op=Op(op="route_ensure", args=_route_args(ns, r))) for r in inputs.get("routes", [])
+        Step(op=Op(op="route_ensure", args=_route_args(ns, r, own)))
+        for r in inputs.get("routes", [])
     ]
     run_plan(agent, steps)
 
@@ -233,7 +232,7 @@ def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
     rid = outputs.get("resource_id") or make_id_for(outputs)
     ns = outputs["name"]
     found = agent.call("netns_read", name=ns)
-    if found is None or not owned_by(found.get("owner"), rid):
+    if found is None or not is_mine(found.get("owner"), outputs, rid=rid):
         return None
     routes = read_or_none(agent, "route_list", netns=ns) or []
     ours = [r for r in routes if r.get("proto") == RTPROT_HOSTNET]
@@ -253,14 +252,15 @@ def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
 
 def delete(agent: Agent, outputs: Mapping[str, Any]) -> None:
     rid = outputs.get("resource_id") or make_id_for(outputs)
+    own = claim(outputs, rid=rid)
     # The legs go first: those left to the namespace's teardown outlive this
     # call, since the kernel finishes that teardown in the background.
-    for leg in outputs.get("interfaces") or []:
-        with contextlib.suppress(errors.NotOwned):  # a foreign link of that name stays
-            delete_quietly(
-                agent, [Op(op="link_delete", args={"ifname": leg["name"], "owner": rid})]
-            )
-    delete_quietly(agent, [Op(op="netns_delete", args={"name": outputs["name"], "owner": rid})])
+    legs = [
+        Op(op="link_delete", args={"ifname": leg["name"], **own})
+        for leg in outputs.get("interfaces") or []
+    ]
+    netns = Op(op="netns_delete", args={"name": outputs["name"], **own})
+    delete_quietly(agent, [*legs, netns], rid=rid)
 
 
 create, update = create_and_update(make_id_for=make_id_for, apply=_apply_verified, delete=delete)

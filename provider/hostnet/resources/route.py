@@ -13,12 +13,14 @@ from typing import Any
 from hostnet import errors
 from hostnet.agent_client import Agent
 from hostnet.ids import make_id
+from hostnet.ownership import claim, is_mine
 from hostnet.protocol import Op
 from hostnet.resources._base import (
     Failure,
     FieldPolicy,
     create_and_update,
     delete_quietly,
+    note_made,
     read_or_none,
     verified,
 )
@@ -131,7 +133,9 @@ def _apply(
     agent: Agent, rid: str, inputs: Mapping[str, Any], _olds: Mapping[str, Any]
 ) -> dict[str, Any]:
     _check_gateway(agent, inputs)
-    agent.call("route_ensure", **_args(inputs))
+    route = agent.call("route_ensure", **_args(inputs), **claim(inputs, rid=rid))
+    if route.get("created"):
+        note_made()
     observed = read(agent, {**inputs, "resource_id": rid})
     return verified(observed, rid=rid, inputs=inputs, fields=("via", "dev", "src"), what="route")
 
@@ -139,7 +143,7 @@ def _apply(
 def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
     rid = outputs.get("resource_id") or make_id_for(outputs)
     route = read_or_none(agent, "route_read", **_key(outputs))
-    if route is None or route.get("proto") != RTPROT_HOSTNET:
+    if route is None or not is_mine(route.get("owner"), outputs, rid=rid):
         return None
     observed = dict(outputs)
     observed["resource_id"] = rid
@@ -151,7 +155,9 @@ def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def delete(agent: Agent, outputs: Mapping[str, Any]) -> None:
-    delete_quietly(agent, [Op(op="route_delete", args={**_key(outputs), "owned_only": True})])
+    rid = outputs.get("resource_id") or make_id_for(outputs)
+    own = claim(outputs, rid=rid)
+    delete_quietly(agent, [Op(op="route_delete", args={**_key(outputs), **own})], rid=rid)
 
 
 create, update = create_and_update(make_id_for=make_id_for, apply=_apply, delete=delete)

@@ -13,12 +13,14 @@ from typing import Any
 from hostnet import errors
 from hostnet.agent_client import Agent
 from hostnet.ids import make_id
+from hostnet.ownership import claim, is_mine
 from hostnet.protocol import Op
 from hostnet.resources._base import (
     Failure,
     FieldPolicy,
     create_or_undo,
     delete_quietly,
+    note_made,
     read_or_none,
 )
 from hostnet.validate import Checker
@@ -64,8 +66,10 @@ def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
         netns=inputs.get("netns"),
         key=inputs["key"],
         value=inputs["value"],
-        owner=rid,
+        **claim(inputs, rid=rid),
     )
+    if result.get("created"):
+        note_made()
     observed = read(agent, {**inputs, "resource_id": rid, "previous": result.get("previous")})
     if observed is None or not _same(observed["value"], inputs["value"]):
         raise errors.VerifyFailed(f"{rid}: the kernel kept another value")
@@ -78,16 +82,17 @@ def create(agent: Agent, inputs: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def update(agent: Agent, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
-    outs = _apply(agent, make_id_for(news), news)
+    outs = _apply(agent, olds.get("resource_id") or make_id_for(news), news)
     outs["previous"] = olds.get("previous", outs.get("previous"))
     return outs
 
 
 def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
     rid = outputs.get("resource_id") or make_id_for(outputs)
-    value = read_or_none(agent, "sysctl_read", netns=outputs.get("netns"), key=outputs["key"])
-    if value is None:
-        return None
+    found = read_or_none(agent, "sysctl_read_owned", netns=outputs.get("netns"), key=outputs["key"])
+    if found is None or not is_mine(found["owner"], outputs, rid=rid):
+        return None  # gone, or another resource's now (renamed, replaced, adopted)
+    value = found["value"]
     wanted = str(outputs.get("value", ""))
     return {**outputs, "resource_id": rid, "value": wanted if _same(value, wanted) else value}
 
@@ -99,7 +104,12 @@ def delete(agent: Agent, outputs: Mapping[str, Any]) -> None:
         [
             Op(
                 op="sysctl_restore",
-                args={"netns": outputs.get("netns"), "key": outputs["key"], "owner": rid},
+                args={
+                    "netns": outputs.get("netns"),
+                    "key": outputs["key"],
+                    **claim(outputs, rid=rid),
+                },
             )
         ],
+        rid=rid,
     )

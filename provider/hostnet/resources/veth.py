@@ -12,9 +12,9 @@ from typing import Any
 
 from hostnet.agent_client import Agent
 from hostnet.ids import make_id
+from hostnet.ownership import claim, is_mine
 from hostnet.protocol import Op
 from hostnet.resources._base import (
-    MARK,
     Failure,
     FieldPolicy,
     Step,
@@ -31,6 +31,8 @@ KIND = "veth"
 POLICY = FieldPolicy(
     replace=frozenset({"host", "name", "peer_name", "peer_netns"}),
     update=frozenset({"master", "addresses", "peer_addresses", "mtu", "promisc", "up"}),
+    # The pair is made again with the peer elsewhere; the old pair holds the name.
+    recreate=frozenset({"peer_name", "peer_netns"}),
 )
 
 
@@ -60,8 +62,9 @@ def make_id_for(inputs: Mapping[str, Any]) -> str:
 def _set_ends(inputs: Mapping[str, Any], rid: str) -> list[Step]:
     peer_netns, up = inputs.get("peer_netns"), inputs.get("up", True)
     promisc = inputs.get("promisc", False)
-    host_end = {"ifname": inputs["name"], "owner": rid, "mtu": inputs.get("mtu")}
-    peer_end = {"netns": peer_netns, "ifname": inputs["peer_name"], "owner": rid}
+    own = claim(inputs, rid=rid)
+    host_end = {"ifname": inputs["name"], **own, "mtu": inputs.get("mtu")}
+    peer_end = {"netns": peer_netns, "ifname": inputs["peer_name"], **own}
     return [
         Step(
             op=Op(
@@ -111,11 +114,11 @@ def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> None:
             "ifname": inputs["name"],
             "peer_ifname": inputs["peer_name"],
             "peer_netns": inputs.get("peer_netns"),
-            "owner": rid,
+            **claim(inputs, rid=rid),
             "mtu": inputs.get("mtu"),
         },
     )
-    undo = [Op(op="link_delete", args={"ifname": inputs["name"], "owner": rid})]
+    undo = [Op(op="link_delete", args={"ifname": inputs["name"], **claim(inputs, rid=rid)})]
     steps = [Step(op=ensure, undo=undo_with(undo) if existing is None else None)]
     run_plan(agent, steps + _set_ends(inputs, rid))
 
@@ -131,7 +134,11 @@ def _apply_verified(
 def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
     rid = outputs.get("resource_id") or make_id_for(outputs)
     link = read_or_none(agent, "link_read", ifname=outputs["name"])
-    if link is None or link.get("alias") != MARK + rid or link.get("kind") != "veth":
+    if (
+        link is None
+        or not is_mine(link.get("owner"), outputs, rid=rid)
+        or link.get("kind") != "veth"
+    ):
         return None
     peer = read_or_none(
         agent, "link_read", netns=outputs.get("peer_netns"), ifname=outputs["peer_name"]
@@ -159,7 +166,8 @@ def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
 
 def delete(agent: Agent, outputs: Mapping[str, Any]) -> None:
     rid = outputs.get("resource_id") or make_id_for(outputs)
-    delete_quietly(agent, [Op(op="link_delete", args={"ifname": outputs["name"], "owner": rid})])
+    own = claim(outputs, rid=rid)
+    delete_quietly(agent, [Op(op="link_delete", args={"ifname": outputs["name"], **own})], rid=rid)
 
 
 create, update = create_and_update(make_id_for=make_id_for, apply=_apply_verified, delete=delete)

@@ -8,6 +8,11 @@ and class name are part of every stack's state; keep them stable.
 from __future__ import annotations
 
 import functools
+import logging
+import os
+import stat
+import sys
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -22,10 +27,57 @@ from pulumi.dynamic import (
 )
 from pulumi.output import Unknown
 
-from hostnet import errors, transport
-from hostnet.hosts import connection_from
+from hostnet import errors, ownership, transport
+from hostnet.hosts import connection_from, learn_pin, pin_seen, with_pin
 from hostnet.resources import KINDS
 from hostnet.resources._base import UNKNOWN, diff
+
+
+def _show_engine_log() -> None:
+    """The engine's notes (what a delete left to another owner) on the provider
+    host's stderr, which the CLI shows; the host has no engine connection for
+    pulumi.log."""
+    log = logging.getLogger("hostnet")
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("hostnet: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+
+
+_show_engine_log()
+
+
+def _exit_with_the_engine() -> None:
+    """In the provider host: exit when the engine is gone.
+
+    The engine holds the write end of its plugins' stdin and never writes to it,
+    so end of file there means the engine died (a killed `pulumi`). Without this
+    the host process, its SSH sessions and a root agent on every host would
+    outlive the run; closing the sessions ends the agents.
+    """
+    if not sys.argv[0].endswith(os.path.join("pulumi", "dynamic", "__main__.py")):
+        return
+    try:
+        if not stat.S_ISFIFO(os.fstat(0).st_mode):
+            return
+    except OSError:
+        return
+
+    def watch() -> None:
+        try:
+            while os.read(0, 4096):
+                pass
+        except OSError:
+            pass
+        transport.close_all()
+        os._exit(1)
+
+    threading.Thread(target=watch, name="hostnet-engine-watch", daemon=True).start()
+
+
+_exit_with_the_engine()
 
 
 def _from_wire(value: Any) -> Any:
@@ -92,6 +144,7 @@ class HostnetProvider(ResourceProvider):
         return CheckResult(_to_wire(inputs), [CheckFailure(f.field, f.reason) for f in failures])
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        learn_pin(_from_wire(olds))
         result = diff(policy=self._module().POLICY, olds=_from_wire(olds), news=_from_wire(news))
         return DiffResult(
             changes=result.changes,
@@ -101,30 +154,45 @@ class HostnetProvider(ResourceProvider):
 
     @_reported
     def create(self, props: dict[str, Any]) -> CreateResult:
-        inputs = self._checked(props)
-        outs = self._module().create(transport.agent_for(connection_from(inputs)), inputs)
-        return CreateResult(outs["resource_id"], outs)
+        inputs = ownership.with_token(self._checked(props), token=ownership.new_token())
+        inputs = with_pin(inputs)
+        conn = connection_from(inputs)
+        outs = self._module().create(transport.agent_for(conn), inputs)
+        return CreateResult(outs["resource_id"], pin_seen(ownership.settled(outs), conn))
 
     @_reported
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         outputs = _from_wire(props)
         if "host" not in outputs:
             return ReadResult("", {})
+        learn_pin(outputs)
         observed = self._module().read(transport.agent_for(connection_from(outputs)), outputs)
         if observed is None:
             return ReadResult("", {})
         module = self._module()
-        keys = module.POLICY.replace | module.POLICY.update | {"private_key"}
+        keys = module.POLICY.replace | module.POLICY.update | {"private_key", "owner", "adopt"}
         inputs = {k: v for k, v in observed.items() if k in keys}
         return ReadResult(id_, observed, inputs)
 
     @_reported
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        inputs = self._checked(news)
-        agent = transport.agent_for(connection_from(inputs))
-        return UpdateResult(self._module().update(agent, _from_wire(olds), inputs))
+        olds = _from_wire(olds)
+        token = ownership.token_of(olds)
+        # State from before instance ownership: a token now, and the id's marks
+        # taken over by it.
+        inputs = ownership.with_token(
+            self._checked(news),
+            token=token or ownership.new_token(),
+            legacy=None if token else olds.get("resource_id"),
+        )
+        learn_pin(olds)
+        inputs = with_pin(inputs, olds)
+        conn = connection_from(inputs)
+        outs = self._module().update(transport.agent_for(conn), olds, inputs)
+        return UpdateResult(pin_seen(ownership.settled(outs), conn))
 
     @_reported
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         outputs = _from_wire(props)
+        learn_pin(outputs)
         self._module().delete(transport.agent_for(connection_from(outputs)), outputs)

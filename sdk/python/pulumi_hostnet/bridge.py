@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi.dynamic
 
-from pulumi_hostnet._props import resource_props
-from pulumi_hostnet._provider import HostnetProvider
+from pulumi_hostnet._resource import HostnetResource
 from pulumi_hostnet.host import Host
 
 
@@ -46,7 +45,7 @@ class BridgeArgs:
     uplink: pulumi.Input[str] | None = None
 
 
-class Bridge(pulumi.dynamic.Resource, module="hostnet", name="Bridge"):
+class Bridge(HostnetResource, module="hostnet", name="Bridge"):
     """A Linux bridge, marked as hostnet's; never adopts one it did not create."""
 
     resource_id: pulumi.Output[str]
@@ -57,7 +56,13 @@ class Bridge(pulumi.dynamic.Resource, module="hostnet", name="Bridge"):
     mac: pulumi.Output[str]
 
     def __init__(
-        self, resource_name: str, args: BridgeArgs, opts: pulumi.ResourceOptions | None = None
+        self,
+        resource_name: str,
+        args: BridgeArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        adopt: bool = False,
     ) -> None:
-        props = resource_props(args, outputs=("ifindex", "mac"))
-        super().__init__(HostnetProvider("bridge"), resource_name, props, opts)
+        super().__init__(
+            "bridge", resource_name, args, opts, outputs=("ifindex", "mac"), adopt=adopt
+        )

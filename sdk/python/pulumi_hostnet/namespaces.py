@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi.dynamic
 
-from pulumi_hostnet._props import resource_props
-from pulumi_hostnet._provider import HostnetProvider
+from pulumi_hostnet._resource import HostnetResource
 from pulumi_hostnet.host import Host
 
 
@@ -26,17 +25,20 @@ class NetnsArgs:
     name: pulumi.Input[str]
 
 
-class Netns(pulumi.dynamic.Resource, module="hostnet", name="Netns"):
+class Netns(HostnetResource, module="hostnet", name="Netns"):
     """A named network namespace, marked as hostnet's by its loopback's alias."""
 
     resource_id: pulumi.Output[str]
 
     def __init__(
-        self, resource_name: str, args: NetnsArgs, opts: pulumi.ResourceOptions | None = None
+        self,
+        resource_name: str,
+        args: NetnsArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        adopt: bool = False,
     ) -> None:
-        super().__init__(
-            HostnetProvider("netns"), resource_name, resource_props(args, outputs=()), opts
-        )
+        super().__init__("netns", resource_name, args, opts, adopt=adopt)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,17 +87,20 @@ class NetnsRouterArgs:
     forwarding: bool = True
 
 
-class NetnsRouter(pulumi.dynamic.Resource, module="hostnet", name="NetnsRouter"):
+class NetnsRouter(HostnetResource, module="hostnet", name="NetnsRouter"):
     """A router built from a network namespace with one veth leg per network."""
 
     resource_id: pulumi.Output[str]
 
     def __init__(
-        self, resource_name: str, args: NetnsRouterArgs, opts: pulumi.ResourceOptions | None = None
+        self,
+        resource_name: str,
+        args: NetnsRouterArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        adopt: bool = False,
     ) -> None:
-        super().__init__(
-            HostnetProvider("router"), resource_name, resource_props(args, outputs=()), opts
-        )
+        super().__init__("router", resource_name, args, opts, adopt=adopt)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,14 +120,18 @@ class SysctlArgs:
     netns: pulumi.Input[str] | None = None
 
 
-class Sysctl(pulumi.dynamic.Resource, module="hostnet", name="Sysctl"):
+class Sysctl(HostnetResource, module="hostnet", name="Sysctl"):
     """A kernel setting; the earlier value comes back when the resource is deleted."""
 
     resource_id: pulumi.Output[str]
     previous: pulumi.Output[str]
 
     def __init__(
-        self, resource_name: str, args: SysctlArgs, opts: pulumi.ResourceOptions | None = None
+        self,
+        resource_name: str,
+        args: SysctlArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        adopt: bool = False,
     ) -> None:
-        props = resource_props(args, outputs=("previous",))
-        super().__init__(HostnetProvider("sysctl"), resource_name, props, opts)
+        super().__init__("sysctl", resource_name, args, opts, outputs=("previous",), adopt=adopt)

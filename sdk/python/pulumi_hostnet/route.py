@@ -7,8 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi.dynamic
 
-from pulumi_hostnet._props import resource_props
-from pulumi_hostnet._provider import HostnetProvider
+from pulumi_hostnet._resource import HostnetResource
 from pulumi_hostnet.host import Host
 
 
@@ -41,14 +40,17 @@ class RouteArgs:
     netns: pulumi.Input[str] | None = None
 
 
-class Route(pulumi.dynamic.Resource, module="hostnet", name="Route"):
+class Route(HostnetResource, module="hostnet", name="Route"):
     """A route, marked as hostnet's by its protocol (77); foreign routes are left alone."""
 
     resource_id: pulumi.Output[str]
 
     def __init__(
-        self, resource_name: str, args: RouteArgs, opts: pulumi.ResourceOptions | None = None
+        self,
+        resource_name: str,
+        args: RouteArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        adopt: bool = False,
     ) -> None:
-        super().__init__(
-            HostnetProvider("route"), resource_name, resource_props(args, outputs=()), opts
-        )
+        super().__init__("route", resource_name, args, opts, adopt=adopt)

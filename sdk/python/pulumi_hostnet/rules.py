@@ -8,8 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi.dynamic
 
-from pulumi_hostnet._props import resource_props
-from pulumi_hostnet._provider import HostnetProvider
+from pulumi_hostnet._resource import HostnetResource
 from pulumi_hostnet.host import Host
 
 
@@ -81,27 +80,35 @@ class FirewallRuleArgs:
     netns: pulumi.Input[str] | None = None
 
 
-class NatRule(pulumi.dynamic.Resource, module="hostnet", name="NatRule"):
+class NatRule(HostnetResource, module="hostnet", name="NatRule"):
     """A MASQUERADE, SNAT or DNAT rule carrying the comment ``hostnet:<id>``."""
 
     resource_id: pulumi.Output[str]
     rule: pulumi.Output[list[str]]
 
     def __init__(
-        self, resource_name: str, args: NatRuleArgs, opts: pulumi.ResourceOptions | None = None
+        self,
+        resource_name: str,
+        args: NatRuleArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        adopt: bool = False,
     ) -> None:
-        props = resource_props(args, outputs=("rule",))
-        super().__init__(HostnetProvider("nat"), resource_name, props, opts)
+        super().__init__("nat", resource_name, args, opts, outputs=("rule",), adopt=adopt)
 
 
-class FirewallRule(pulumi.dynamic.Resource, module="hostnet", name="FirewallRule"):
+class FirewallRule(HostnetResource, module="hostnet", name="FirewallRule"):
     """A filter rule carrying the comment ``hostnet:<id>``."""
 
     resource_id: pulumi.Output[str]
     rule: pulumi.Output[list[str]]
 
     def __init__(
-        self, resource_name: str, args: FirewallRuleArgs, opts: pulumi.ResourceOptions | None = None
+        self,
+        resource_name: str,
+        args: FirewallRuleArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        adopt: bool = False,
     ) -> None:
-        props = resource_props(args, outputs=("rule",))
-        super().__init__(HostnetProvider("firewall"), resource_name, props, opts)
+        super().__init__("firewall", resource_name, args, opts, outputs=("rule",), adopt=adopt)

@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi.dynamic
 
-from pulumi_hostnet._props import resource_props
-from pulumi_hostnet._provider import HostnetProvider
+from pulumi_hostnet._resource import HostnetResource
 from pulumi_hostnet.host import Host
 
 
@@ -44,7 +43,7 @@ class VethArgs:
     up: bool = True
 
 
-class Veth(pulumi.dynamic.Resource, module="hostnet", name="Veth"):
+class Veth(HostnetResource, module="hostnet", name="Veth"):
     """A veth pair; both ends marked as hostnet's."""
 
     resource_id: pulumi.Output[str]
@@ -54,7 +53,18 @@ class Veth(pulumi.dynamic.Resource, module="hostnet", name="Veth"):
     peer_mac: pulumi.Output[str]
 
     def __init__(
-        self, resource_name: str, args: VethArgs, opts: pulumi.ResourceOptions | None = None
+        self,
+        resource_name: str,
+        args: VethArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        adopt: bool = False,
     ) -> None:
-        props = resource_props(args, outputs=("ifindex", "mac", "peer_ifindex", "peer_mac"))
-        super().__init__(HostnetProvider("veth"), resource_name, props, opts)
+        super().__init__(
+            "veth",
+            resource_name,
+            args,
+            opts,
+            outputs=("ifindex", "mac", "peer_ifindex", "peer_mac"),
+            adopt=adopt,
+        )

@@ -76,7 +76,10 @@ def _outputs(**overrides: Any) -> dict[str, Any]:
         ({"name": "bridge9"}, True, ["name"]),
         ({"netns": "other"}, True, ["netns"]),
         ({"host": {**HOST, "port": 22, "name": "h2"}}, True, ["host"]),
-        ({"host": {**HOST, "port": 22, "address": "10.0.0.9"}}, True, []),
+        # Another address is another machine: made there, removed here.
+        ({"host": {**HOST, "port": 22, "address": "10.0.0.9"}}, True, ["host"]),
+        ({"host": {**HOST, "port": 2222}}, True, []),
+        ({"uplink": "ens32", "addresses": []}, True, ["uplink"]),
         ({"private_key": "new"}, True, []),
         ({"addresses": UNKNOWN}, True, []),
         ({"name": UNKNOWN}, True, ["name"]),
@@ -87,4 +90,19 @@ def test_diff_classifies(change: dict[str, Any], changes: bool, replaces: list[s
     result = diff(policy=bridge.POLICY, olds=_outputs(), news=news)
     assert result.changes is changes
     assert result.replaces == replaces
-    assert result.delete_before_replace is bool(replaces)
+    # Replacements make the new object first (taking over a bridge of the same
+    # name); only another uplink needs the old one gone first.
+    assert result.delete_before_replace is (replaces == ["uplink"])
+
+
+def test_diff_owner_compares_names_not_token() -> None:
+    owner = {"stack": "p/s", "resource": "br"}
+    olds = _outputs(owner={**owner, "token": "0123456789ab"})
+    news, _ = bridge.check({**_inputs(), "owner": owner})
+    assert diff(policy=bridge.POLICY, olds=olds, news=news).changes is False
+    # State from before instance ownership has no token: an update moves its marks.
+    legacy = diff(policy=bridge.POLICY, olds=_outputs(owner=owner), news=news)
+    assert legacy.changes is True and legacy.replaces == []
+    renamed = {**owner, "resource": "br2"}
+    news2, _ = bridge.check({**_inputs(), "owner": renamed})
+    assert diff(policy=bridge.POLICY, olds=olds, news=news2).replaces == []
