@@ -21,31 +21,13 @@ from hostnet.lab import LabError, LabInfo
 from hostnet.payload import DISCOVERY
 from hostnet.transport import Connection
 from tests.e2e import hoststate
+from tests.lab.test_transport import _conn, _host_key
 
 pytestmark = pytest.mark.lab
 
 PORT = 2200
 PY27_BIN = "/run/hostnet-test-py27"
 SSHD_CONFIG = "/run/hostnet-test-sshd-py27"
-
-
-def _host_key(info: LabInfo, address: str) -> str:
-    for line in info.known_hosts_path.read_text().splitlines():
-        names, _, key = line.partition(" ")
-        if address in names.split(","):
-            return key
-    raise AssertionError(f"no known_hosts entry for {address}")
-
-
-def _conn(info: LabInfo, host: str, **overrides: object) -> Connection:
-    settings: dict[str, object] = {
-        "address": info.hosts[host],
-        "key_file": str(info.key_path),
-        "known_hosts": str(info.known_hosts_path),
-        "connect_timeout": 5.0,
-    }
-    settings.update(overrides)
-    return Connection(**settings)  # type: ignore[arg-type]
 
 
 def _wait_listening(address: str, port: int, proc: subprocess.Popen[bytes]) -> None:
