@@ -178,10 +178,15 @@ VARIANTS = {"default": (None, False), "py3.8": ("3.8", False), "py3.6-old-kernel
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Every op test on every kind of host; measurements on the default host only."""
+    """Every op test on every kind of host; measurements on the default host only,
+    tests of what only an old host does on the old-kernel host only."""
     if "variant" in metafunc.fixturenames:
-        measure = metafunc.function.__name__.startswith("test_measure")
-        names = ["default"] if measure else list(VARIANTS)
+        name = metafunc.function.__name__
+        names = list(VARIANTS)
+        if name.startswith("test_measure"):
+            names = ["default"]
+        elif name.startswith("test_old_host"):
+            names = ["py3.6-old-kernel"]
         metafunc.parametrize("variant", names, indirect=True, scope="module")
 
 
@@ -819,6 +824,41 @@ def _iptables_round_trip(agent: Agent, host: str, tool: str) -> None:
     assert agent.ok("ipt_read_rules", table="filter") == []
     dumped = agent.ok("dump")["rules"]
     assert "-A FORWARD -s 10.9.0.0/16 -j DROP" in dumped["filter"]
+
+
+def test_old_host_restore_without_wait_honours_both_xtables_locks(
+    agent: Agent, host: str, variant: Variant
+) -> None:
+    """iptables-restore without -w runs under the locks `iptables -w` takes: the
+    flock of /run/xtables.lock and upstream 1.4.x's abstract socket @xtables."""
+    assert agent.ready["iptables_restore_wait"] is False
+    rule = {"table": "filter", "chain": "FORWARD", "owner": "h1/fw/lock"}
+    spec = ["-s", "10.77.0.0/16", "-j", "ACCEPT"]
+    assert agent.ok("ipt_ensure_rule", **rule, rule=spec) == CREATED
+    fd = os.open("/run/xtables.lock", os.O_RDONLY | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        busy = agent.batch(("ipt_delete_rule", rule), timeout=0.5)
+        assert busy["error"]["type"] == "Busy", busy
+    finally:
+        os.close(fd)
+    code = (
+        "import socket, time; s = socket.socket(socket.AF_UNIX); s.bind('\\0xtables'); "
+        "print('held', flush=True); time.sleep(60)"
+    )
+    holder = subprocess.Popen(
+        ["ip", "netns", "exec", host, str(PYTHON), "-c", code], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        busy = agent.batch(("ipt_delete_rule", rule), timeout=0.5)
+        assert busy["error"]["type"] == "Busy", busy
+    finally:
+        holder.kill()
+        holder.wait()
+    assert any("10.77.0.0/16" in x for x in saved(host, "filter"))
+    assert agent.ok("ipt_delete_rule", **rule) == {"deleted": True}
+    assert not any("10.77.0.0/16" in x for x in saved(host, "filter"))
 
 
 # --- probes and dumps -----------------------------------------------------------------------

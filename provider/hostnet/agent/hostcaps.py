@@ -81,11 +81,18 @@ def _setns(fd: int) -> None:
 
 
 def netlink_socket_in(path: str) -> int:
-    """The fd of a NETLINK_ROUTE socket made inside the namespace at ``path``.
+    """The fd of a NETLINK_ROUTE socket made inside the namespace at ``path``."""
+    return socket_in(path, socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_ROUTE).detach()
+
+
+def socket_in(path: str | None, family: int, kind: int, proto: int = 0) -> socket.socket:
+    """A socket made inside the network namespace at ``path`` (None: the agent's own).
 
     setns() moves only the calling thread, and a socket belongs for good to the
     namespace it was made in, so the thread steps in, makes it and steps back.
     """
+    if path is None:
+        return socket.socket(family, kind, proto)
     with _HOME_LOCK:
         if not _HOME:
             _HOME.append(os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC))
@@ -93,12 +100,11 @@ def netlink_socket_in(path: str) -> int:
     try:
         _setns(target)
         try:
-            sock = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_ROUTE)
+            return socket.socket(family, kind, proto)
         finally:
             _setns(_HOME[0])
     finally:
         os.close(target)
-    return sock.detach()
 
 
 def run(

@@ -9,10 +9,12 @@ HOSTNET_IPTABLES=nft|legacy overrides the choice.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import shlex
 import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -245,31 +247,50 @@ def restore(ctx: Context, ns: Netns, table: str, lines: list[str]) -> None:
         done = ctx.run(argv, ns=ns, stdin=text.encode())
     else:
         argv = [found.restore, "--noflush"]
-        with xtables_lock(ctx):
+        with xtables_lock(ctx, ns):
             done = ctx.run(argv, ns=ns, stdin=text.encode())
     if done.returncode != 0:
         raise _fail(argv, done)
 
 
 @contextlib.contextmanager
-def xtables_lock(ctx: Context) -> Iterator[None]:
-    """The lock `iptables -w` takes, held while an iptables-restore without -w runs."""
+def xtables_lock(ctx: Context, ns: Netns) -> Iterator[None]:
+    """The locks `iptables -w` takes, held while an iptables-restore without -w runs:
+    flock on /run/xtables.lock (iptables 1.6 on, and RHEL 7's 1.4.21) and the
+    abstract socket @xtables of the namespace (upstream 1.4.x)."""
     path = os.environ.get("XTABLES_LOCKFILE") or XTABLES_LOCK
     fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    held: list[socket.socket] = []
     try:
         pause = 0.002
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if not held:
+                    held.append(_bind_abstract(ns))
                 break
-            except BlockingIOError:
+            except OSError as exc:
+                if exc.errno not in (errno.EWOULDBLOCK, errno.EADDRINUSE):
+                    raise
                 if ctx.remaining() < pause:
-                    raise Busy(f"{path} is held by another iptables") from None
+                    raise Busy("another iptables holds the xtables lock") from None
                 time.sleep(pause)
                 pause = min(pause * 2, 0.05)
         yield
     finally:
+        for sock in held:
+            sock.close()
         os.close(fd)
+
+
+def _bind_abstract(ns: Netns) -> socket.socket:
+    sock = hostcaps.socket_in(ns.require(), socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind("\0xtables")
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def line(command: str, chain: str, tokens: list[str]) -> str:
