@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from hostnet import payload
 from hostnet.payload import (
     BOOTSTRAP,
     DISCOVERY,
@@ -167,3 +168,17 @@ def test_a_named_interpreter_is_the_only_one_tried(tmp_path: Path) -> None:
         {"tried": "/opt/py/bin/python3", "answer": "not found"},
         {"error": "NoSuitablePython"},
     ]
+
+
+def test_a_missing_wheel_says_how_to_get_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOSTNET_WHEEL_DIR", str(tmp_path / "wheels"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(payload, "_CACHE", {})
+    with pytest.raises(
+        payload.PayloadError, match=r"pyroute2-0\.8\.1-py3-none-any\.whl is missing"
+    ):
+        build_payload((3, 8))
+    with pytest.raises(payload.PayloadError, match=r"run `make setup`"):
+        build_payload((3, 6))
