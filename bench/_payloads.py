@@ -27,8 +27,8 @@ OWNER = "bench"
 
 def _ops(agent: Any) -> dict[str, Callable[[], object]]:
     addr = {"ifname": BRIDGE, "address": "198.18.1.1/32"}
-    route = {"dst": ROUTE, "dev": BRIDGE}
-    route_key = {"dst": ROUTE}
+    route = {"dst": ROUTE, "dev": BRIDGE, "owner": OWNER}
+    route_key = {"dst": ROUTE, "owner": OWNER}
     bridge = {"ifname": BRIDGE + "x", "owner": OWNER}
     return {
         "ping (round trip)": lambda: agent.call("ping"),
