@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from hostnet import errors
+from hostnet import errors, ownership
 from hostnet.lab import LabInfo
 from hostnet.resources import KINDS
 from tests.lab import resourcelib as rl
@@ -271,3 +271,29 @@ def test_concurrent_creates_and_deletes_share_one_chain(lab: LabInfo, cleanup: r
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(lambda outputs: module.delete(agent, outputs), made))
     rl.assert_same(before, rl.snapshot("h2"))
+
+
+def test_a_replacement_with_another_position_moves_the_rule(
+    lab: LabInfo, cleanup: rl.Cleanup
+) -> None:
+    """A replacement (another instance of the same resource) takes the rule over
+    and puts it where its new position belongs, before the old instance goes."""
+    stem = rl.uid()
+    owner = {"stack": "p/s", "resource": f"{stem}-10"}
+    made = {}
+    for position in (10, 20, 30):
+        news = {"owner": {**owner, "resource": f"{stem}-{position}"}, "position": position}
+        inputs = ownership.with_token(
+            _inputs(lab, "firewall", f"{stem}-{position}", **news), token=f"{position:012x}"
+        )
+        cleanup.delete_resource("firewall", inputs)
+        made[position] = KINDS["firewall"].create(rl.agent_for(inputs), inputs)
+    moved = ownership.with_token(
+        _inputs(lab, "firewall", f"{stem}-10", owner=owner, position=40), token="0000000000aa"
+    )
+    cleanup.delete_resource("firewall", moved)
+    KINDS["firewall"].create(rl.agent_for(moved), moved)
+    KINDS["firewall"].delete(rl.agent_for(moved), made[10])  # the old instance: finds nothing
+    lines = [line for line in rl.chain_lines("h2", "filter", ("HOSTNET-FORWARD",)) if stem in line]
+    order = [next(p for p in (20, 30, 40) if f" prio={p}" in line) for line in lines]
+    assert order == [20, 30, 40], lines

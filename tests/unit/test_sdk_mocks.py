@@ -13,6 +13,7 @@ from pulumi.runtime import rpc
 
 import pulumi_hostnet as hn
 from pulumi_hostnet._provider import HostnetProvider
+from pulumi_hostnet._resource import _register
 
 REGISTERED: list[Any] = []
 
@@ -92,3 +93,33 @@ def test_every_class_registers_with_its_type_token_and_provider() -> Any:
 )
 def test_provider_is_deterministic(kind: str) -> None:
     assert dill.dumps(HostnetProvider(kind)) == dill.dumps(HostnetProvider(kind))
+
+
+@pulumi.runtime.test
+def test_every_resource_carries_its_owner_and_adopt() -> Any:
+    bridge = hn.Bridge("owned", hn.BridgeArgs(host=H1, name="br9"), adopt=True)
+
+    def verify(_: Any) -> None:
+        [args] = [a for a in REGISTERED if a.name == "owned"]
+        stack = f"{pulumi.get_project()}/{pulumi.get_stack()}"
+        assert args.inputs["owner"] == {"stack": stack, "resource": "owned"}
+        assert args.inputs["adopt"] is True
+
+    return bridge.urn.apply(verify)
+
+
+def test_import_is_refused_with_the_way_to_adopt() -> None:
+    with pytest.raises(ValueError, match=r"cannot be imported.*adopt=True"):
+        hn.Bridge(
+            "imported",
+            hn.BridgeArgs(host=H1, name="br8"),
+            opts=pulumi.ResourceOptions(import_="h1/bridge/br8"),
+        )
+
+
+def test_one_object_declared_twice_is_refused() -> None:
+    props = {"host": {"name": "h1", "address": "10.32.171.202"}, "name": "br7"}
+    _register("bridge", "first", props)
+    _register("bridge", "first", props)  # the same resource again (a second preview pass)
+    with pytest.raises(ValueError, match=r"second: h1/bridge/br7 is already declared by .*first"):
+        _register("bridge", "second", props)

@@ -190,12 +190,24 @@ def ipt_ensure_rule(ctx: Context, args: Args) -> Any:
         return {"changed": True, "created": True}
     if len(mine) == 1 and (mine[0].tokens == wanted or _same_spec(ctx, ns, name, chain, wanted)):
         return {"changed": False, "created": False}
-    # Replace in place: delete every rule of this owner by spec, insert the new
-    # one where the first stood, all in one transaction.
+    # Replace: delete every rule of this owner by spec, insert the new one where
+    # the first stood (or where its priority puts it), all in one transaction.
     lines = [line("-D", chain, r.tokens) for r in mine]
-    lines.append(line("-I", chain, [str(mine[0].position), *wanted]))
+    at = _reinsert_at(table.in_chain(chain), mine, priority)
+    lines.append(line("-A", chain, wanted) if at is None else line("-I", chain, [str(at), *wanted]))
     restore(ctx, ns, name, lines)
     return {"changed": True, "created": False}
+
+
+def _reinsert_at(rules: list[Rule], mine: list[Rule], priority: int | None) -> int | None:
+    """Where a rewritten rule goes once ``mine`` are deleted; None: at the end."""
+    if priority is None:
+        return mine[0].position
+    others = [r for r in rules if r not in mine]
+    after = _position_for(others, priority)
+    if after is None:
+        return None
+    return after - sum(1 for r in mine if r.position < after)
 
 
 def ipt_delete_rule(ctx: Context, args: Args) -> Any:
