@@ -106,6 +106,25 @@ def test_lab_host_python_and_old_kernel_reach_new_sessions(lab: LabInfo) -> None
         assert info["python"].startswith("3.6.") and info["interpreter"] == "python3"
         assert info["netlink"] == {"ext_ack": False, "strict_check": False}
         assert info["iptables_restore_wait"] is False
+        # What a session's python3 meets there: memfd_create and the netlink options
+        # fail as on a 3.10 kernel (through libc, as any program's calls would).
+        probe = (
+            "import ctypes, socket\n"
+            "libc = ctypes.CDLL(None, use_errno=True)\n"
+            "print(libc.memfd_create(b'x', 0), ctypes.get_errno())\n"
+            "s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)\n"
+            "for opt in (11, 12):\n"
+            "    try:\n"
+            "        s.setsockopt(270, opt, 1); print(opt, 'taken')\n"
+            "    except OSError as exc:\n"
+            "        print(opt, exc.errno)\n"
+        )
+        ssh = ["ssh", "-F", str(lab.ssh_config_path), f"root@{lab.hosts['h2']}", "python3"]
+        done = subprocess.run(
+            ssh, input=probe, capture_output=True, text=True, timeout=60, check=False
+        )
+        # memfd_create: -1 and ENOSYS; both options: ENOPROTOOPT.
+        assert done.stdout.split("\n")[:3] == ["-1 38", "11 92", "12 92"], done
     finally:
         transport.close_all()
         labhosts.configure()
