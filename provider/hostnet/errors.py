@@ -57,7 +57,7 @@ class HostKeyMismatch(TransportError):
 
 
 class NoSuitablePython(TransportError):
-    remedy = "install python3 >= 3.9 on the host, or set python= to an interpreter that is"
+    remedy = "install Python 3.6 or newer on the host, or set the Host's python to the path of one"
     never_retry = True
 
 

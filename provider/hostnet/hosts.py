@@ -28,7 +28,7 @@ def connection_from(inputs: Mapping[str, Any]) -> Connection:
         known_hosts=host.get("known_hosts"),
         trust_on_first_use=bool(host.get("trust_on_first_use", False)),
         sudo=bool(host.get("sudo", False)),
-        python=str(host.get("python", "python3")),
+        python=host.get("python"),
         connect_timeout=float(host.get("connect_timeout", 10.0)),
         request_timeout=float(host.get("request_timeout", 120.0)),
     )

@@ -72,6 +72,7 @@ from hostnet.labbuild import (
     up,
 )
 from hostnet.labfault import blackhole, blackholed, is_blackholed
+from hostnet.labhosts import parse_pairs
 from hostnet.labnodes import (
     HOSTS,
     LAB_DIR,
@@ -134,7 +135,11 @@ def _reporting(handler: Callable[[argparse.Namespace], int]) -> Callable[[argpar
 @_reporting
 def _cmd_up(args: argparse.Namespace) -> int:
     start = time.monotonic()
-    info = up(profile=args.profile)
+    info = up(
+        profile=args.profile,
+        host_python=parse_pairs(args.host_python),
+        old_kernel=args.old_kernel,
+    )
     print(
         f"lab up ({info.profile}) in {time.monotonic() - start:.2f} s; "
         f"ssh config {info.ssh_config_path}"
@@ -192,6 +197,20 @@ def _add_actions(actions: Any) -> None:
         default=PLAIN,
         help="how the hosts look before hostnet: plain, or centos7 (strict rp_filter "
         "everywhere, firewalld and docker rules, ens34 down); see hostnet.labprofiles",
+    )
+    build.add_argument(
+        "--host-python",
+        action="append",
+        default=[],
+        metavar="HOST=VERSION",
+        help="the host's python3 is this pyenv interpreter, e.g. h2=3.6 (repeatable)",
+    )
+    build.add_argument(
+        "--old-kernel",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="the host answers as a 3.10 kernel with iptables 1.4.21 does (repeatable)",
     )
     build.set_defaults(handler=_cmd_up)
     actions.add_parser("down", help="remove the lab").set_defaults(handler=_cmd_down)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from hostnet import _labinit as li
+from hostnet import labhosts
 from hostnet._labinit import LabError
 from hostnet.labnodes import (
     CONTAINERS,
@@ -48,9 +49,21 @@ from hostnet.labprofiles import host_batch as profile_host_batch
 from hostnet.labprofiles import host_shell as profile_host_shell
 
 
-def up(*, profile: str = PLAIN) -> LabInfo:
-    """Build the lab, or verify the running one and return at once (idempotent).
-    A running lab of another profile (hostnet.labprofiles) is rebuilt."""
+def up(
+    *,
+    profile: str = PLAIN,
+    host_python: Mapping[str, str] | None = None,
+    old_kernel: Iterable[str] = (),
+) -> LabInfo:
+    """Build the lab, or verify the running one (idempotent; a running lab of another
+    profile, hostnet.labprofiles, is rebuilt); then give each host the interpreter
+    and mode asked for (hostnet.labhosts), the defaults otherwise."""
+    info = _up(profile=profile)
+    labhosts.configure(host_python=host_python, old_kernel=old_kernel)
+    return info
+
+
+def _up(*, profile: str) -> LabInfo:
     _require_root()
     try:
         chosen = profile_named(profile)

@@ -7,7 +7,7 @@ import platform
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyroute2
 
@@ -16,6 +16,7 @@ from . import (
     addresses,
     dump,
     fdb,
+    hostcaps,
     iptables,
     links,
     netns,
@@ -32,7 +33,8 @@ from .context import Context
 from .iptsave import tools
 from .rundir import run_dir
 
-OpFn = Callable[[Context, Args], Any]
+if TYPE_CHECKING:  # subscripting collections.abc.Callable needs Python 3.9 at run time
+    OpFn = Callable[[Context, Args], Any]
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ def host_info() -> dict[str, Any]:
         "iptables": tools().mode,
         "pyroute2": getattr(pyroute2, "__version__", None),
         "run_dir": run_dir(),
+        "netlink": hostcaps.features(),
+        "iptables_restore_wait": tools().restore_wait,
     }
 
 

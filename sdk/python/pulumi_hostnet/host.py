@@ -24,7 +24,8 @@ class Host:
         known_hosts: Path of a known_hosts file holding the host's key.
         trust_on_first_use: Accept an unknown host key; off by default.
         sudo: Run the agent through ``sudo -n``.
-        python: Interpreter on the host (3.9 or newer).
+        python: Interpreter on the host (3.6 or newer). Unset: the first of python3,
+            /usr/libexec/platform-python, python3.13 ... python3.6, python that is.
     """
 
     name: str
@@ -37,7 +38,7 @@ class Host:
     known_hosts: str | None = None
     trust_on_first_use: bool = False
     sudo: bool = False
-    python: str = "python3"
+    python: str | None = None
 
     def props(self) -> dict[str, Any]:
         """The resource inputs that carry this host; the key under its own secret key."""
