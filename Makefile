@@ -10,16 +10,17 @@ PYTEST  := $(PY) -m pytest -p no:cacheprovider
 # Everything that talks to lab addresses runs inside the lab's control namespace.
 IN_LAB  := $(HOSTNET) lab exec --
 
-.PHONY: help setup venv debs pulumi lint fmt test test-unit test-lab test-e2e demo lab-up lab-down bench clean
+.PHONY: help setup venv debs pulumi wheels lint fmt test test-unit test-lab test-e2e demo lab-up lab-down bench clean
 
 help:
-	@echo "make demo   build the lab, pulumi up the example, verify, tear down (KEEP=1 keeps the lab)"
+	@echo "make demo   build the lab, pulumi up the example, verify, tear down (KEEP=1 keeps the lab;"
+	@echo "            PROFILE=centos7 builds the lab as the seed's CentOS 7 hosts)"
 	@echo "make test   lint + unit + lab + e2e tests (what CI runs)"
 	@echo "make setup  venv, Debian packages, Pulumi CLI (idempotent)"
 	@echo "make bench  transport and seed-stack benchmarks in the lab (BENCH_ARGS=--quick)"
 	@echo "make lab-up / lab-down / lint / fmt"
 
-setup: debs venv pulumi
+setup: debs venv pulumi wheels
 
 debs:
 	@bash scripts/install-debs.sh
@@ -36,6 +37,10 @@ venv: .venv/.installed
 
 pulumi: venv
 	@bash scripts/install-pulumi.sh
+
+# pyroute2 0.8.1 and the dataclasses backport, shipped to hosts on Python 3.6-3.8.
+wheels: venv
+	@sh scripts/install-wheels.sh
 
 lint: venv
 	$(PY) -m ruff check .

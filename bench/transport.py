@@ -3,8 +3,9 @@
 Runs inside the lab's control namespace (see bench/README.md). Prints, for a
 no-op and for a typical op (add + remove an address on a scratch bridge), the
 per-op median and p90 of each transport on h1; then 3 hosts x 100 ops at once;
-then 500 veth pairs on h1, agent vs one `ip -batch` run. Ratios are taken
-within the run; targets are reported, never asserted.
+then 500 veth pairs on h1, agent vs one `ip -batch` run; then the payload for
+a Python 3.6 host next to the default one on h1 (bench/_payloads.py). Ratios are
+taken within the run; targets are reported, never asserted.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from _common import (
 )
 from _hosts import ADDRESS, BRIDGE, OWNER, TYPICAL, Host, connect
 from _pairs import NETNS, scale, scale_table
+from _payloads import compare
 from hostnet import transport
 from hostnet.lab import load_lab
 from hostnet.protocol import Op
@@ -221,6 +223,10 @@ def run_all(hosts: list[Host], plan: Plan) -> None:
     )
     runs = scale(h1, pairs=plan.pairs, reps=plan.reps)
     print(scale_table(runs, plan.pairs))
+    print(f"({time.monotonic() - started:.0f} s)")
+    started = time.monotonic()
+    print(f"\n4. The Python 3.6 payload next to the default one on h1 (ms; {plan.agent} each)")
+    print(compare(h1.address, n=plan.agent))
     print(f"({time.monotonic() - started:.0f} s)")
     report(stats, runs)
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # `make demo`: build the lab, `pulumi up` the seed stack (refreshing first, so a
 # state left by KEEP=1 and a removed lab is brought in line), prove it with
-# `hostnet verify`, draw it with `hostnet graph`, then tear everything down
+# `hostnet verify --sweep`, draw it with `hostnet graph`, then tear everything down
 # (KEEP=1 keeps the lab and stack). The matrix and the picture are written to
-# build/demo/ and their paths printed at the end.
+# build/demo/ and their paths printed at the end. PROFILE=centos7 builds the lab
+# as the seed's CentOS 7 hosts (default plain).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/pulumi-env.sh
@@ -46,7 +47,7 @@ teardown() {
     exit $rc
 }
 
-step "lab up" "$HOSTNET" lab up
+step "lab up (${PROFILE:-plain})" "$HOSTNET" lab up --profile "${PROFILE:-plain}"
 trap teardown EXIT
 if ! "${IN_LAB[@]}" pulumi stack select lab >/dev/null 2>&1; then
     "${IN_LAB[@]}" pulumi stack init lab >/dev/null
@@ -56,7 +57,7 @@ step "pulumi up (the seed network)" "${IN_LAB[@]}" pulumi up --refresh --yes --s
 step "what was built" "${IN_LAB[@]}" pulumi stack output hosts --stack lab
 mkdir -p "$OUT"
 rm -f "$OUT/matrix.txt" "$OUT/network.svg" "$OUT/network.png"
-verify_to() { "${IN_LAB[@]}" "$HOSTNET" verify --stack lab | tee "$1"; }
-step "hostnet verify (connectivity matrix)" verify_to "$OUT/matrix.txt"
+verify_to() { "${IN_LAB[@]}" "$HOSTNET" verify --sweep --stack lab | tee "$1"; }
+step "hostnet verify --sweep (connectivity matrix)" verify_to "$OUT/matrix.txt"
 step "hostnet graph (the picture)" "${IN_LAB[@]}" "$HOSTNET" graph --stack lab \
     -o "$OUT/network.svg" -o "$OUT/network.png"

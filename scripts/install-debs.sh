@@ -8,7 +8,8 @@
 # for the install (unless one exists) and removed afterwards.
 set -eu
 
-PACKAGES="iproute2 iptables openssh-server openssh-client iputils-ping procps util-linux psmisc python3 mount graphviz postgresql"
+# gcc, libc6-dev: the lab compiles its old-kernel shim (hostnet.labhosts).
+PACKAGES="iproute2 iptables openssh-server openssh-client iputils-ping procps util-linux psmisc python3 mount graphviz postgresql gcc libc6-dev"
 POLICY=/usr/sbin/policy-rc.d
 
 if [ "$(id -u)" -ne 0 ]; then

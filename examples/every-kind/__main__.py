@@ -1,6 +1,6 @@
 """Every hostnet resource kind on one host: a plain namespace ``blue`` wired to a
 bridge by a veth, a router namespace between that bridge and a second one, NAT
-and filter rules, a route, and a sysctl."""
+and filter rules, routes, a policy routing rule with its table, and a sysctl."""
 
 import pulumi
 
@@ -55,6 +55,17 @@ hn.Route(
     "to-edge",
     hn.RouteArgs(host=host, dst="172.30.8.0/24", via="172.30.1.254"),
     opts=pulumi.ResourceOptions(depends_on=[router]),
+)
+# blue answers from 172.30.1.10 through a table of its own (policy routing).
+blue_rule = hn.RoutingRule(
+    "blue-from-front",
+    hn.RoutingRuleArgs(host=host, netns=blue.name, priority=1010, src="172.30.1.10", table=110),
+    opts=pulumi.ResourceOptions(depends_on=[leg]),
+)
+hn.Route(
+    "blue-table-110",
+    hn.RouteArgs(host=host, netns=blue.name, dst="default", via="172.30.1.254", table=110),
+    opts=pulumi.ResourceOptions(depends_on=[leg, blue_rule]),
 )
 hn.NatRule(
     "masquerade",

@@ -10,11 +10,15 @@ log in: ``user``, ``keyFile``, ``knownHosts``, ``privateKey`` (secret), ``sudo``
 from __future__ import annotations
 
 import pulumi
-from claims import expected_matrix
+from claims import earlier_claims, expected_matrix
 from seed import SeedHost, from_config
 
 import pulumi_hostnet as hn
 from pulumi_hostnet.program import host_from_config, verify_connection
+
+# The containers' policy routing for replies from 192.168.6.x (see symmetric_replies);
+# the priority lies in the band hostnet uses on kernels that keep no rule protocol.
+REPLY_RULE_PRIORITY, REPLY_TABLE = 1006, 106
 
 config = pulumi.Config()
 seed = from_config(
@@ -114,12 +118,43 @@ def milestone3(h: SeedHost, host: hn.Host, built: dict[str, pulumi.Resource]) ->
                 ),
                 opts=pulumi.ResourceOptions(depends_on=[built["veth1"]]),
             )
+    symmetric_replies(h, host, built)
     hn.FirewallRule(
         f"{h.name}-forward-ssh-bridge1",
         hn.FirewallRuleArgs(
             host=host, out_interface="bridge1", protocol="tcp", dport=22, position=1
         ),
     )
+
+
+def symmetric_replies(h: SeedHost, host: hn.Host, built: dict[str, pulumi.Resource]) -> None:
+    """The container answers whatever reached its 192.168.6.x by way of veth1, the
+    link it came in on: traffic from that address looks up a table of its own that
+    knows only bridge1's network and a default route through bridge1. Without it,
+    replies to other hosts leave by veth0 (after milestone 4) or veth2 (after
+    milestone 7), and strict reverse-path filtering drops the requests."""
+    veth1 = built["veth1"]
+    rule = hn.RoutingRule(
+        f"{h.name}-{h.container}-from-6",
+        hn.RoutingRuleArgs(
+            host=host,
+            netns=h.container_ns,
+            priority=REPLY_RULE_PRIORITY,
+            src=f"192.168.6.{h.n}",
+            table=REPLY_TABLE,
+        ),
+        opts=pulumi.ResourceOptions(depends_on=[veth1]),
+    )
+    routes: list[tuple[str, dict[str, str]]] = [
+        ("net", {"dst": "192.168.6.0/24", "dev": "veth1"}),
+        ("default", {"dst": "default", "via": "192.168.6.1"}),
+    ]
+    for label, route in routes:
+        hn.Route(
+            f"{h.name}-{h.container}-6-{label}",
+            hn.RouteArgs(host=host, netns=h.container_ns, table=REPLY_TABLE, **route),
+            opts=pulumi.ResourceOptions(depends_on=[veth1, rule]),
+        )
 
 
 def milestone4(h: SeedHost, host: hn.Host, built: dict[str, pulumi.Resource]) -> None:
@@ -246,3 +281,4 @@ pulumi.export(
 )
 pulumi.export("connections", {h.name: verify_connection(connect(h)) for h in seed.hosts})
 pulumi.export("matrix", expected_matrix(seed))
+pulumi.export("earlier", earlier_claims(seed))

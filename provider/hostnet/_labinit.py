@@ -34,7 +34,7 @@ awk '$0 ~ / - nsfs / { print $5 }' /proc/self/mountinfo | while read -r ns; do
     umount -n -l "$ns" || true
 done
 mount -n -t tmpfs -o mode=0755,nosuid,nodev,size=64m hostnet-run "$run"
-mkdir -p "$run/netns" "$run/sshd" "$run/lock" "$run/hostnet-lab"
+mkdir -p "$run/netns" "$run/sshd" "$run/lock" "$run/hostnet-lab/bin"
 chmod 0700 "$run/hostnet-lab"
 cp -p "$src"/files/* "$run/hostnet-lab/"
 mount -n --move "$run" /run
@@ -290,6 +290,8 @@ PrintMotd no
 MaxSessions 64
 MaxStartups 64:30:256
 Subsystem sftp /usr/lib/openssh/sftp-server
+# hostnet.labhosts puts a host's own python3 (and old-host wrappers) there.
+SetEnv PATH=/run/hostnet-lab/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 """
 
 _SSH_CONFIG = """\

@@ -88,8 +88,7 @@ class HostKeyMismatch(TransportError):
 
 
 class NoSuitablePython(TransportError):
-    remedy = "install python3 >= 3.9 on the host, or set host.python to an interpreter that is"
-    values = "host.python {python}"
+    remedy = "install Python 3.6 or newer on the host, or set host.python to the path of one"
     never_retry = True
 
 

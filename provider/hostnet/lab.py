@@ -36,15 +36,14 @@ inside every node, so ``ssh -F /run/hostnet-lab/ssh_config root@ADDR`` works fro
 hn-ctl, from a host and from a container.
 
 Sysctls the lab sets on hosts: net.ipv4.ip_forward=0 (hostnet turns it on) and
-net.ipv4.conf.{all,default}.rp_filter=1 (strict, as on RHEL/CentOS). The seed's
-final paths pass strict filtering on hosts: every packet a host routes or receives
-arrives on the interface its route back uses (NAT out of ens32, milestone 3's
-/32 routes, milestone 7's router at 10.32.171.205). Containers, switches, gateway
-and control keep the kernel defaults of a new namespace (forwarding 0, rp_filter
-0): with strict filtering in a container, milestone 3's host-to-192.168.6.x ssh
-would be dropped once milestone 7 sends replies out of veth2. The lab loads no
-kernel module and leaves bridge-nf-call-iptables as the kernel sets it in a new
-namespace (1 where br_netfilter is loaded), so bridged frames can meet FORWARD.
+net.ipv4.conf.{all,default}.rp_filter=1 (strict, as on RHEL/CentOS). The rest
+depends on the profile (``lab up --profile``, hostnet.labprofiles): ``plain``
+leaves containers, switches, gateway and control with the kernel defaults of a
+new namespace (forwarding 0, rp_filter 0), ens34 up, no foreign rules and
+bridge-nf-call-iptables as the kernel sets it (1 where br_netfilter is loaded);
+``centos7`` adds strict filtering in containers and in every namespace named on a
+host, bridge-nf-call-iptables=0, ens34 down, and firewalld's and docker's rules
+and docker0. The lab loads no kernel module.
 
 `lab blackhole HOST on|off` makes a host stop answering: the switch drops every
 packet to and from its ens32 address, so connects time out (hostnet.labfault).
@@ -73,6 +72,7 @@ from hostnet.labbuild import (
     up,
 )
 from hostnet.labfault import blackhole, blackholed, is_blackholed
+from hostnet.labhosts import parse_pairs
 from hostnet.labnodes import (
     HOSTS,
     LAB_DIR,
@@ -90,6 +90,7 @@ from hostnet.labnodes import (
     machine_argv,
     node_argv,
 )
+from hostnet.labprofiles import PLAIN, PROFILES
 
 __all__ = [
     "LAB_DIR",
@@ -132,10 +133,17 @@ def _reporting(handler: Callable[[argparse.Namespace], int]) -> Callable[[argpar
 
 
 @_reporting
-def _cmd_up(_: argparse.Namespace) -> int:
+def _cmd_up(args: argparse.Namespace) -> int:
     start = time.monotonic()
-    info = up()
-    print(f"lab up in {time.monotonic() - start:.2f} s; ssh config {info.ssh_config_path}")
+    info = up(
+        profile=args.profile,
+        host_python=parse_pairs(args.host_python),
+        old_kernel=args.old_kernel,
+    )
+    print(
+        f"lab up ({info.profile}) in {time.monotonic() - start:.2f} s; "
+        f"ssh config {info.ssh_config_path}"
+    )
     return 0
 
 
@@ -182,7 +190,29 @@ def _cmd_blackhole(args: argparse.Namespace) -> int:
 
 
 def _add_actions(actions: Any) -> None:
-    actions.add_parser("up", help="build the lab (idempotent)").set_defaults(handler=_cmd_up)
+    build = actions.add_parser("up", help="build the lab (idempotent)")
+    build.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        default=PLAIN,
+        help="how the hosts look before hostnet: plain, or centos7 (strict rp_filter "
+        "everywhere, firewalld and docker rules, ens34 down); see hostnet.labprofiles",
+    )
+    build.add_argument(
+        "--host-python",
+        action="append",
+        default=[],
+        metavar="HOST=VERSION",
+        help="the host's python3 is this pyenv interpreter, e.g. h2=3.6 (repeatable)",
+    )
+    build.add_argument(
+        "--old-kernel",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="the host answers as a 3.10 kernel with iptables 1.4.21 does (repeatable)",
+    )
+    build.set_defaults(handler=_cmd_up)
     actions.add_parser("down", help="remove the lab").set_defaults(handler=_cmd_down)
     actions.add_parser("status", help="show what is up").set_defaults(handler=_cmd_status)
     run_ctl = actions.add_parser("exec", help="run CMD in the control namespace hn-ctl")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from hostnet import _labinit as li
+from hostnet import labhosts
 from hostnet._labinit import LabError
 from hostnet.labnodes import (
     CONTAINERS,
@@ -43,13 +44,33 @@ from hostnet.labnodes import (
     step_out,
     write_state,
 )
+from hostnet.labprofiles import PLAIN, RP_FILTER, RP_WATCHER, Profile, profile_named
+from hostnet.labprofiles import host_batch as profile_host_batch
+from hostnet.labprofiles import host_shell as profile_host_shell
 
 
-def up() -> LabInfo:
-    """Build the lab, or verify the running one and return at once (idempotent)."""
+def up(
+    *,
+    profile: str = PLAIN,
+    host_python: Mapping[str, str] | None = None,
+    old_kernel: Iterable[str] = (),
+) -> LabInfo:
+    """Build the lab, or verify the running one (idempotent; a running lab of another
+    profile, hostnet.labprofiles, is rebuilt); then give each host the interpreter
+    and mode asked for (hostnet.labhosts), the defaults otherwise."""
+    info = _up(profile=profile)
+    labhosts.configure(host_python=host_python, old_kernel=old_kernel)
+    return info
+
+
+def _up(*, profile: str) -> LabInfo:
     _require_root()
+    try:
+        chosen = profile_named(profile)
+    except ValueError as exc:
+        raise LabError(str(exc)) from None
     state = read_state()
-    if state is not None and not health(state):
+    if state is not None and not health(state) and state.get("profile", PLAIN) == profile:
         return load_lab()
     step_out()
     if li.proc_ns(os.getpid(), "net") in lab_netns_inodes():
@@ -64,10 +85,10 @@ def up() -> LabInfo:
         )
     LAB_DIR.mkdir(mode=0o700)
     (LAB_DIR / "logs").mkdir()
-    state = {"version": 1, "complete": False, "netns": {}, "nodes": {}}
+    state = {"version": 1, "complete": False, "netns": {}, "nodes": {}, "profile": profile}
     write_state(state)
     try:
-        _build(state)
+        _build(state, chosen)
     except BaseException:
         down()
         raise
@@ -76,7 +97,7 @@ def up() -> LabInfo:
     return load_lab()
 
 
-def _build(state: dict[str, Any]) -> None:
+def _build(state: dict[str, Any], profile: Profile) -> None:
     li.write_files(lab_dir=LAB_DIR, nodes={node.name: node.addresses for node in NODES.values()})
     for name in NETNS:
         state["netns"][name] = None
@@ -87,8 +108,14 @@ def _build(state: dict[str, Any]) -> None:
     for host in HOSTS:
         li.run(["ip", "netns", "exec", host.netns, "sysctl", "-q", "-w", *HOST_SYSCTLS])
     li.run(["ip", "-batch", "-"], stdin=_links_batch())
-    for netns, batch in _netns_batches().items():
+    for netns, batch in _netns_batches(profile).items():
         li.run(["ip", "-n", netns, "-batch", "-"], stdin=batch)
+    for host in HOSTS:
+        script = profile_host_shell(profile)
+        li.run(
+            ["ip", "netns", "exec", host.netns, "/bin/sh", "-c", script],
+            stdin=profile.foreign_rules,
+        )
     whoami = ["ip", "netns", "exec", GW, "/usr/bin/python3", "-c", li.WHOAMI]
     first = {host.name: (_host_argv(host), SSH_PORT) for host in HOSTS}
     _start_all(state, {**first, "whoami": (whoami, WHOAMI_PORT)})
@@ -106,10 +133,24 @@ def _build(state: dict[str, Any]) -> None:
                 *["hostnet-bind", container_net, f"/run/netns/{name}"],
             ]
         )
+    if profile.container_rp_filter:
+        _strict_namespaces(state)
     _verify_ssh()
     assert_no_lab_route_in_machine_ns()
     state["complete"] = True
     write_state(state)
+
+
+def _strict_namespaces(state: dict[str, Any]) -> None:
+    """rp_filter=1 in each container now, and in every namespace named on a host later."""
+    for node in CONTAINERS:
+        pid = str(state["nodes"][node.name]["pid"])
+        li.run(["nsenter", "-t", pid, "-n", "--", "sysctl", "-q", "-w", *RP_FILTER])
+    for host in HOSTS:
+        pid = str(state["nodes"][host.name]["pid"])
+        argv = ["nsenter", "-t", pid, "-n", "-m", "--", "/usr/bin/python3", "-c", RP_WATCHER]
+        # Lives in the host's namespaces, so `lab down` ends it with them.
+        li.spawn_detached(argv=argv, log=LAB_DIR / "logs" / f"rp-watcher-{host.name}.log")
 
 
 def _host_argv(host: Node) -> list[str]:
@@ -166,7 +207,7 @@ def _links_batch() -> str:
     return "\n".join(lines) + "\n"
 
 
-def _netns_batches() -> dict[str, str]:
+def _netns_batches(profile: Profile) -> dict[str, str]:
     ports32 = [f"h{i}" for i in (1, 2, 3)] + ["gw", "ctl"]
     batches = {
         SW32: ["link set sw up", *_enslave(ports32)],
@@ -181,9 +222,10 @@ def _netns_batches() -> dict[str, str]:
     for host in HOSTS:
         batches[host.netns] = [
             "link set ens32 up",
-            "link set ens34 up",
+            *(["link set ens34 up"] if profile.ens34_up else []),
             f"address add {host.addresses[0]}/24 dev ens32",
             f"route add default via {GATEWAY} dev ens32",
+            *profile_host_batch(profile),
         ]
     return {ns: "\n".join(["link set lo up", *cmds]) + "\n" for ns, cmds in batches.items()}
 
@@ -265,7 +307,8 @@ def status() -> str:
     if state is None:
         return "lab: down" + (f" (stray {LAB_DIR})" if LAB_DIR.exists() else "")
     problems = health(state)
-    lines = [f"lab: {'up' if not problems else 'broken'} ({LAB_DIR})"]
+    where = f"{LAB_DIR}, profile {state.get('profile', PLAIN)}"
+    lines = [f"lab: {'up' if not problems else 'broken'} ({where})"]
     for name, record in state["nodes"].items():
         node = NODES.get(name)
         where = ", ".join(node.addresses) if node else f"{GATEWAY}, {OUTSIDE} port {WHOAMI_PORT}"

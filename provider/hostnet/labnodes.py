@@ -15,6 +15,7 @@ from typing import Any
 
 from hostnet import _labinit as li
 from hostnet._labinit import LabError
+from hostnet.labprofiles import PLAIN
 
 LAB_DIR = Path("/run/hostnet-lab")
 STATE = LAB_DIR / "state.json"
@@ -70,6 +71,7 @@ class LabInfo:
     key_path: Path
     known_hosts_path: Path
     ssh_config_path: Path
+    profile: str = PLAIN  # hostnet.labprofiles: how the hosts look before hostnet
 
 
 def load_lab() -> LabInfo:
@@ -89,6 +91,7 @@ def load_lab() -> LabInfo:
         key_path=LAB_DIR / "id_ed25519",
         known_hosts_path=LAB_DIR / "known_hosts",
         ssh_config_path=LAB_DIR / "ssh_config",
+        profile=str(state.get("profile", PLAIN)),
     )
 
 

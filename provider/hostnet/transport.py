@@ -14,7 +14,6 @@ import io
 import json
 import os
 import re
-import shlex
 import socket
 import threading
 from collections.abc import Iterator
@@ -26,7 +25,7 @@ import paramiko
 
 from hostnet import errors
 from hostnet.agent_client import Agent
-from hostnet.payload import BOOTSTRAP, build_payload
+from hostnet.payload import DISCOVERY, PayloadError, build_payload, launcher
 
 _PYTHON_NAME = re.compile(r"^[A-Za-z0-9_./+-]{1,200}$")
 
@@ -49,7 +48,8 @@ class Connection:
     connect_timeout: float = 10.0
     auth_timeout: float = 15.0
     request_timeout: float = 120.0
-    python: str = "python3"
+    # None: the first of payload.DISCOVERY that is Python 3.6 or newer.
+    python: str | None = None
 
     @property
     def label(self) -> str:
@@ -60,7 +60,7 @@ class Connection:
             raise errors.InvalidInput("address", "is empty")
         if not 0 < self.port < 65536:
             raise errors.InvalidInput("port", f"{self.port} is not a TCP port")
-        if not _PYTHON_NAME.match(self.python):
+        if self.python is not None and not _PYTHON_NAME.match(self.python):
             raise errors.InvalidInput("python", "must be an interpreter name or path")
         if self.private_key and self.key_file:
             raise errors.InvalidInput("private_key", "give private_key or key_file, not both")
@@ -254,7 +254,7 @@ def _start_agent(conn: Connection, client: paramiko.SSHClient) -> Agent:
 
 
 def _bootstrap(conn: Connection, client: paramiko.SSHClient) -> Agent:
-    command = f"{shlex.quote(conn.python)} -u -c {shlex.quote(BOOTSTRAP)}"
+    command = launcher(conn.python)
     if conn.sudo:
         command = f"sudo -n -- {command}"
     transport = client.get_transport()
@@ -266,9 +266,12 @@ def _bootstrap(conn: Connection, client: paramiko.SSHClient) -> Agent:
     channel.settimeout(conn.connect_timeout)
     channel.exec_command(command)
     stdout = channel.makefile("rb")
-    hello = _first_line(conn, channel, stdout)
+    hello = _hello(conn, channel, stdout)
     version = tuple(hello["python"][:2])
-    payload = build_payload((int(version[0]), int(version[1])))
+    try:
+        payload = build_payload((int(version[0]), int(version[1])))
+    except PayloadError as exc:
+        raise errors.NoSuitablePython(f"{conn.label}: {hello['interpreter']}: {exc}") from None
     channel.sendall(str(len(payload)).encode() + b"\n" + payload)
     ready = _first_line(conn, channel, stdout)
     if not ready.get("ready"):
@@ -278,9 +281,26 @@ def _bootstrap(conn: Connection, client: paramiko.SSHClient) -> Agent:
         host=conn.address,
         channel=channel,
         stdout=stdout,
-        info=ready,
+        info={**ready, "interpreter": hello.get("interpreter")},
         default_timeout=conn.request_timeout,
     )
+
+
+def _hello(conn: Connection, channel: paramiko.Channel, stdout: Any) -> dict[str, Any]:
+    """The bootstrap's hello, after the launcher's word on each interpreter it passed over."""
+    tried: list[str] = []
+    while True:
+        data = _first_line(conn, channel, stdout)
+        if "tried" in data:
+            answer = data.get("answer") or f"Python {data.get('python')}, older than 3.6"
+            tried.append(f"{data['tried']}: {answer}")
+        elif data.get("error") == "NoSuitablePython":
+            names = conn.python or ", ".join(DISCOVERY)
+            raise errors.NoSuitablePython(
+                f"{conn.label}: no Python 3.6 or newer among {names} ({'; '.join(tried)})"
+            )
+        else:
+            return data
 
 
 def _first_line(conn: Connection, channel: paramiko.Channel, stdout: Any) -> dict[str, Any]:
@@ -309,8 +329,6 @@ def _first_line(conn: Connection, channel: paramiko.Channel, stdout: Any) -> dic
         ) from None
     if not isinstance(data, dict):
         raise errors.AgentStartFailed(f"{conn.label}: the agent's first line is not an object")
-    if data.get("error") == "NoSuitablePython":
-        raise errors.NoSuitablePython(f"{conn.label}: {conn.python} is {data.get('python')}")
     if data.get("error") == "NotRoot":
         raise errors.NotRoot(f"{conn.label}: agent runs as uid {data.get('uid')}")
     return data

@@ -85,11 +85,45 @@ def probe(claim: Mapping[str, Any], connections: Mapping[str, Any]) -> Result:
     return Result(claim=claim, reached=reached, detail=detail)
 
 
-def run(outputs: Mapping[str, Any]) -> list[Result]:
+def sweep_claims(outputs: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Claims of earlier milestones the stack exports (``earlier``): those that must
+    still hold, and those the write-up itself gave up (each with ``given_up``)."""
+    if "earlier" not in outputs:
+        raise SystemExit("hostnet verify --sweep: the stack exports no `earlier` claims")
+    earlier = [dict(c) for c in outputs.get("earlier") or []]
+    hold = [{**c, "sweep": True} for c in earlier if not c.get("given_up")]
+    return hold, [c for c in earlier if c.get("given_up")]
+
+
+def run(outputs: Mapping[str, Any], *, sweep: bool = False) -> list[Result]:
+    """Probe the matrix (and with ``sweep`` the earlier claims that still hold)."""
     claims = list(outputs.get("matrix") or [])
+    if sweep:
+        claims += sweep_claims(outputs)[0]
     connections = outputs.get("connections") or {}
     with ThreadPoolExecutor(max_workers=12) as pool:
         return list(pool.map(lambda c: probe(c, connections), claims))
+
+
+def render_sweep(outputs: Mapping[str, Any], results: Sequence[Result]) -> str:
+    """What the sweep added, and every claim the write-up gave up, with its fate here."""
+    swept = [r for r in results if r.claim.get("sweep")]
+    lines = [f"sweep: {len(swept)} claims of earlier milestones probed beyond the matrix"]
+    kept = [r for r in results if r.claim.get("write_up_gave_up")]
+    for r in kept:
+        gave = r.claim["write_up_gave_up"]
+        lines.append(
+            f"given up by the write-up at milestone {gave['milestone']}, kept here "
+            f"({r.status}): [milestone {r.claim['milestone']}] {r.claim['source']} -> "
+            f"{_target(r.claim)}: {gave['why']}"
+        )
+    for c in sweep_claims(outputs)[1]:
+        gave = c["given_up"]
+        lines.append(
+            f"given up by the write-up at milestone {gave['milestone']}: [milestone "
+            f"{c['milestone']}] {c['source']} -> {_target(c)} expected {c['expect']}: {gave['why']}"
+        )
+    return "\n".join(lines)
 
 
 def _target(claim: Mapping[str, Any]) -> str:
@@ -137,6 +171,12 @@ def add_verify_command(subparsers: Any) -> None:
     parser.add_argument("--cwd", help="project directory (default: here)")
     parser.add_argument("--outputs", help="read stack outputs from this JSON file instead")
     parser.add_argument("--json", action="store_true", help="print results as JSON")
+    parser.add_argument(
+        "--sweep",
+        action="store_true",
+        help="also probe the claims of earlier milestones that still hold, and list "
+        "those the write-up itself gave up",
+    )
     parser.set_defaults(handler=_cmd_verify)
 
 
@@ -161,7 +201,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         print("hostnet verify: the stack's matrix claims nothing; nothing to verify")
         return 0
     try:
-        results = run(outputs)
+        results = run(outputs, sweep=args.sweep)
     finally:
         transport.close_all()
     if args.json:
@@ -172,5 +212,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         )
     else:
         print(render(results))
+        if args.sweep:
+            print(render_sweep(outputs, results))
     sys.stdout.flush()
     return 1 if any(r.status == "FAIL" for r in results) else 0

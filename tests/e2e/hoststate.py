@@ -80,11 +80,17 @@ def snapshot(host: str) -> dict[str, Any]:
         line for line in routes6.splitlines() if not line.split()[1:2] or _global6(line)
     )
     rules = _rules(lab.host_exec(host, ["iptables-save"]).stdout)
+    policy = [
+        f"v{family} {line.strip()}"
+        for family in (4, 6)
+        for line in lab.host_exec(host, ["ip", f"-{family}", "rule", "show"]).stdout.splitlines()
+    ]
     return {
         "links": link_view,
         "addresses": addr_view,
         "routes": sorted(line for line in routes.splitlines() if line.strip()),
         "iptables": rules,
+        "rules": policy,
         "sysctl": lab.host_exec(
             host, ["sysctl", "net.ipv4.ip_forward", "net.ipv4.conf.all.rp_filter"]
         ).stdout.splitlines(),
@@ -95,3 +101,18 @@ def snapshot(host: str) -> dict[str, Any]:
             for line in lab.host_exec(host, ["ip", "netns", "list"]).stdout.splitlines()
         ),
     }
+
+
+def foreign_rules(host: str) -> list[str]:
+    """iptables-save of the filter and nat tables as printed, minus counters,
+    comments and hostnet's own lines: what was there before hostnet (firewalld's
+    and docker's chains) must stay byte for byte, in order."""
+    lines = []
+    for table in ("filter", "nat"):
+        saved = lab.host_exec(host, ["iptables-save", "-t", table]).stdout.splitlines()
+        lines += [
+            line.rsplit(" [", 1)[0] if line.startswith(":") else line
+            for line in saved
+            if not line.startswith("#") and "HOSTNET" not in line
+        ]
+    return lines

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from hostnet import lab as hostnet_lab
 from tests.e2e import hoststate
 from tests.e2e.conftest import close_stack, open_stack
 
@@ -27,6 +28,8 @@ def test_every_kind_lifecycle(pulumi_env: dict[str, str], tmp_path: Path) -> Non
         assert links["blue.eth0"]["master"] == "hnfront"
         assert links["edge.eth1"]["master"] == "hnback"
         assert any("--dport 2222" in rule for rule in after_up["iptables"])
+        blue_rules = hostnet_lab.host_exec("h2", ["ip", "-n", "blue", "rule", "show"]).stdout
+        assert "1010:\tfrom 172.30.1.10 lookup 110 proto 77" in blue_rules
 
         stack.up("--expect-no-changes")
         stack.pulumi("refresh", "--yes", "--skip-preview", "--expect-no-changes")

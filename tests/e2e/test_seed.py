@@ -1,7 +1,10 @@
-"""The seed network through the real CLI: milestone by milestone, every claim of
-the write-up probed on the hosts, drift repaired, and destroy leaving the hosts
-as they were. The claims themselves (each with its milestone) are listed in
-examples/three-hosts/claims.py and exported by the stack as ``matrix``."""
+"""The seed network through the real CLI, on each lab profile (centos7: strict
+reverse-path filtering everywhere, firewalld's and docker's rules, ens34 down;
+plain): milestone by milestone, every claim of the write-up probed on the hosts
+plus the sweep of earlier milestones' claims, drift repaired, and destroy leaving
+the hosts as they were, foreign rules byte for byte. The claims themselves (each
+with its milestone) are listed in examples/three-hosts/claims.py and exported by
+the stack as ``matrix`` and ``earlier``."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from typing import Any
 import pytest
 
 from hostnet import lab as hostnet_lab
-from hostnet import verify
+from hostnet import transport, verify
 from tests.e2e import hoststate
 from tests.e2e.conftest import Stack, copy_root_project
 
@@ -112,6 +115,8 @@ WRITE_UP_CLAIMS: list[tuple[int, str, int, str, Any]] = [
     ),
 ]
 STEPS = ([1], [1, 2], [1, 2, 3], [1, 2, 3, 4], [1, 2, 3, 4, 7])
+# plain last: the session goes on with the profile its lab started with.
+PROFILES = ("centos7", "plain")
 MISSING_ADDRESS = "a router interface must have an address in the network it faces"
 
 
@@ -120,9 +125,15 @@ def snapshots() -> dict[str, Any]:
 
 
 class SeedRun:
-    def __init__(self, stack: Stack) -> None:
+    def __init__(self, stack: Stack, profile: str) -> None:
         self.stack = stack
+        self.profile = profile
         self.before = snapshots()
+        self.foreign = {host: hoststate.foreign_rules(host) for host in HOSTS}
+
+    def assert_foreign_rules_untouched(self) -> None:
+        for host, lines in self.foreign.items():
+            assert hoststate.foreign_rules(host) == lines, host
 
     def set_milestones(self, milestones: list[int]) -> None:
         self.stack.pulumi("config", "set", "milestones", json.dumps(milestones))
@@ -133,20 +144,31 @@ class SeedRun:
         return data
 
     def verify(self) -> list[verify.Result]:
-        results = verify.run(self.outputs())
+        results = verify.run(self.outputs(), sweep=True)
         failed = [r for r in results if r.status == "FAIL"]
         assert results and not failed, verify.render(results)
         return results
 
 
-@pytest.fixture(scope="module")
-def seed(pulumi_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeedRun]:
-    workdir = copy_root_project(tmp_path_factory.mktemp("seed"))
-    stack = Stack(workdir=workdir, name="lab", env=pulumi_env)
+@pytest.fixture(scope="module", params=PROFILES)
+def seed(
+    request: pytest.FixtureRequest,
+    pulumi_env: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[SeedRun]:
+    profile: str = request.param
+    transport.close_all()  # a rebuilt lab has new sshds and host keys
+    assert hostnet_lab.up(profile=profile).profile == profile
+    workdir = copy_root_project(tmp_path_factory.mktemp(f"seed-{profile}"))
+    # A backend per profile: both stacks are the project's `lab` stack.
+    backend = tmp_path_factory.mktemp(f"backend-{profile}")
+    env = {**pulumi_env, "PULUMI_BACKEND_URL": f"file://{backend}"}
+    stack = Stack(workdir=workdir, name="lab", env=env)
     stack.pulumi("stack", "init", "lab")
-    run = SeedRun(stack)
+    run = SeedRun(stack, profile)
     yield run
     stack.pulumi("destroy", "--yes", "--skip-preview", check=False)
+    transport.close_all()
 
 
 def _summary(output: str) -> dict[str, int]:
@@ -169,7 +191,9 @@ def test_milestones_one_by_one(seed: SeedRun) -> None:
         # An update of a live network: what earlier milestones built is never replaced.
         assert "replaced" not in summary, (milestones, summary)
         results = seed.verify()
+        seed.assert_foreign_rules_untouched()
         counts.append((milestones, summary, len(results)))
+    results = [r for r in results if not r.claim.get("sweep")]
     listed = 0
     for milestone, statement, count, status, selects in WRITE_UP_CLAIMS:
         matched = [r for r in results if r.claim["milestone"] == milestone and selects(r.claim)]
@@ -178,6 +202,18 @@ def test_milestones_one_by_one(seed: SeedRun) -> None:
         listed += count
     assert listed == len(results), "the stack claims something not listed here"
     print("\n".join(f"{m}: {s}, {n} claims hold" for m, s, n in counts))
+
+
+def test_sweep_names_what_the_write_up_gave_up(seed: SeedRun) -> None:
+    outputs = seed.outputs()
+    hold, given_up = verify.sweep_claims(outputs)
+    assert hold == []  # every earlier claim that still holds is in the matrix
+    assert sorted((c["source"], c["address"], c["given_up"]["milestone"]) for c in given_up) == [
+        (container, "10.32.171.1", 7) for container in sorted(CONTAINERS)
+    ]
+    report = verify.render_sweep(outputs, seed.verify())
+    assert report.count("given up by the write-up at milestone 4, kept here (OK)") == 6, report
+    assert report.count("given up by the write-up at milestone 7:") == 3, report
 
 
 def test_up_and_refresh_find_nothing_to_do(seed: SeedRun) -> None:
@@ -201,6 +237,10 @@ def test_drift_is_reported_and_repaired(seed: SeedRun) -> None:
 def test_destroy_leaves_hosts_as_before(seed: SeedRun) -> None:
     seed.stack.pulumi("destroy", "--yes", "--skip-preview")
     assert not hoststate.differences(seed.before, snapshots())
+    seed.assert_foreign_rules_untouched()
+    for host in HOSTS:
+        flags = hoststate.links(host)["ens34"]["flags"]
+        assert ("UP" in flags) == (seed.profile == "plain"), (host, flags)
 
 
 @pytest.mark.parametrize("failed", [5, 6])

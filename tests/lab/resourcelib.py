@@ -257,7 +257,8 @@ _TEST_MARKS = ("hnt", "HOSTNET", "198.18.", "198.19.", "198.51.100.", "DOCKER-US
 def sysctl_records(host: str) -> str:
     """hostnet's journal of replaced sysctl values on a host: ``path:record`` lines."""
     done = host_exec(host, ["sh", "-c", "cd /run/hostnet/sysctl 2>/dev/null && grep -r . ."])
-    return done.stdout
+    ports = host_exec(host, ["sh", "-c", "cd /run/hostnet/ports 2>/dev/null && grep -r . ."])
+    return done.stdout + ports.stdout
 
 
 def leftovers(host: str) -> list[str]:
@@ -266,6 +267,7 @@ def leftovers(host: str) -> list[str]:
         *link_text(host).splitlines(),
         *addr_text(host).splitlines(),
         *routes(host),
+        *run(host, "ip", "rule", "show").splitlines(),
         *iptables(host),
         *netns_names(host),
         *sysctl_records(host).splitlines(),

@@ -1,21 +1,29 @@
 """The on-host agent, run as a local process inside scratch network namespaces.
 
-No SSH: the agent runs as `python -m hostnet.agent` inside a namespace
-hn-agt-<random> and these tests talk JSON lines to it. Every namespace and
-process they create is removed at the end. Needs root; never skips.
+No SSH: the agent is started the way the transport starts it on a host (the
+bootstrap under the host's interpreter, the payload built for that interpreter
+on its stdin) inside a namespace hn-agt-<random>, and these tests talk JSON
+lines to it. Every namespace and process they create is removed at the end.
+Needs root; never skips.
+
+The op suite runs three times, once per kind of host (VARIANTS), and every
+answer must be the same: the controller's Python; a 3.8 host (pyroute2 0.8.1);
+a 3.6 host in the lab's old-kernel mode (hostnet.labhosts: the netlink options
+of 4.12/4.20 and memfd_create refused as a 3.10 kernel does, iptables-restore
+without -w as in 1.4.21). The pyenv interpreters of this machine provide 3.6
+and 3.8.
 
 The agent is started with `nsenter --net` rather than `ip netns exec`: the
 latter also gives it a slave mount namespace, so namespaces the agent creates
 would not be visible here (on a host the agent shares the host's mounts).
 
-Measurements print with `pytest -s -k measure`. HOSTNET_AGENT_PYTHON=/path/to/python3.9
-runs the agent under another interpreter (hosts may have any python3 >= 3.9).
+Measurements (default host only) print with `pytest -s -k measure`.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
-import importlib.util
 import json
 import os
 import secrets
@@ -26,18 +34,19 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from hostnet import labhosts
 from hostnet.agent.owner import FOREIGN
+from hostnet.payload import BOOTSTRAP, build_payload
 
 pytestmark = pytest.mark.lab
 
 PYTHON = Path(sys.executable)
-AGENT_PYTHON = os.environ.get("HOSTNET_AGENT_PYTHON") or str(PYTHON)
-PROVIDER = Path(__file__).resolve().parents[2] / "provider"
 RAND = secrets.token_hex(3)
 PREFIX = f"hn-agt-{RAND}"
 OWNER = "t1/test"
@@ -77,25 +86,25 @@ class Agent:
         self,
         ns: str,
         run_dir: Path,
+        variant: Variant,
         *,
         path: str | None = None,
         extra: dict[str, str] | None = None,
     ) -> None:
         env = dict(os.environ, HOSTNET_RUN_DIR=str(run_dir), **(extra or {}))
-        if str(PYTHON) != AGENT_PYTHON:
-            pyroute2_spec = importlib.util.find_spec("pyroute2")
-            assert pyroute2_spec is not None and pyroute2_spec.origin is not None
-            site = Path(pyroute2_spec.origin).parents[1]
-            env["PYTHONPATH"] = f"{PROVIDER}:{site}"
-        if path is not None:
-            env["PATH"] = path
+        env["PATH"] = ":".join(p for p in (path, variant.bin_dir, os.environ["PATH"]) if p)
         self._err = (run_dir / f"agent-{secrets.token_hex(2)}.stderr").open("wb")
-        argv = ["nsenter", f"--net=/run/netns/{ns}", AGENT_PYTHON, "-m", "hostnet.agent"]
+        exe = variant.python
+        argv = ["nsenter", f"--net=/run/netns/{ns}", exe, "-u", "-c", BOOTSTRAP, exe]
         self.proc = subprocess.Popen(
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err, env=env
         )
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self._in, self._out = self.proc.stdin, self.proc.stdout
+        self.hello = json.loads(self._out.readline())
+        payload = build_payload((self.hello["python"][0], self.hello["python"][1]))
+        self._in.write(str(len(payload)).encode() + b"\n" + payload)
+        self._in.flush()
         self.ready = json.loads(self._out.readline())
         self._replies: dict[Any, dict[str, Any]] = {}
         self._cond = threading.Condition()
@@ -154,13 +163,52 @@ class Agent:
         return code
 
 
+@dataclass(frozen=True)
+class Variant:
+    """A kind of host: the interpreter the agent starts with, and its session's bin dir."""
+
+    name: str
+    python: str
+    bin_dir: str | None = None
+    old_kernel: bool = False
+
+
+# name -> (pyenv version or None for the controller's Python, old-kernel mode)
+VARIANTS = {"default": (None, False), "py3.8": ("3.8", False), "py3.6-old-kernel": ("3.6", True)}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every op test on every kind of host; measurements on the default host only,
+    tests of what only an old host does on the old-kernel host only."""
+    if "variant" in metafunc.fixturenames:
+        name = metafunc.function.__name__
+        names = list(VARIANTS)
+        if name.startswith("test_measure"):
+            names = ["default"]
+        elif name.startswith("test_old_host"):
+            names = ["py3.6-old-kernel"]
+        metafunc.parametrize("variant", names, indirect=True, scope="module")
+
+
 @pytest.fixture(scope="module")
-def host() -> Iterator[str]:
+def variant(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Variant:
+    version, old_kernel = VARIANTS[request.param]
+    if version is None:
+        return Variant(request.param, str(PYTHON))
+    # The files a lab host's session finds first on its PATH (hostnet.labhosts).
+    bin_dir = tmp_path_factory.mktemp(f"bin-{request.param}")
+    files = labhosts.bin_files(python=labhosts.pyenv_python(version), old_kernel=old_kernel)
+    for name, text in files.items():
+        (bin_dir / name).write_text(text)
+        (bin_dir / name).chmod(0o755)
+    return Variant(request.param, str(bin_dir / "python3"), str(bin_dir), old_kernel)
+
+
+@pytest.fixture(scope="module")
+def host(variant: Variant) -> Iterator[str]:
     """The namespace the agent runs in (its "host"); a child "container" is PREFIX-c."""
     if os.geteuid() != 0:
         pytest.fail("agent lab tests need root (network namespaces)", pytrace=False)
-    if importlib.util.find_spec("pyroute2") is None:
-        pytest.fail("pyroute2 is not installed in this interpreter", pytrace=False)
     for name in (PREFIX, f"{PREFIX}-c"):
         sh("ip", "netns", "add", name)
         in_ns(name, "ip", "link", "set", "lo", "up")
@@ -176,13 +224,13 @@ def child(host: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("hostnet-run")
+def run_dir(variant: Variant, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp(f"hostnet-run-{variant.name}")
 
 
 @pytest.fixture(scope="module")
-def agent(host: str, run_dir: Path) -> Iterator[Agent]:
-    started = Agent(host, run_dir)
+def agent(host: str, run_dir: Path, variant: Variant) -> Iterator[Agent]:
+    started = Agent(host, run_dir, variant)
     yield started
     assert started.close() == 0
 
@@ -219,12 +267,18 @@ def links_in(ns: str) -> list[str]:
 # --- protocol -------------------------------------------------------------------------------
 
 
-def test_ready_line_and_info(agent: Agent) -> None:
+def test_ready_line_and_info(agent: Agent, variant: Variant) -> None:
     ready = agent.ready
     assert ready["ready"] is True and ready["pid"] == agent.proc.pid
     assert ready["iptables"] in ("nft", "legacy") and ready["kernel"] == os.uname().release
-    version = sh(AGENT_PYTHON, "-c", "import platform; print(platform.python_version())")
+    version = sh(variant.python, "-c", "import platform; print(platform.python_version())")
     assert ready["python"] == version.stdout.strip()
+    # What the host takes is detected at start: the old-kernel host refuses all three.
+    assert ready["netlink"] == {
+        "ext_ack": not variant.old_kernel,
+        "strict_check": not variant.old_kernel,
+    }
+    assert ready["iptables_restore_wait"] is not variant.old_kernel
     info = agent.ok("info")
     assert {k: v for k, v in ready.items() if k != "ready"} == info
     assert agent.ok("ping") == {"pong": True}
@@ -346,7 +400,7 @@ def test_link_set_changes_only_what_differs(agent: Agent) -> None:
     agent.ok("link_delete", ifname="hbr2", owner=OWNER)
 
 
-def test_veth_into_named_netns(agent: Agent, host: str, child: str) -> None:
+def test_veth_into_named_netns(agent: Agent, host: str, child: str, variant: Variant) -> None:
     agent.ok("link_ensure_bridge", ifname="hbr3", owner=OWNER)
     args = {"ifname": "hv0", "peer_ifname": "eth9", "peer_netns": child, "owner": OWNER}
     first = agent.ok("link_ensure_veth", **args, master="hbr3", up=True, mtu=1450)
@@ -362,7 +416,10 @@ def test_veth_into_named_netns(agent: Agent, host: str, child: str) -> None:
     other = {**args, "peer_ifname": "eth8"}
     assert agent.err("link_ensure_veth", **other)["type"] == "Exists"
     error = agent.err("link_set", ifname="hbr3", owner=OWNER, master="hbr3")
-    assert error["type"] == "Failed" and error["errno"] and "bridge" in error["message"], error
+    assert error["type"] == "Failed" and error["errno"] == errno.ELOOP, error
+    # The kernel's own words come with extended acks (4.12+); before, only the errno's.
+    said = "Too many levels of symbolic links" if variant.old_kernel else "bridge"
+    assert said in error["message"], error
     assert agent.ok("link_delete", ifname="hv0", owner=OWNER) == {"deleted": True}
     assert agent.ok("link_delete", ifname="hv0", owner=OWNER) == {"deleted": False}
     assert agent.ok("link_read", netns=child, ifname="eth9") is None
@@ -387,7 +444,7 @@ def test_veth_refuses_a_taken_peer_name_and_creates_nothing(
 
 
 def test_veth_peer_by_pid_path_and_container(
-    host: str, run_dir: Path, holder: int, tmp_path: Path
+    host: str, run_dir: Path, variant: Variant, holder: int, tmp_path: Path
 ) -> None:
     fake = tmp_path / "bin"
     fake.mkdir()
@@ -399,7 +456,7 @@ def test_veth_peer_by_pid_path_and_container(
         'echo "Error: No such object: $4" >&2; exit 1\n'
     )
     docker.chmod(0o755)
-    agent = Agent(host, run_dir, path=f"{fake}:{os.environ['PATH']}")
+    agent = Agent(host, run_dir, variant, path=str(fake))
     try:
         for n, ref in enumerate((f"pid:{holder}", f"/proc/{holder}/ns/net", "container:c1")):
             made = agent.ok(
@@ -595,6 +652,44 @@ def test_routes(agent: Agent, host: str) -> None:
     agent.ok("link_delete", ifname="hbr5", owner=OWNER)
 
 
+def test_uplink_takeover_and_release(agent: Agent, host: str, child: str) -> None:
+    in_ns(host, "ip", "link", "add", "hnu0", "type", "veth", "peer", "name", "hnu1", "netns", child)
+    in_ns(host, "ip", "addr", "add", "192.168.79.1/24", "dev", "hnu0")
+    in_ns(host, "ip", "link", "set", "hnu0", "up")
+    in_ns(child, "ip", "addr", "add", "192.168.79.2/24", "dev", "hnu1")
+    in_ns(child, "ip", "link", "set", "hnu1", "up")
+    in_ns(host, "ip", "route", "add", "10.79.0.0/16", "via", "192.168.79.2", "metric", "5")
+    mac = agent.ok("link_read", ifname="hnu0")["mac"]
+    try:
+        agent.ok("link_ensure_bridge", ifname="hbu0", owner=OWNER)
+        takeover = {"bridge": "hbu0", "nic": "hnu0", "owner": OWNER}
+        taken = agent.ok("uplink_takeover", **takeover)
+        assert taken == {
+            "changed": True,
+            "addresses": ["192.168.79.1/24"],
+            "routes": ["10.79.0.0/16 via 192.168.79.2"],
+        }
+        assert agent.ok("uplink_takeover", **takeover)["changed"] is False
+        bridge = agent.ok("link_read", ifname="hbu0")
+        assert bridge["mac"] == mac and bridge["up"] and bridge["addresses"] == ["192.168.79.1/24"]
+        nic = agent.ok("link_read", ifname="hnu0")
+        assert nic["master"] == "hbu0" and nic["addresses"] == []
+        route = in_ns(host, "ip", "route", "show", "10.79.0.0/16").stdout.strip()
+        assert route == "10.79.0.0/16 via 192.168.79.2 dev hbu0 metric 5"
+        assert agent.ok("probe", kind="ping", address="192.168.79.2")["ok"]
+        released = agent.ok("uplink_release", **takeover)
+        assert released["deleted"] is True and released["routes"] == taken["routes"]
+        assert released["nic"]["master"] is None
+        assert released["nic"]["addresses"] == ["192.168.79.1/24"]
+        route = in_ns(host, "ip", "route", "show", "10.79.0.0/16").stdout.strip()
+        assert route == "10.79.0.0/16 via 192.168.79.2 dev hnu0 metric 5"
+        assert agent.ok("link_read", ifname="hbu0") is None
+        assert agent.ok("probe", kind="ping", address="192.168.79.2")["ok"]
+    finally:
+        in_ns(host, "ip", "link", "del", "hnu0", check=False)
+        in_ns(host, "ip", "link", "del", "hbu0", check=False)
+
+
 # --- namespaces and sysctl ------------------------------------------------------------------
 
 
@@ -663,10 +758,10 @@ def test_sysctl_write_and_restore(agent: Agent, host: str, child: str, run_dir: 
 
 @pytest.mark.parametrize("mode", ["nft", "legacy"])
 def test_iptables_round_trip_leaves_foreign_rules_alone(
-    host: str, run_dir: Path, mode: str
+    host: str, run_dir: Path, variant: Variant, mode: str
 ) -> None:
     tool = f"iptables-{mode}"
-    agent = Agent(host, run_dir, extra={"HOSTNET_IPTABLES": mode})
+    agent = Agent(host, run_dir, variant, extra={"HOSTNET_IPTABLES": mode})
     try:
         assert agent.ready["iptables"] == mode
         _iptables_round_trip(agent, host, tool)
@@ -731,6 +826,41 @@ def _iptables_round_trip(agent: Agent, host: str, tool: str) -> None:
     assert agent.ok("ipt_read_rules", table="filter") == []
     dumped = agent.ok("dump")["rules"]
     assert "-A FORWARD -s 10.9.0.0/16 -j DROP" in dumped["filter"]
+
+
+def test_old_host_restore_without_wait_honours_both_xtables_locks(
+    agent: Agent, host: str, variant: Variant
+) -> None:
+    """iptables-restore without -w runs under the locks `iptables -w` takes: the
+    flock of /run/xtables.lock and upstream 1.4.x's abstract socket @xtables."""
+    assert agent.ready["iptables_restore_wait"] is False
+    rule = {"table": "filter", "chain": "FORWARD", "owner": "h1/fw/lock"}
+    spec = ["-s", "10.77.0.0/16", "-j", "ACCEPT"]
+    assert agent.ok("ipt_ensure_rule", **rule, rule=spec) == CREATED
+    fd = os.open("/run/xtables.lock", os.O_RDONLY | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        busy = agent.batch(("ipt_delete_rule", rule), timeout=0.5)
+        assert busy["error"]["type"] == "Busy", busy
+    finally:
+        os.close(fd)
+    code = (
+        "import socket, time; s = socket.socket(socket.AF_UNIX); s.bind('\\0xtables'); "
+        "print('held', flush=True); time.sleep(60)"
+    )
+    holder = subprocess.Popen(
+        ["ip", "netns", "exec", host, str(PYTHON), "-c", code], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        busy = agent.batch(("ipt_delete_rule", rule), timeout=0.5)
+        assert busy["error"]["type"] == "Busy", busy
+    finally:
+        holder.kill()
+        holder.wait()
+    assert any("10.77.0.0/16" in x for x in saved(host, "filter"))
+    assert agent.ok("ipt_delete_rule", **rule) == {"deleted": True}
+    assert not any("10.77.0.0/16" in x for x in saved(host, "filter"))
 
 
 # --- probes and dumps -----------------------------------------------------------------------

@@ -160,6 +160,36 @@ def test_failed_creates_leave_nothing_behind(lab: LabInfo, cleanup: rl.Cleanup) 
     rl.assert_same(before, rl.snapshot("h2"))
 
 
+@pytest.mark.parametrize("how", ["delete", "update"])
+def test_a_port_comes_back_as_it_was(lab: LabInfo, cleanup: rl.Cleanup, how: str) -> None:
+    """A NIC that was down (promisc on, its own mtu) is up while it is a port, and
+    down again, with the same promisc and mtu and no master, once given back."""
+    stem = rl.uid()
+    name, port = stem + "br", stem + "p"
+    _plain_link("h2", port, cleanup)
+    # Up once and down again: the kernel attaches its default qdisc on the first up.
+    rl.run("h2", "ip", "link", "set", port, "up")
+    rl.run("h2", "ip", "link", "set", port, "down", "mtu", "1400", "promisc", "on")
+    before = rl.snapshot("h2")
+    inputs = _inputs(lab, name, ports=[port])
+    cleanup.delete_resource("bridge", inputs)
+    agent = rl.agent_for(inputs)
+
+    outputs = bridge.create(agent, inputs)
+    seen = rl.link("h2", port)
+    assert seen is not None and seen["master"] == name and "UP" in seen["flags"]
+    if how == "delete":
+        bridge.delete(agent, outputs)
+    else:
+        outputs = bridge.update(agent, outputs, _inputs(lab, name, ports=[]))
+        assert "master" not in rl.link("h2", port)  # type: ignore[operator]
+        bridge.delete(agent, outputs)
+    rl.assert_same(before, rl.snapshot("h2"))
+    seen = rl.link("h2", port)
+    assert seen is not None and "UP" not in seen["flags"] and "PROMISC" in seen["flags"]
+    assert seen["mtu"] == 1400
+
+
 def _restore_uplink_by_hand(name: str) -> None:
     """Put ens32 back without hostnet, should a failed test leave it in the bridge."""
     if rl.link("h3", name) is None:

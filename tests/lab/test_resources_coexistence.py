@@ -1,7 +1,7 @@
 """Every kind's create, update and delete on h3 next to objects of others:
-a bridge, a vxlan device with a peer, Docker's DOCKER-USER chain, a route,
-FORWARD and POSTROUTING rules and a named namespace, all made by hand. They
-must come out byte-identical."""
+a bridge, a vxlan device with a peer, Docker's DOCKER-USER chain, a route, a
+policy routing rule at the priority hostnet uses, FORWARD and POSTROUTING rules
+and a named namespace, all made by hand. They must come out byte-identical."""
 
 from __future__ import annotations
 
@@ -26,7 +26,12 @@ def cleanup() -> Iterator[rl.Cleanup]:
 
 
 def _place_foreign(stem: str, cleanup: rl.Cleanup) -> dict[str, str]:
-    names = {"bridge": stem + "fbr", "netns": stem + "fns", "vxlan": stem + "fvx"}
+    names = {
+        "bridge": stem + "fbr",
+        "netns": stem + "fns",
+        "vxlan": stem + "fvx",
+        "priority": str(_priority(stem)),
+    }
     vni = str(200000 + rl.spare_octet(stem))
     flood = ("bridge", "fdb", "append", "00:00:00:00:00:00", "dev", names["vxlan"])
     ipt = ("iptables", "-w")
@@ -41,6 +46,9 @@ def _place_foreign(stem: str, cleanup: rl.Cleanup) -> dict[str, str]:
         ((*flood, "dst", "10.32.171.202"), ("true",)),
         (("ip", "route", "add", "198.51.100.0/24", "via", "10.32.171.1"),
          ("ip", "route", "del", "198.51.100.0/24")),
+        (("ip", "rule", "add", "priority", names["priority"], "to", "198.51.100.0/24",
+          "lookup", "main"),
+         ("ip", "rule", "del", "priority", names["priority"], "to", "198.51.100.0/24")),
         ((*ipt, "-N", "DOCKER-USER"), (*ipt, "-X", "DOCKER-USER")),
         ((*ipt, "-A", "DOCKER-USER", "-s", "192.0.2.0/24", "-j", "DROP"),
          (*ipt, "-D", "DOCKER-USER", "-s", "192.0.2.0/24", "-j", "DROP")),
@@ -69,8 +77,13 @@ def _foreign_view(names: dict[str, str]) -> dict[str, Any]:
         "filter": rl.chain_lines(HOST, "filter", ("FORWARD", "DOCKER-USER")),
         "nat": rl.chain_lines(HOST, "nat", ("POSTROUTING",)),
         "routes": rl.run(HOST, "ip", "route"),
+        "rules": rl.run(HOST, "ip", "rule"),
         "netns": rl.netns_names(HOST),
     }
+
+
+def _priority(stem: str) -> int:
+    return 1000 + rl.spare_octet(stem)
 
 
 def _plan(lab: LabInfo, stem: str) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
@@ -95,6 +108,8 @@ def _plan(lab: LabInfo, stem: str) -> list[tuple[str, dict[str, Any], dict[str, 
          {**router, "routes": [{"dst": "198.51.100.0/25", "via": f"{net}.1"}]}),
         ("route", {"dst": f"198.19.{rl.spare_octet(stem)}.0/24", "via": f"{net}.3"},
          {"dst": f"198.19.{rl.spare_octet(stem)}.0/24", "via": f"{net}.4"}),
+        ("rule", {"priority": _priority(stem), "src": f"{net}.0/24", "table": 1000},
+         {"priority": _priority(stem), "src": f"{net}.0/24", "action": "prohibit"}),
         ("nat", nat, {**nat, "destination": "198.51.100.0/24"}),
         ("firewall", fw, {**fw, "action": "DROP"}),
         ("sysctl", {"key": sysctl_key, "value": "1"}, {"key": sysctl_key, "value": "0"}),
@@ -128,6 +143,6 @@ def test_foreign_objects_survive_a_full_cycle_of_every_kind(
         KINDS[kind].delete(agent, outs)
 
     foreign_after = _foreign_view(names)
-    for key in ("fbr", "fvx", "fdb", "filter", "nat", "routes", "netns"):
+    for key in ("fbr", "fvx", "fdb", "filter", "nat", "routes", "rules", "netns"):
         assert foreign_after[key] == foreign_before[key], key
     rl.assert_same(host_before, rl.snapshot(HOST))

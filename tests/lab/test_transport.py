@@ -70,10 +70,11 @@ def test_one_connection_per_host_whatever_the_threads(lab: LabInfo) -> None:
     peers = sorted(line.split()[-1].rsplit(":", 1)[0] for line in ss.splitlines())
     assert peers == sorted(lab.hosts.values()), ss
     # Seen from each host: one agent (hosts share the machine's PID namespace,
-    # so count only processes in the host's network namespace).
+    # so count only processes in the host's network namespace). "-c import" is
+    # the interpreter's command line, not that of the launcher shell around it.
     for host in ("h1", "h2", "h3"):
         agents = hostnet_lab.host_exec(
-            host, ["sh", "-c", "pgrep --ns $$ --nslist net -f '[i]mport sys, os, json'"]
+            host, ["sh", "-c", "pgrep --ns $$ --nslist net -f 'c [i]mport sys, os, json'"]
         )
         assert len(agents.stdout.split()) == 1, agents.stdout
 
@@ -110,16 +111,16 @@ def test_unreachable_address_and_closed_port(lab: LabInfo) -> None:
 def test_missing_or_old_python_is_named(lab: LabInfo) -> None:
     with pytest.raises(errors.NoSuitablePython, match=r"python3\.7"):
         transport.agent_for(_conn(lab, "h2", python="python3.7"))
-    # An interpreter that reports 3.8, as an older distribution's python3 would.
-    fake = "/run/hostnet-test-python38"
+    # An interpreter that reports 3.5, as an older distribution's python3 would.
+    fake = "/run/hostnet-test-python35"
     script = (
         "#!/bin/sh\nexec /usr/bin/python3 -c "
-        '\'import sys; code = sys.argv[1]; sys.version_info = (3, 8, 10, "final", 0); '
+        '\'import sys; code = sys.argv[1]; sys.version_info = (3, 5, 10, "final", 0); '
         'exec(compile(code, "<boot>", "exec"))\' "$3"\n'
     )
     hostnet_lab.host_exec("h2", ["sh", "-c", f"cat > {fake} && chmod 755 {fake}"], input=script)
     try:
-        with pytest.raises(errors.NoSuitablePython, match=r"3\.8\.10"):
+        with pytest.raises(errors.NoSuitablePython, match=r"Python 3\.5\.10, older than 3\.6"):
             transport.agent_for(_conn(lab, "h2", python=fake))
     finally:
         hostnet_lab.host_exec("h2", ["rm", "-f", fake])

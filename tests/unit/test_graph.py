@@ -121,6 +121,16 @@ EXPORT = {
                 netns="c1",
             ),
             _resource(
+                "RoutingRule",
+                "c1-from",
+                "h1/rule/ns:c1/1006",
+                netns="c1",
+                priority=1006,
+                src="192.168.1.2/32",
+                action="table",
+                table=106,
+            ),
+            _resource(
                 "NatRule",
                 "masq",
                 "h1/nat/masq",
@@ -156,7 +166,8 @@ def _graph(states: dict[str, str] | None = None) -> Graph:
 
 def test_declared_reads_hostnet_resources_of_an_export() -> None:
     found = declared(EXPORT)
-    assert [r.kind for r in found] == ["bridge", "veth", "route", "route", "route", "nat", "sysctl"]
+    kinds = ["bridge", "veth", "route", "route", "route", "rule", "nat", "sysctl"]
+    assert [r.kind for r in found] == kinds
     assert found[0].rid == "h1/bridge/br0" and found[0].name == "br" and found[0].host == "h1"
     assert "__provider" not in found[0].outputs
 
@@ -205,6 +216,13 @@ def test_rules_are_badges_where_they_match() -> None:
     anchor = [b.text for b in nodes["anchor:h1:"].badges]
     assert anchor[:2] == ["FORWARD policy DROP", "FORWARD DOCKER-USER"]
     assert anchor[2] == "net.ipv4.ip_forward = 1"
+
+
+def test_a_routing_rule_is_a_badge_of_its_namespace() -> None:
+    nodes = {n.key: n for n in _graph().nodes}
+    (rule,) = [b for b in nodes["anchor:h1:c1"].badges if b.text.startswith("rule ")]
+    assert rule.text == "rule 1006: from 192.168.1.2/32 lookup 106"
+    assert rule.owner == "hostnet" and [o.rid for o in rule.objects] == ["h1/rule/ns:c1/1006"]
 
 
 def test_every_resource_is_drawn_and_drift_is_marked() -> None:

@@ -38,6 +38,9 @@ def _build() -> list[pulumi.Resource]:
         bridge,
         hn.Veth("v", hn.VethArgs(host=H1, name="t.eth0", peer_name="veth0", peer_netns="test1.1")),
         hn.Route("r", hn.RouteArgs(host=H1, dst="default", via="192.168.5.1", netns="test1.1")),
+        hn.RoutingRule(
+            "rr", hn.RoutingRuleArgs(host=H1, priority=1002, src="192.168.6.2", table=106)
+        ),
         hn.NatRule("n", hn.NatRuleArgs(host=H1, kind="masquerade", source="192.168.5.0/24")),
         hn.FirewallRule("f", hn.FirewallRuleArgs(host=H1, in_interface="bridge0")),
         hn.Netns("ns", hn.NetnsArgs(host=H1, name="blue")),
@@ -70,6 +73,7 @@ def test_every_class_registers_with_its_type_token_and_provider() -> Any:
                 "Bridge",
                 "Veth",
                 "Route",
+                "RoutingRule",
                 "NatRule",
                 "FirewallRule",
                 "Netns",
@@ -91,7 +95,8 @@ def test_every_class_registers_with_its_type_token_and_provider() -> Any:
 
 
 @pytest.mark.parametrize(
-    "kind", ["bridge", "veth", "router", "route", "nat", "firewall", "netns", "sysctl", "vxlan"]
+    "kind",
+    ["bridge", "veth", "router", "route", "rule", "nat", "firewall", "netns", "sysctl", "vxlan"],
 )
 def test_provider_is_deterministic(kind: str) -> None:
     assert dill.dumps(HostnetProvider(kind)) == dill.dumps(HostnetProvider(kind))

@@ -1,14 +1,23 @@
 """The hostnet agent: runs on a host, changes its network on request.
 
 It is shipped to a host as a zip (this package, imported there as
-``hostnet_agent``, plus pyroute2) and needs python3 >= 3.9, the stdlib and
-pyroute2 0.9.7. ``python -m hostnet.agent`` serves on stdin/stdout locally.
+``hostnet_agent``, plus pyroute2) and needs Python >= 3.6, the stdlib and
+pyroute2 (0.9.7 from Python 3.9, 0.8.1 before; hostnet.payload picks). The
+sources stay in modern style: for 3.6 the payload turns their annotations into
+strings and adds the dataclasses backport, so nothing here may need 3.7+ at run
+time (no ``capture_output``, no subscripted ``collections.abc`` outside
+TYPE_CHECKING, no walrus or positional-only parameters); the unit tests import
+the payload under every Python from 3.6. Kernel and userland differences are
+detected at start (hostcaps, iptsave). ``python -m hostnet.agent`` serves on
+stdin/stdout locally.
 
 Protocol (JSON, one object per line)
 ====================================
 Start: one line ``{"ready": true, "agent": VERSION, "python": "3.11.2", "pid": N,
 "hostname": ..., "kernel": <uname -r>, "iptables": "nft"|"legacy"|null,
-"pyroute2": "0.9.7", "run_dir": "/run/hostnet"}``.
+"pyroute2": "0.9.7", "run_dir": "/run/hostnet", "netlink": {"ext_ack": bool,
+"strict_check": bool}, "iptables_restore_wait": bool}`` (what the kernel and
+iptables-restore were found to take).
 
 Request: ``{"id": INT, "ops": [{"op": NAME, "args": {...}}, ...], "timeout": SECONDS}``
 (timeout optional, default 60). Ops of a batch run in order and stop at the

@@ -16,9 +16,7 @@ import threading
 import time
 from typing import Any
 
-from pyroute2 import IPRoute
-
-from . import nsref
+from . import hostcaps, nsref
 from .errors import Failed, NotFound, Timeout, from_exception
 from .nsref import Netns
 from .rtnl import Rtnl
@@ -47,7 +45,7 @@ class Net:
     def __init__(self, ns: Netns, ipr: Any) -> None:
         self.ns = ns
         self.ipr = ipr
-        self.rt = Rtnl(ipr.fileno())
+        self.rt = Rtnl(ipr.fileno(), ext_ack=hostcaps.EXT_ACK)
 
     def close(self) -> None:
         self.rt.close()
@@ -101,12 +99,7 @@ class Context:
             self._net[path] = cached
             return cached
         try:
-            # nlm_echo: a create answers with the new object, saving a lookup.
-            if path is None:
-                ipr = IPRoute(groups=0, strict_check=True, nlm_echo=True)
-            else:
-                # flags=0: a missing namespace is an error, never created on the fly.
-                ipr = IPRoute(netns=path, flags=0, groups=0, strict_check=True, nlm_echo=True)
+            ipr = hostcaps.iproute(path)
         except FileNotFoundError:
             raise NotFound(f"network namespace {ns.label!r} does not exist") from None
         except Exception as exc:
@@ -133,9 +126,7 @@ class Context:
         full = in_netns(ns.require(), argv)
         timeout = self.remaining()
         try:
-            return subprocess.run(  # noqa: S603 -- argv list, no shell
-                full, input=stdin, capture_output=True, timeout=timeout, check=False, env=_ENV
-            )
+            return hostcaps.run(full, stdin=stdin, timeout=timeout, env=_ENV)
         except subprocess.TimeoutExpired:
             raise Timeout(f"{argv[0]} did not finish within {timeout:.1f}s") from None
         except FileNotFoundError:

@@ -8,18 +8,26 @@ HOSTNET_IPTABLES=nft|legacy overrides the choice.
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import os
 import shlex
 import shutil
+import socket
 import subprocess
 import threading
-from dataclasses import dataclass, field
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 
+from . import hostcaps
 from .context import Context
-from .errors import AgentError, Failed, Invalid, NotFound
+from .errors import AgentError, Busy, Failed, Invalid, NotFound
 from .nsref import Netns
 from .owner import MARK_PREFIX
 
+XTABLES_LOCK = "/run/xtables.lock"
 TABLES = ("filter", "nat", "mangle", "raw", "security")
 BUILTIN = {
     "filter": ("INPUT", "FORWARD", "OUTPUT"),
@@ -36,6 +44,8 @@ class Tools:
     iptables: str = "iptables"
     save: str = "iptables-save"
     restore: str = "iptables-restore"
+    # iptables-restore -w came with iptables 1.6.2; 1.4.21 (CentOS 7) refuses it.
+    restore_wait: bool = True
 
 
 @dataclass(frozen=True)
@@ -77,17 +87,19 @@ def tools() -> Tools:
 
 def _output(argv: list[str]) -> str:
     try:
-        done = subprocess.run(argv, capture_output=True, timeout=10, check=False)  # noqa: S603 -- argv list
+        done = hostcaps.run(argv, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
         return ""
     return done.stdout.decode(errors="replace") if done.returncode == 0 else ""
 
 
 def _variant(mode: str) -> Tools | None:
-    paths = [shutil.which(f"iptables-{mode}{suffix}") for suffix in ("", "-save", "-restore")]
-    if None in paths:
+    command, save, restore = (
+        shutil.which(f"iptables-{mode}{s}") for s in ("", "-save", "-restore")
+    )
+    if command is None or save is None or restore is None:
         return None
-    return Tools(mode, *(p for p in paths if p is not None))
+    return Tools(mode, command, save, restore)
 
 
 def _has_rules(variant: Tools) -> bool:
@@ -95,6 +107,22 @@ def _has_rules(variant: Tools) -> bool:
 
 
 def _detect() -> Tools:
+    found = _detect_variant()
+    if found.mode is None:
+        return found
+    return replace(found, restore_wait=_restore_waits(found.restore))
+
+
+def _restore_waits(restore: str) -> bool:
+    """Whether iptables-restore takes -w: asked of the tool by a test run that commits nothing."""
+    try:
+        done = hostcaps.run([restore, "-w", "--test", "--noflush"], stdin=b"", timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return True
+    return done.returncode == 0
+
+
+def _detect_variant() -> Tools:
     forced = os.environ.get("HOSTNET_IPTABLES")
     if forced in ("nft", "legacy"):
         variant = _variant(forced)
@@ -213,10 +241,56 @@ def iptables(ctx: Context, ns: Netns, table: str, words: list[str]) -> None:
 def restore(ctx: Context, ns: Netns, table: str, lines: list[str]) -> None:
     """One transaction that adds to the table (never flushes it)."""
     text = "\n".join([f"*{table}", *lines, "COMMIT", ""])
-    argv = [tools().restore, "-w", "--noflush"]
-    done = ctx.run(argv, ns=ns, stdin=text.encode())
+    found = tools()
+    if found.restore_wait:
+        argv = [found.restore, "-w", "--noflush"]
+        done = ctx.run(argv, ns=ns, stdin=text.encode())
+    else:
+        argv = [found.restore, "--noflush"]
+        with xtables_lock(ctx, ns):
+            done = ctx.run(argv, ns=ns, stdin=text.encode())
     if done.returncode != 0:
         raise _fail(argv, done)
+
+
+@contextlib.contextmanager
+def xtables_lock(ctx: Context, ns: Netns) -> Iterator[None]:
+    """The locks `iptables -w` takes, held while an iptables-restore without -w runs:
+    flock on /run/xtables.lock (iptables 1.6 on, and RHEL 7's 1.4.21) and the
+    abstract socket @xtables of the namespace (upstream 1.4.x)."""
+    path = os.environ.get("XTABLES_LOCKFILE") or XTABLES_LOCK
+    fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    held: list[socket.socket] = []
+    try:
+        pause = 0.002
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if not held:
+                    held.append(_bind_abstract(ns))
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EWOULDBLOCK, errno.EADDRINUSE):
+                    raise
+                if ctx.remaining() < pause:
+                    raise Busy("another iptables holds the xtables lock") from None
+                time.sleep(pause)
+                pause = min(pause * 2, 0.05)
+        yield
+    finally:
+        for sock in held:
+            sock.close()
+        os.close(fd)
+
+
+def _bind_abstract(ns: Netns) -> socket.socket:
+    sock = hostcaps.socket_in(ns.require(), socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind("\0xtables")
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def line(command: str, chain: str, tokens: list[str]) -> str:

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
+from . import hostcaps
 from .errors import Failed, Invalid, NotFound, Timeout
 
 NETNS_DIR = "/run/netns"
@@ -87,7 +88,7 @@ def _container(ref: str, name: str, *, timeout: float) -> Netns:
         raise Failed(f"{ref}: neither docker nor podman is installed")
     argv = [tool, "inspect", "--format", "{{.State.Pid}}", name]
     try:
-        done = subprocess.run(argv, capture_output=True, timeout=timeout, check=False)  # noqa: S603 -- argv list
+        done = hostcaps.run(argv, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise Timeout(f"{ref}: {os.path.basename(tool)} inspect took over {timeout:.1f}s") from None
     out = done.stdout.decode(errors="replace").strip()

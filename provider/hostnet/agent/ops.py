@@ -7,7 +7,7 @@ import platform
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyroute2
 
@@ -16,11 +16,14 @@ from . import (
     addresses,
     dump,
     fdb,
+    hostcaps,
     iptables,
     links,
     netns,
+    ports,
     probe,
     routes,
+    rules,
     sysctl,
     uplink,
     veth,
@@ -30,7 +33,8 @@ from .context import Context
 from .iptsave import tools
 from .rundir import run_dir
 
-OpFn = Callable[[Context, Args], Any]
+if TYPE_CHECKING:  # subscripting collections.abc.Callable needs Python 3.9 at run time
+    OpFn = Callable[[Context, Args], Any]
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,8 @@ def host_info() -> dict[str, Any]:
         "iptables": tools().mode,
         "pyroute2": getattr(pyroute2, "__version__", None),
         "run_dir": run_dir(),
+        "netlink": hostcaps.features(),
+        "iptables_restore_wait": tools().restore_wait,
     }
 
 
@@ -71,6 +77,8 @@ _ROUTE = "netns dst family table metric"
 _IPT = "netns table chain"
 # Who asks, and what it may take (owner.py).
 _OWN = "owner legacy adopt"
+_RULE = "netns family priority"
+_SELECT = "src dst iif oif fwmark fwmask tos"
 OPS: dict[str, OpSpec] = {
     "ping": _op(_ping, ""),
     "info": _op(_info, ""),
@@ -105,6 +113,10 @@ OPS: dict[str, OpSpec] = {
     "route_get": _op(routes.route_get, "netns dst"),
     "route_list": _op(routes.route_list, "netns table"),
     "route_delete": _op(routes.route_delete, f"{_ROUTE} {_OWN}", mutating=True),
+    "rule_ensure": _op(rules.rule_ensure, f"{_RULE} {_SELECT} action table {_OWN}", mutating=True),
+    "rule_read": _op(rules.rule_read, _RULE),
+    "rule_list": _op(rules.rule_list, "netns"),
+    "rule_delete": _op(rules.rule_delete, f"{_RULE} {_OWN}", mutating=True),
     "netns_ensure": _op(netns.netns_ensure, f"name {_OWN}", mutating=True),
     "netns_delete": _op(netns.netns_delete, f"name {_OWN}", mutating=True),
     "netns_read": _op(netns.netns_read, "name"),
@@ -122,6 +134,8 @@ OPS: dict[str, OpSpec] = {
     ),
     "ipt_delete_rule": _op(iptables.ipt_delete_rule, f"{_IPT} {_OWN}", mutating=True),
     "ipt_read_rules": _op(iptables.ipt_read_rules, _IPT),
+    "port_attach": _op(ports.port_attach, f"{_LINK} master {_OWN}", mutating=True),
+    "port_release": _op(ports.port_release, f"{_LINK} master {_OWN}", mutating=True),
     "uplink_takeover": _op(uplink.uplink_takeover, f"netns bridge nic {_OWN}", mutating=True),
     "uplink_release": _op(
         uplink.uplink_release, f"netns bridge nic {_OWN} keep_bridge", mutating=True

@@ -164,9 +164,11 @@ def vxlan_data(
 class Rtnl:
     """Synchronous link requests on its own fd of a netlink socket."""
 
-    def __init__(self, fileno: int) -> None:
-        self._sock = socket.socket(fileno=os.dup(fileno))
-        self._sock.setsockopt(SOL_NETLINK, NETLINK_EXT_ACK, 1)
+    def __init__(self, fileno: int, *, ext_ack: bool) -> None:
+        self._sock = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 0, fileno=os.dup(fileno))
+        if ext_ack:
+            # The kernel's own words in errors; kernels before 4.12 refuse the option.
+            self._sock.setsockopt(SOL_NETLINK, NETLINK_EXT_ACK, 1)
         # The kernel answers a link request within the send() call; the timeout
         # only guards against a reply that never comes.
         self._sock.settimeout(30)

@@ -5,7 +5,8 @@ so every step runs here in one go: the bridge gets the NIC's MAC (neighbours'
 ARP caches stay valid), the NIC becomes its port, the NIC's addresses move to
 the bridge, the bridge comes up, and only then the NIC's routes are put back
 through the bridge (a route through a bridge that is still down cannot be
-added). A failure undoes the steps done so far.
+added). A failure undoes the steps done so far. The NIC's admin state, promisc
+and mtu are recorded first (ports.py) and restored when it is given back.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+from . import ports
 from .args import Args
 from .context import Context, Net
 from .errors import Exists, NotFound
@@ -112,6 +114,7 @@ def uplink_takeover(ctx: Context, args: Args) -> Any:
     if port.master:
         raise Exists(f"{nic} is already a port of another master (index {port.master})")
     addresses, routes = _addresses(net, port.index), _routes(net, port.index)
+    ports.save(net.ns, port, claim=claim)
     try:
         net.ipr.link("set", index=br.index, address=port.mac)
         net.ipr.link("set", index=port.index, master=br.index)
@@ -120,6 +123,7 @@ def uplink_takeover(ctx: Context, args: Args) -> Any:
         _restore_routes(net, oif=br.index, routes=routes)
     except OSError:
         _give_back(net, br=br.index, port=port.index, addresses=addresses, routes=routes)
+        ports.restore(net, net.ns, nic, claim=claim, master=br.index)
         raise
     ctx.link_index.clear()
     return {"changed": True, **_view(net, addresses, routes)}
@@ -151,6 +155,8 @@ def uplink_release(ctx: Context, args: Args) -> Any:
     addresses, routes = _addresses(net, br.index), _routes(net, br.index)
     if port is not None:
         _give_back(net, br=br.index, port=port.index, addresses=addresses, routes=routes)
+        # Admin state, promisc and mtu as they were before the takeover.
+        ports.restore(net, ns, nic, claim=claim, master=0)
     if not keep:
         net.ipr.link("del", index=br.index)
     ctx.link_index.clear()

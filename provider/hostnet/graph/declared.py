@@ -167,11 +167,33 @@ def _rule(draft: Draft, res: Declared, status: Status, _where: Where) -> None:
     draft.attach_badge(found[0], found[1], status)
 
 
+def _namespace_badge(draft: Draft, res: Declared, status: Status, *, text: str, kind: str) -> None:
+    """A badge on the namespace (or host) the resource lives in."""
+    anchor = draft.anchor(res.host, res.outputs.get("netns")).key
+    draft.badge(anchor, Badge(text=text, kind=kind, owner=HOSTNET))
+    draft.attach_badge(anchor, len(draft.nodes[anchor].badges) - 1, status)
+
+
 def _sysctl(draft: Draft, res: Declared, status: Status, _where: Where) -> None:
     out = res.outputs
-    anchor = draft.anchor(res.host, out.get("netns")).key
-    draft.badge(anchor, Badge(text=f"{out['key']} = {out['value']}", kind="sysctl", owner=HOSTNET))
-    draft.attach_badge(anchor, len(draft.nodes[anchor].badges) - 1, status)
+    _namespace_badge(draft, res, status, text=f"{out['key']} = {out['value']}", kind="sysctl")
+
+
+def _routing_rule(draft: Draft, res: Declared, status: Status, _where: Where) -> None:
+    """``ip rule`` as it prints: ``1006: from 192.168.6.2 lookup 106``."""
+    out = res.outputs
+    words = [f"rule {out['priority']}: from {out.get('src') or 'all'}"]
+    selectors = (
+        ("dst", "to"),
+        ("iif", "iif"),
+        ("oif", "oif"),
+        ("fwmark", "fwmark"),
+        ("tos", "tos"),
+    )
+    words += [f"{word} {out[key]}" for key, word in selectors if out.get(key)]
+    action = out.get("action") or "table"
+    words.append(f"lookup {out.get('table')}" if action == "table" else action)
+    _namespace_badge(draft, res, status, text=" ".join(words), kind="route")
 
 
 ATTACH: dict[str, Callable[[Draft, Declared, Status, Where], None]] = {
@@ -180,6 +202,7 @@ ATTACH: dict[str, Callable[[Draft, Declared, Status, Where], None]] = {
     "router": _router,
     "netns": _netns,
     "route": _route,
+    "rule": _routing_rule,
     "nat": _rule,
     "firewall": _rule,
     "sysctl": _sysctl,

@@ -23,6 +23,7 @@ KIND_OF_TYPE = {
     "Veth": "veth",
     "NetnsRouter": "router",
     "Route": "route",
+    "RoutingRule": "rule",
     "NatRule": "nat",
     "FirewallRule": "firewall",
     "Netns": "netns",

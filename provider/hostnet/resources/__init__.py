@@ -11,6 +11,7 @@ from hostnet.resources import (
     netns,
     netns_router,
     route,
+    routing_rule,
     sysctl,
     veth,
     vxlan,
@@ -18,5 +19,16 @@ from hostnet.resources import (
 
 KINDS: dict[str, ModuleType] = {
     module.KIND: module
-    for module in (bridge, veth, netns_router, route, nat_rule, firewall_rule, netns, sysctl, vxlan)
+    for module in (
+        bridge,
+        veth,
+        netns_router,
+        route,
+        routing_rule,
+        nat_rule,
+        firewall_rule,
+        netns,
+        sysctl,
+        vxlan,
+    )
 }

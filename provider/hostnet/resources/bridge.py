@@ -88,10 +88,17 @@ def _foreign_ports(links: list[dict[str, Any]], name: str, uplink: str | None = 
     )
 
 
+def _port_op(op: str, inputs: Mapping[str, Any], rid: str, port: str) -> Op:
+    """Attach a NIC to the bridge, or give it back in the state it had before
+    (admin state, promisc, mtu: recorded on the host when it joined)."""
+    args = {"netns": inputs.get("netns"), "ifname": port, "master": inputs["name"]}
+    return Op(op=op, args={**args, **claim(inputs, rid=rid)})
+
+
 def _port_steps(
-    inputs: Mapping[str, Any], links: list[dict[str, Any]], current: list[str]
+    inputs: Mapping[str, Any], rid: str, links: list[dict[str, Any]], current: list[str]
 ) -> list[Step]:
-    netns, name = inputs.get("netns"), inputs["name"]
+    name = inputs["name"]
     by_name = {link["ifname"]: link for link in links}
     steps: list[Step] = []
     for port in inputs.get("ports", []):
@@ -104,31 +111,14 @@ def _port_steps(
             continue
         steps.append(
             Step(
-                op=Op(
-                    op="link_set", args={"netns": netns, "ifname": port, "master": name, "up": True}
-                ),
-                # Back out of the bridge and down again if it was down: a NIC
-                # left up by a failed create would be a change nobody asked for.
-                undo=undo_with(
-                    [
-                        Op(
-                            op="link_set",
-                            args={
-                                "netns": netns,
-                                "ifname": port,
-                                "master": "",
-                                "up": bool(link.get("up")),
-                            },
-                        )
-                    ]
-                ),
+                op=_port_op("port_attach", inputs, rid, port),
+                # A NIC left up by a failed create would be a change nobody asked for.
+                undo=undo_with([_port_op("port_release", inputs, rid, port)]),
             )
         )
     for port in current:
         if port not in inputs.get("ports", []):
-            steps.append(
-                Step(op=Op(op="link_set", args={"netns": netns, "ifname": port, "master": ""}))
-            )
+            steps.append(Step(op=_port_op("port_release", inputs, rid, port)))
     return steps
 
 
@@ -147,7 +137,7 @@ def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> None:
     steps = [Step(op=ensure, undo=undo_with(undo_create) if created else None)]
     # Ports join while the bridge is still down: attaching to a running bridge
     # costs the kernel work proportional to the ports it already has.
-    steps += _port_steps(inputs, links, current)
+    steps += _port_steps(inputs, rid, links, current)
     if uplink:
         takeover = {"netns": netns, "bridge": name, "nic": uplink, **own}
         steps.append(
@@ -234,7 +224,9 @@ def delete(agent: Agent, outputs: Mapping[str, Any]) -> None:
         )
     else:
         op = Op(op="link_delete", args={"netns": netns, "ifname": name, **own})
-    delete_quietly(agent, [op], rid=rid)
+    # Ports first, each back to its own state, while the bridge still holds them.
+    ports = [_port_op("port_release", outputs, rid, port) for port in outputs.get("ports") or []]
+    delete_quietly(agent, [*ports, op], rid=rid)
 
 
 create, update = create_and_update(make_id_for=make_id_for, apply=_apply_verified, delete=delete)

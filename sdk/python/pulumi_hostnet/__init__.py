@@ -13,6 +13,7 @@ from pulumi_hostnet.namespaces import (
     SysctlArgs,
 )
 from pulumi_hostnet.route import Route, RouteArgs
+from pulumi_hostnet.routing_rule import RoutingRule, RoutingRuleArgs
 from pulumi_hostnet.rules import FirewallRule, FirewallRuleArgs, NatRule, NatRuleArgs
 from pulumi_hostnet.veth import Veth, VethArgs
 from pulumi_hostnet.vxlan import Vxlan, VxlanArgs
@@ -33,6 +34,8 @@ __all__ = [
     "RouteArgs",
     "RouterInterface",
     "RouterRoute",
+    "RoutingRule",
+    "RoutingRuleArgs",
     "Sysctl",
     "SysctlArgs",
     "Veth",

@@ -31,7 +31,8 @@ class Host:
         known_hosts: Path of a known_hosts file holding the host's key.
         trust_on_first_use: Accept an unknown host key; off by default.
         sudo: Run the agent through ``sudo -n``.
-        python: Interpreter on the host (3.9 or newer).
+        python: Interpreter on the host (3.6 or newer). Unset: the first of python3,
+            /usr/libexec/platform-python, python3.13 ... python3.6, python that is.
         connect_timeout: Seconds to connect and start the agent.
         auth_timeout: Seconds SSH authentication may take.
         request_timeout: Seconds one request to the host may take (raise it for
@@ -52,7 +53,7 @@ class Host:
     known_hosts: str | None = None
     trust_on_first_use: bool = False
     sudo: bool = False
-    python: str = "python3"
+    python: str | None = None
     connect_timeout: float = 10.0
     auth_timeout: float = 15.0
     request_timeout: float = 120.0

@@ -19,7 +19,7 @@ def host_from_config(config: pulumi.Config, *, name: str, address: str) -> Host:
         known_hosts=config.get("knownHosts"),
         private_key=config.get_secret("privateKey"),
         sudo=config.get_bool("sudo") or False,
-        python=config.get("python") or "python3",
+        python=config.get("python"),  # unset: the first suitable interpreter on the host
     )
 
 

@@ -47,6 +47,7 @@ VALID: dict[str, dict[str, Any]] = {
         "out_interface": "!bridge0",
         "ctstate": ["ESTABLISHED", "RELATED"],
     },
+    "rule": {"priority": 1002, "src": "192.168.6.2", "table": 106, "netns": "test1.1"},
     "netns": {"name": "blue"},
     "sysctl": {"key": "net.ipv4.ip_forward", "value": 1.0},
 }
@@ -87,6 +88,17 @@ REJECT = [
     ("firewall", {"ctstate": ["ESTABLISHED", "GONE"]}, "ctstate", "states are"),
     ("firewall", {"chain": "INPUT", "out_interface": "eth0"}, "out_interface", "no outgoing"),
     ("firewall", {"source": "10.0.0.0/33"}, "source", "not an address or network"),
+    ("rule", {"priority": 32766.0}, "priority", "outside 1..32765"),
+    ("rule", {"priority": None}, "priority", "is required"),
+    ("rule", {"src": "192.168.6.2/24"}, "src", "host bits set; the network is 192.168.6.0/24"),
+    ("rule", {"dst": "fd00::/64"}, "dst", "one family"),
+    ("rule", {"table": None}, "table", "needs the table to look up"),
+    ("rule", {"action": "prohibit"}, "table", "looks up no table"),
+    ("rule", {"action": "goto"}, "action", "not one of"),
+    ("rule", {"iif": "x" * 16}, "iif", "at most 15"),
+    ("rule", {"fwmask": 255.0}, "fwmask", "needs the fwmark"),
+    ("rule", {"tos": 256.0}, "tos", "outside"),
+    ("rule", {"fwmark": 0.0}, "fwmark", "give the mask"),
     ("netns", {"name": "pid:12"}, "name", "plain name"),
     ("sysctl", {"key": "net/ipv4/../x"}, "key", "dotted sysctl name"),
     ("sysctl", {"value": True}, "value", "string or a number"),
@@ -120,6 +132,8 @@ def test_normalises_wire_values() -> None:
     assert isinstance(inputs["metric"], int)
     inputs, _ = KINDS["sysctl"].check(_inputs("sysctl"))
     assert inputs["value"] == "1"
+    inputs, _ = KINDS["rule"].check(_inputs("rule", tos=0.0, priority=1002.0))
+    assert "tos" not in inputs and inputs["priority"] == 1002 and inputs["src"] == "192.168.6.2/32"
     inputs, _ = KINDS["firewall"].check(_inputs("firewall"))
     assert inputs["ctstate"] == ["RELATED", "ESTABLISHED"]  # the order iptables-save prints
 
@@ -140,6 +154,11 @@ DIFFS = [
     ("nat", {"position": 3.0}, ["position"]),
     ("firewall", {"action": "DROP"}, []),
     ("firewall", {"chain": "INPUT", "out_interface": None}, ["chain"]),
+    ("rule", {"table": 107.0}, []),
+    ("rule", {"src": "192.168.6.3"}, []),
+    ("rule", {"action": "unreachable", "table": None}, []),
+    ("rule", {"priority": 1003.0}, ["priority"]),
+    ("rule", {"netns": "test2.1"}, ["netns"]),
     ("netns", {"name": "red"}, ["name"]),
     ("sysctl", {"value": "0"}, []),
     ("sysctl", {"key": "net.ipv4.conf.all.forwarding"}, ["key"]),
