@@ -112,7 +112,7 @@ CASES = [
     Case(
         name="host without a suitable Python",
         host={"python": "/usr/bin/python9"},
-        expect=("not found", "set host.python", "host.python /usr/bin/python9"),
+        expect=("not found", "set host.python", "/usr/bin/python9: not found"),
     ),
     Case(
         name="agent killed mid-run",
