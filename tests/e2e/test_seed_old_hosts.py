@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from hostnet import lab as hostnet_lab
 from hostnet import labhosts, transport
 from hostnet.lab import LabInfo
 from tests.e2e import test_seed as seed_tests
@@ -31,6 +32,8 @@ OLD_KERNEL = {"h1"}
 def old_hosts(lab: LabInfo) -> Iterator[LabInfo]:
     """The lab's hosts made old for this module, and given back their python3 after it."""
     transport.close_all()  # agents started earlier in this process run the old interpreters
+    # The plain profile (the centos7 one is test_seed's), then old interpreters.
+    assert hostnet_lab.up(profile="plain").profile == "plain"
     labhosts.configure(host_python=PYTHONS, old_kernel=OLD_KERNEL)
     yield lab
     transport.close_all()
@@ -49,7 +52,7 @@ def seed(
     env = {**pulumi_env, "PULUMI_BACKEND_URL": f"file://{backend}"}
     stack = Stack(workdir=workdir, name="lab", env=env)
     stack.pulumi("stack", "init", "lab")
-    run = SeedRun(stack)
+    run = SeedRun(stack, "plain")
     yield run
     stack.pulumi("destroy", "--yes", "--skip-preview", check=False)
 
