@@ -112,3 +112,10 @@ class Conflict(AgentError):
 
 class VerifyFailed(HostnetError):
     """After applying, the host does not show what was asked for."""
+
+
+class GuardReverted(HostnetError):
+    """A change that may cut the management path was not confirmed over a new SSH
+    connection in time, and the host put back what it had before."""
+
+    remedy = "fix the change so the host stays reachable over SSH, then run pulumi up again"

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import atexit
 import base64
+import dataclasses
 import io
 import json
+import logging
 import os
 import re
 import shlex
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,6 +31,7 @@ from hostnet import errors
 from hostnet.agent_client import Agent
 from hostnet.payload import BOOTSTRAP, build_payload
 
+log = logging.getLogger("hostnet")
 _PYTHON_NAME = re.compile(r"^[A-Za-z0-9_./+-]{1,200}$")
 
 
@@ -194,6 +198,15 @@ def _start_agent(conn: Connection, client: paramiko.SSHClient) -> Agent:
     if not ready.get("ready"):
         raise errors.TransportError(f"{conn.label}: agent did not start: {ready}")
     channel.settimeout(None)
+    for guard in ready.get("guards") or []:
+        log.warning(
+            "%s: guard %s left by an earlier run: %s (%s): %s",
+            conn.label,
+            guard.get("key"),
+            guard.get("state"),
+            guard.get("reason"),
+            "; ".join(guard.get("what") or []),
+        )
     return Agent(
         host=conn.address,
         channel=channel,
@@ -295,6 +308,16 @@ class _Pool:
             entry[1].close()
             entry[0].close()
 
+    def forget(self, conn: Connection) -> None:
+        """Close this host's connection and forget that it failed: the next call
+        connects afresh (a guard reverted a change that had cut the path)."""
+        with self._lock:
+            host_lock = self._host_locks.setdefault(_where(conn), threading.Lock())
+        with host_lock:
+            self._drop(conn)
+            self._failed.pop(_where(conn), None)
+            self._failed.pop(conn, None)
+
     def close_all(self) -> None:
         with self._lock:
             keys = list(self._entries)
@@ -314,6 +337,35 @@ def agent_for(conn: Connection) -> Agent:
 def host_key_seen(conn: Connection) -> str | None:
     """The host key of this host's live connection (what trust-on-first-use pins)."""
     return _POOL.host_key(conn)
+
+
+def forget(conn: Connection) -> None:
+    """Drop the pooled connection to this host and its remembered failure."""
+    _POOL.forget(conn)
+
+
+def confirm(conn: Connection, *, until: float) -> str | None:
+    """Prove the host still takes a NEW SSH connection: fresh TCP, key exchange,
+    host key check and authentication, then closed. The pooled connection is never
+    used: it may have survived a change that locks out everyone else. Retried
+    until ``until`` (time.monotonic()); None when it succeeded, else the last error.
+    """
+    problem = "no time left to try"
+    while True:
+        left = until - time.monotonic()
+        if left <= 0:
+            return problem
+        # A bastion is reached afresh too: _client opens its own connection to it.
+        attempt = dataclasses.replace(
+            conn, connect_timeout=min(conn.connect_timeout, max(left, 1.0)),
+            auth_timeout=min(conn.auth_timeout, max(left, 1.0)),
+        )  # fmt: skip
+        try:
+            _client(attempt).close()
+            return None
+        except errors.HostnetError as exc:
+            problem = str(exc)
+        time.sleep(min(1.0, max(0.0, until - time.monotonic())))
 
 
 def close_all() -> None:

@@ -30,6 +30,7 @@ HOST_FIELDS = (
     "trust_on_first_use",
     "connect_timeout",
     "request_timeout",
+    "guard_timeout",
 )
 
 
@@ -90,9 +91,11 @@ class Checker:
         host = {k: value[k] for k in HOST_FIELDS if value.get(k) is not None}
         if "port" in host:
             host["port"] = int(host["port"])
-        for key in ("connect_timeout", "request_timeout"):
+        for key in ("connect_timeout", "request_timeout", "guard_timeout"):
             if key in host:
                 host[key] = float(host[key])
+        if "guard_timeout" in host and not 5 <= host["guard_timeout"] <= 3600:
+            self.fail("host.guard_timeout", "must be between 5 and 3600 seconds")
         if "/" in str(host["name"]):
             self.fail("host.name", "may not contain '/' (it is the first part of every id)")
         self.out["host"] = host

@@ -15,6 +15,7 @@ from . import (
     AGENT_VERSION,
     addresses,
     dump,
+    guard,
     iptables,
     links,
     netns,
@@ -50,6 +51,7 @@ def host_info() -> dict[str, Any]:
         "iptables": tools().mode,
         "pyroute2": getattr(pyroute2, "__version__", None),
         "run_dir": run_dir(),
+        "management": guard.management_path(),
     }
 
 
@@ -121,6 +123,9 @@ OPS: dict[str, OpSpec] = {
     "uplink_release": _op(
         uplink.uplink_release, f"netns bridge nic {_OWN} keep_bridge", mutating=True
     ),
+    "guard_arm": _op(guard.guard_arm, "key timeout touches reason", mutating=True),
+    "guard_disarm": _op(guard.guard_disarm, "key", mutating=True),
+    "guard_list": _op(guard.guard_list, ""),
     "dump": _op(dump.dump, "netns"),
     "dump_all": _op(dump.dump_all, ""),
     "probe": _op(probe.probe, "netns kind address port timeout"),

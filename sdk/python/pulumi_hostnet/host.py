@@ -25,6 +25,13 @@ class Host:
         trust_on_first_use: Accept an unknown host key; off by default.
         sudo: Run the agent through ``sudo -n``.
         python: Interpreter on the host (3.9 or newer).
+        guard_timeout: Seconds a change that may cut the management path (an
+            uplink or NIC enslaved, a bridge set down, the default route or the
+            route to the controller, an INPUT/OUTPUT DROP or REJECT that can
+            match sshd's port, rp_filter/disable_ipv6/forwarding) has to be
+            confirmed over a new SSH connection before the host reverts it
+            itself. 60 s by default, as nmstate: a new connection takes well
+            under a second on a LAN and a few through a bastion.
     """
 
     name: str
@@ -38,6 +45,7 @@ class Host:
     trust_on_first_use: bool = False
     sudo: bool = False
     python: str = "python3"
+    guard_timeout: float | None = None
 
     def props(self) -> dict[str, Any]:
         """The resource inputs that carry this host; the key under its own secret key."""
@@ -52,6 +60,7 @@ class Host:
             "trust_on_first_use": self.trust_on_first_use,
             "sudo": self.sudo,
             "python": self.python,
+            "guard_timeout": self.guard_timeout,
         }
         props: dict[str, Any] = {"host": {k: v for k, v in host.items() if v is not None}}
         if self.private_key is not None:
