@@ -30,8 +30,8 @@ from hostnet.transport import Connection
 DEFAULT_TIMEOUT = 60.0
 # How long after the deadline the host may take to revert and answer again.
 AFTER_DEADLINE = 30.0
-# Fault injection for tests: seconds to stop between arming and applying, so a
-# test can kill the controller while a guard is armed.
+# Fault injection for tests: seconds to stop between applying and confirming, so
+# a test can kill the controller while a change is applied and its guard armed.
 PAUSE_ENV = "HOSTNET_GUARD_PAUSE"
 
 
@@ -61,9 +61,6 @@ def run(
         "guard_arm", key=key, timeout=max(1, round(timeout)), touches=list(cut.touches),
         reason=cut.reason,
     )  # fmt: skip
-    pause = float(os.environ.get(PAUSE_ENV) or 0)
-    if pause > 0:
-        time.sleep(pause)
     outs: dict[str, Any] = {}
     failure: errors.HostnetError | None = None
     try:
@@ -71,6 +68,9 @@ def run(
             outs = apply(agent)
     except errors.HostnetError as exc:
         failure = exc
+    pause = float(os.environ.get(PAUSE_ENV) or 0)
+    if pause > 0:
+        time.sleep(pause)
     problem = transport.confirm(conn, until=start + timeout - min(5.0, timeout / 4))
     if problem is not None:
         transport.forget(conn)

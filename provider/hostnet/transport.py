@@ -200,7 +200,7 @@ def _start_agent(conn: Connection, client: paramiko.SSHClient) -> Agent:
     channel.settimeout(None)
     for guard in ready.get("guards") or []:
         log.warning(
-            "%s: guard %s left by an earlier run: %s (%s): %s",
+            "%s: guard %s found on the host: %s (%s): %s",
             conn.label,
             guard.get("key"),
             guard.get("state"),

@@ -308,7 +308,7 @@ def guard_arm(ctx: Context, args: Args) -> Any:
     found = _load(path)
     if found is not None and _alive(_pid(key), path):
         raise Exists(f"a guard for {key} is armed already ({found.get('reason')})")
-    for stale in (path, _path(key, ".reverted.json")):
+    for stale in (path, _path(key, ".reverted.json"), _path(key, ".reported.json")):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(stale)
     revert, what = pre_image(ctx, touches)
@@ -350,10 +350,11 @@ def guard_disarm(ctx: Context, args: Args) -> Any:
         if not os.path.exists(path + ".reverting"):
             break
         time.sleep(0.2)
-    reverted = _load(done)
-    if reverted is not None:
-        os.unlink(done)
-        return _view(reverted, "reverted")
+    for name in (done, _path(key, ".reported.json")):
+        reverted = _load(name)
+        if reverted is not None:
+            os.unlink(name)
+            return _view(reverted, "reverted")
     return {"key": key, "state": None}
 
 
@@ -364,7 +365,7 @@ def guard_list(ctx: Context, args: Args) -> Any:
 def pending() -> list[dict[str, Any]]:
     """This namespace's guards; a guard whose process died gets a new one, which
     reverts at once when its deadline has passed. Reverted records are reported
-    once (here) and removed."""
+    once (here); guard_disarm or the next guard_arm of the key removes them."""
     try:
         names = sorted(os.listdir(_dir()))
     except FileNotFoundError:
@@ -377,8 +378,10 @@ def pending() -> list[dict[str, Any]]:
         if record is None or record.get("netns") != inode:
             continue
         if name.endswith(".reverted.json"):
+            # Kept for the controller that armed it (guard_disarm collects it),
+            # but reported only once.
             found.append(_view(record, "reverted"))
-            os.unlink(path)
+            os.replace(path, path[: -len(".reverted.json")] + ".reported.json")
         elif name.endswith(".json"):
             view = _view(record, "armed")
             if not _alive(_pid(str(record.get("key"))), path):
