@@ -166,6 +166,8 @@ def test_a_killed_controller_leaves_a_host_that_reverts_and_runs_that_converge(
         time.sleep(0.5)
     assert _answers_ssh()
     assert not hoststate.differences(baseline, hoststate.snapshot("h3"))
+    # What a killed CLI leaves in its own state: the stack's lock and a pending create.
+    stack.pulumi("cancel", "--yes")
     refreshed = stack.pulumi("refresh", "--yes", "--skip-preview", "--clear-pending-creates")
     report = refreshed.stdout + refreshed.stderr
     assert "found on the host: reverted" in report, report[-3000:]
