@@ -184,7 +184,7 @@ def _route(ctx: Context, dst: str, table: int) -> tuple[list[dict[str, Any]], st
 
 
 def _rules(ctx: Context, table: str, chain: str, parent: str) -> tuple[list[dict[str, Any]], str]:
-    ipt = [tools().iptables, "-w", "5", "-t", table]
+    ipt = [tools().iptables, "-w", "-t", table]
     rules = [
         shlex.split(line)
         for line in _out(ctx, [*ipt, "-S", chain]).splitlines()
