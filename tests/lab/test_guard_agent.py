@@ -85,7 +85,7 @@ def test_a_guard_whose_process_died_is_resolved_by_the_next_agent(
     key = f"h2/bridge/{LINK}"
     touches = [{"what": "link", "ifname": LINK}]
     agent.call("guard_arm", key=key, timeout=2, touches=touches, reason="test")
-    _on_h2("ip", "link", "add", LINK, "type", "dummy")  # the change the guard covers
+    _on_h2("ip", "link", "add", LINK, "type", "bridge")  # the change the guard covers
     pidfile = f"{GUARDS}/h2%2Fbridge%2F{LINK}.pid"
     started = ["test", "-s", pidfile]
     _until("no guard process", lambda: hostnet_lab.host_exec("h2", started).returncode == 0)

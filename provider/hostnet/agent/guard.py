@@ -306,8 +306,15 @@ def guard_arm(ctx: Context, args: Args) -> Any:
     ensure_dir(_dir())
     path = _path(key)
     found = _load(path)
-    if found is not None and _alive(_pid(key), path):
-        raise Exists(f"a guard for {key} is armed already ({found.get('reason')})")
+    if found is not None:
+        # Past its deadline with no process (killed): a new one reverts it now.
+        # Before the deadline the process may be starting still; leave it be.
+        if found["deadline"] < time.monotonic() and not _alive(_pid(key), path):
+            _spawn(path)
+        raise Exists(
+            f"a guard for {key} is armed already ({found.get('reason')}; deadline in "
+            f"{found['deadline'] - time.monotonic():.0f} s): it reverts unless disarmed"
+        )
     for stale in (path, _path(key, ".reverted.json"), _path(key, ".reported.json")):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(stale)
