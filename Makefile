@@ -70,7 +70,8 @@ lab-down: venv
 bench: setup
 	$(HOSTNET) lab up
 	$(ENV) trap '$(HOSTNET) lab down' EXIT; \
-	  $(IN_LAB) $(PY) bench/transport.py $(BENCH_ARGS) && $(IN_LAB) $(PY) bench/seed_up.py $(BENCH_ARGS)
+	  $(IN_LAB) $(PY) bench/transport.py $(BENCH_ARGS) && $(IN_LAB) $(PY) bench/seed_up.py $(BENCH_ARGS) \
+	  && $(IN_LAB) $(PY) bench/routes.py $(BENCH_ARGS)
 
 clean: lab-down
 	rm -rf .pulumi-state

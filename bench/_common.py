@@ -35,10 +35,8 @@ def require_lab(script: str) -> None:
     )
     sys.exit(
         f"{script}: refusing to run: {hint} ({CTL_ADDRESS} is not a local address).\n"
-        f"Run it as: flock /tmp/hostnet-lab.lock bash -c 'cd /work/main && "
-        f".venv/bin/hostnet lab up && source scripts/pulumi-env.sh && "
-        f".venv/bin/hostnet lab exec -- .venv/bin/python bench/{script}; "
-        f".venv/bin/hostnet lab down'"
+        "Run it from the top of the clone with `make bench`, or as: .venv/bin/hostnet lab up && "
+        f".venv/bin/hostnet lab exec -- .venv/bin/python bench/{script}"
     )
 
 

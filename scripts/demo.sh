@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # `make demo`: build the lab, `pulumi up` the seed stack (refreshing first, so a
 # state left by KEEP=1 and a removed lab is brought in line), prove it with
-# `hostnet verify`, then tear everything down (KEEP=1 keeps the lab and stack).
+# `hostnet verify`, draw it with `hostnet graph`, then tear everything down
+# (KEEP=1 keeps the lab and stack). The matrix and the picture are written to
+# build/demo/ and their paths printed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/pulumi-env.sh
 
 HOSTNET=.venv/bin/hostnet
 IN_LAB=("$HOSTNET" lab exec --)
+OUT=build/demo
 timings=()
 
 step() {  # step LABEL COMMAND...
@@ -34,6 +37,12 @@ teardown() {
     echo
     echo "== times"
     printf '%s\n' "${timings[@]}"
+    if [ -s "$OUT/network.svg" ]; then
+        echo
+        echo "== the seed network, as read from the hosts"
+        echo "matrix:  $PWD/$OUT/matrix.txt"
+        echo "picture: $PWD/$OUT/network.svg (and network.png)"
+    fi
     exit $rc
 }
 
@@ -45,4 +54,9 @@ fi
 step "pulumi preview (no host changes)" "${IN_LAB[@]}" pulumi preview --refresh --stack lab --suppress-outputs
 step "pulumi up (the seed network)" "${IN_LAB[@]}" pulumi up --refresh --yes --skip-preview --stack lab --suppress-outputs
 step "what was built" "${IN_LAB[@]}" pulumi stack output hosts --stack lab
-step "hostnet verify (connectivity matrix)" "${IN_LAB[@]}" "$HOSTNET" verify --stack lab
+mkdir -p "$OUT"
+rm -f "$OUT/matrix.txt" "$OUT/network.svg" "$OUT/network.png"
+verify_to() { "${IN_LAB[@]}" "$HOSTNET" verify --stack lab | tee "$1"; }
+step "hostnet verify (connectivity matrix)" verify_to "$OUT/matrix.txt"
+step "hostnet graph (the picture)" "${IN_LAB[@]}" "$HOSTNET" graph --stack lab \
+    -o "$OUT/network.svg" -o "$OUT/network.png"

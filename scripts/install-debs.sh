@@ -1,12 +1,14 @@
 #!/bin/sh
-# Install the Debian packages the lab and the on-host agent need, only those
-# missing. Installing openssh-server must not start a system sshd on this
-# machine: the lab runs its own sshd per namespace, and a machine-wide one would
-# listen on every address. A policy-rc.d that denies service starts is put in
-# place for the install (unless one exists) and removed afterwards.
+# Install the Debian packages the lab and the on-host agent need, Graphviz for
+# `hostnet graph` and PostgreSQL for the team-state tests, only those missing.
+# Installing openssh-server or postgresql must not start a system service on
+# this machine: the lab runs its own sshd per namespace (a machine-wide one would
+# listen on every address) and the tests start their own PostgreSQL cluster on
+# the lab's loopback. A policy-rc.d that denies service starts is put in place
+# for the install (unless one exists) and removed afterwards.
 set -eu
 
-PACKAGES="iproute2 iptables openssh-server openssh-client iputils-ping procps util-linux psmisc python3 mount"
+PACKAGES="iproute2 iptables openssh-server openssh-client iputils-ping procps util-linux psmisc python3 mount graphviz postgresql"
 POLICY=/usr/sbin/policy-rc.d
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -29,6 +31,7 @@ if [ -z "$missing" ]; then
 fi
 
 sshd_before=$(pgrep -x sshd || true)
+postgres_before=$(pgrep -x postgres || true)
 own_policy=no
 if [ ! -e "$POLICY" ]; then
     printf '#!/bin/sh\n# hostnet install-debs: no service starts during the install\nexit 101\n' >"$POLICY"
@@ -49,6 +52,11 @@ sshd_after=$(pgrep -x sshd || true)
 if [ "$sshd_after" != "$sshd_before" ]; then
     echo "install-debs: an sshd started during the install (pids: $sshd_after);" \
         "the lab does not want a machine-wide sshd: stop it" >&2
+    exit 1
+fi
+if [ "$(pgrep -x postgres || true)" != "$postgres_before" ]; then
+    echo "install-debs: a postgres server started during the install;" \
+        "the tests run their own cluster: stop it (pg_ctlcluster ... stop)" >&2
     exit 1
 fi
 case "$missing" in

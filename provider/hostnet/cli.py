@@ -1,4 +1,5 @@
-"""The ``hostnet`` command: the local lab, and verification of a stack on its hosts."""
+"""The ``hostnet`` command: the local lab, verification of a stack on its hosts, and
+its picture."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from hostnet import lab, verify
+from hostnet.graph.command import add_graph_command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -14,6 +16,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     lab.add_lab_commands(commands)
     verify.add_verify_command(commands)
+    add_graph_command(commands)
     args = parser.parse_args(argv)
     result: int = args.handler(args)
     return result

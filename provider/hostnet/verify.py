@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +18,7 @@ from typing import Any
 
 from hostnet import errors, transport
 from hostnet.hosts import connection_from
+from hostnet.stackjson import pulumi_json
 
 PROBE_TIMEOUT = 2.0
 
@@ -109,14 +109,9 @@ def render(results: Sequence[Result]) -> str:
 
 
 def stack_outputs(*, stack: str | None, cwd: str | None) -> dict[str, Any]:
-    argv = ["pulumi", "stack", "output", "--json", "--show-secrets"]
-    argv += ["--stack", stack] if stack else []
-    argv += ["--cwd", cwd] if cwd else []
-    proc = subprocess.run(argv, capture_output=True, text=True, check=False)  # noqa: S603 -- argv list
-    if proc.returncode != 0:
-        raise SystemExit(f"hostnet verify: pulumi stack output failed: {proc.stderr.strip()}")
-    data: dict[str, Any] = json.loads(proc.stdout)
-    return data
+    return pulumi_json(
+        "stack", "output", "--json", "--show-secrets", stack=stack, cwd=cwd, who="hostnet verify"
+    )
 
 
 def add_verify_command(subparsers: Any) -> None:

@@ -96,6 +96,8 @@ route_ensure {netns, dst, OWN, family?, via?, dev?, src?, metric?, table? (254),
     onlink?} -> ROUTE   (identity: family, dst, table, metric; metric default 0
     for IPv4, 1024 for IPv6; family of "default" from via/src, else 4)
 route_read {netns, dst, family?, table?, metric?} -> ROUTE|null
+route_get {netns, dst (an address)} -> ROUTE|null   (the entry the kernel would use;
+    one lookup, not a dump)
 route_list {netns, table? (254; 0 = all but local)} -> [ROUTE]   (all protocols)
 route_delete {netns, dst, OWN, family?, table?, metric?} -> {"deleted": bool, "kept"?: str}
 

@@ -100,6 +100,7 @@ OPS: dict[str, OpSpec] = {
         routes.route_ensure, f"{_ROUTE} {_OWN} via dev src scope onlink", mutating=True
     ),
     "route_read": _op(routes.route_read, _ROUTE),
+    "route_get": _op(routes.route_get, "netns dst"),
     "route_list": _op(routes.route_list, "netns table"),
     "route_delete": _op(routes.route_delete, f"{_ROUTE} {_OWN}", mutating=True),
     "netns_ensure": _op(netns.netns_ensure, f"name {_OWN}", mutating=True),

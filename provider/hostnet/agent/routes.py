@@ -27,6 +27,7 @@ from .records import load, record_path, remove, save
 RTPROT_HOSTNET = 77
 RT_TABLE_MAIN = 254
 RTNH_F_ONLINK = 4
+RTM_F_FIB_MATCH = 0x2000
 SCOPES = {"global": 0, "universe": 0, "site": 200, "link": 253, "host": 254, "nowhere": 255}
 _SCOPE_NAMES = {0: "global", 200: "site", 253: "link", 254: "host", 255: "nowhere"}
 _TYPES = {1: "unicast", 2: "local", 3: "broadcast", 4: "anycast", 5: "multicast",
@@ -97,16 +98,44 @@ def _table(msg: Any) -> int:
     return int(msg.get("RTA_TABLE") or msg["table"])
 
 
-def find(net: Net, key: Key) -> Any | None:
+def _is(msg: Any, key: Key) -> bool:
+    return bool(
+        msg["dst_len"] == key.dst_len
+        and _table(msg) == key.table
+        and (msg.get("RTA_PRIORITY") or 0) == key.metric
+        and (key.dst_len == 0 or msg.get("RTA_DST") == key.dst)
+    )
+
+
+def _fib_entry(net: Net, key: Key) -> Any | None:
+    """The route itself in one request, however big the table: the FIB entry the
+    kernel picks for the key's network (RTM_F_FIB_MATCH, Linux 4.13), if that entry
+    is the key's. None: absent, or hidden by a more specific route or a lower
+    metric, or a kernel without it (then the caller dumps)."""
+    if key.table != RT_TABLE_MAIN:
+        return None  # a lookup honours the policy rules, not a table of our choosing
+    zero = str(ipaddress.IPv6Address(0) if key.family == 6 else ipaddress.IPv4Address(0))
+    try:
+        found = net.ipr.route(
+            "get", family=_FAMILY[key.family], dst=key.dst or zero, flags=RTM_F_FIB_MATCH
+        )
+    except NetlinkError:
+        return None  # no route at all, or no fibmatch
+    msg = next(iter(found), None)
+    return msg if msg is not None and _is(msg, key) else None
+
+
+def _dump_find(net: Net, key: Key) -> Any | None:
+    """The route by a dump of its table (the kernel filters by table where strict
+    checking is on)."""
     for msg in net.ipr.route("dump", family=_FAMILY[key.family], table=key.table):
-        if (
-            msg["dst_len"] == key.dst_len
-            and _table(msg) == key.table
-            and (msg.get("RTA_PRIORITY") or 0) == key.metric
-            and (key.dst_len == 0 or msg.get("RTA_DST") == key.dst)
-        ):
+        if _is(msg, key):
             return msg
     return None
+
+
+def find(net: Net, key: Key) -> Any | None:
+    return _fib_entry(net, key) or _dump_find(net, key)
 
 
 def view(msg: Any, names: dict[int, str]) -> dict[str, Any]:
@@ -193,27 +222,49 @@ def route_ensure(ctx: Context, args: Args) -> Any:
     ns = ctx.netns(args.ref())
     net = ctx.net_at(ns)
     want = _wanted(net, args, key)
-    found = find(net, key)
     path = key.record(ns)
-    if found is not None:
-        mark = _found_mark(found, path, claim)
-        what = f"route {key.label}" + ("" if mark else f" (protocol {found['proto']})")
-        if claim.check(mark, what=what) or load(path) is None:
-            _save_owner(path, claim)
-        if _matches(found, want):
-            return {**view_one(net, found, owner=claim.me.mark()), "created": False}
-    else:
+    found = _fib_entry(net, key)
+    if found is None:
+        # Most ensures make a new route: `add` refuses one that exists, so the
+        # table is read only when it does.
+        if _write(net, "add", key, want):
+            try:
+                _save_owner(path, claim)
+            except Exception:
+                net.ipr.route("del", **_spec(key, want))
+                raise
+            return _written(net, key, claim, created=True)
+        found = _dump_find(net, key)
+        if found is None:
+            raise Exists(f"route {key.label} conflicts with an existing route")
+    mark = _found_mark(found, path, claim)
+    what = f"route {key.label}" + ("" if mark else f" (protocol {found['proto']})")
+    if claim.check(mark, what=what) or load(path) is None:
         _save_owner(path, claim)
+    if _matches(found, want):
+        return {**view_one(net, found, owner=claim.me.mark()), "created": False}
+    _write(net, "replace", key, want)
+    return _written(net, key, claim, created=False)
+
+
+def _write(net: Net, command: str, key: Key, want: dict[str, Any]) -> bool:
+    """Add or replace; False when an add finds the route there already."""
     try:
-        net.ipr.route("replace" if found is not None else "add", **_spec(key, want))
+        net.ipr.route(command, **_spec(key, want))
     except NetlinkError as exc:
+        if exc.code == errno.EEXIST and command == "add":
+            return False
         if exc.code == errno.EEXIST:
             raise Exists(f"route {key.label} conflicts with an existing route") from None
         raise
+    return True
+
+
+def _written(net: Net, key: Key, claim: Claim, *, created: bool) -> dict[str, Any]:
     now = find(net, key)
     if now is None:
         raise NotFound(f"route {key.label} vanished right after being written")
-    return {**view_one(net, now, owner=claim.me.mark()), "created": found is None}
+    return {**view_one(net, now, owner=claim.me.mark()), "created": created}
 
 
 def _save_owner(path: str | None, claim: Claim) -> None:
@@ -232,6 +283,23 @@ def route_read(ctx: Context, args: Args) -> Any:
     if found is None:
         return None
     return view_one(net, found, owner=_found_mark(found, key.record(ns)))
+
+
+def route_get(ctx: Context, args: Args) -> Any:
+    """The route the kernel would use to reach ``dst`` (an address): one lookup, not
+    a dump. Null when nothing reaches it."""
+    dst = args.address("dst")
+    ns = ctx.netns(args.ref())
+    if not ns.exists():
+        return None
+    net = ctx.net_at(ns)
+    family = _FAMILY[ipaddress.ip_address(dst).version]
+    try:
+        found = net.ipr.route("get", family=family, dst=dst, flags=RTM_F_FIB_MATCH)
+    except NetlinkError:
+        return None
+    msg = next(iter(found), None)
+    return None if msg is None else view_one(net, msg, owner=None)
 
 
 def route_list(ctx: Context, args: Args) -> Any:

@@ -115,6 +115,9 @@ def _check_gateway(agent: Agent, inputs: Mapping[str, Any]) -> None:
     if via is None or inputs.get("onlink"):
         return
     gateway = ipaddress.ip_address(via)
+    used = agent.call("route_get", netns=inputs.get("netns"), dst=via)
+    if used is not None and used.get("via") is None and used.get("type") == "unicast":
+        return  # reached directly: one lookup, whatever the size of the table
     routes = agent.call("route_list", netns=inputs.get("netns"))
     direct = [
         ipaddress.ip_network(r["dst"])
