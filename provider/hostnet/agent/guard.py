@@ -19,7 +19,6 @@ once if the deadline has passed; the ready line lists them all.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import shlex
@@ -35,6 +34,7 @@ from .context import Context
 from .errors import Exists, Invalid
 from .iptsave import tools
 from .nsref import OWN_PATH
+from .records import load, save
 from .rundir import ensure_dir, run_dir
 
 # The guard process. argv: the guard file. Reverts by renaming the file first,
@@ -240,15 +240,6 @@ def pre_image(ctx: Context, touches: list[Any]) -> tuple[list[dict[str, Any]], l
     return first + last, what
 
 
-def _load(path: str) -> dict[str, Any] | None:
-    try:
-        with open(path) as f:
-            data = json.load(f)
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
 def _pid(key: str) -> int:
     try:
         with open(_path(key, ".pid")) as f:
@@ -278,13 +269,6 @@ def _spawn(path: str) -> None:
     )
 
 
-def _save(path: str, record: dict[str, Any]) -> None:
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
-        json.dump(record, f)
-    os.replace(tmp, path)
-
-
 def _view(record: dict[str, Any], state: str) -> dict[str, Any]:
     left = float(record.get("deadline", 0)) - time.monotonic()
     return {
@@ -305,7 +289,7 @@ def guard_arm(ctx: Context, args: Args) -> Any:
         raise Invalid("guard_arm: touches must be a non-empty list")
     ensure_dir(_dir())
     path = _path(key)
-    found = _load(path)
+    found = load(path)
     if found is not None:
         # Past its deadline with no process (killed): a new one reverts it now.
         # Before the deadline the process may be starting still; leave it be.
@@ -328,7 +312,7 @@ def guard_arm(ctx: Context, args: Args) -> Any:
         "revert": revert,
         "what": what,
     }
-    _save(path, record)
+    save(path, record)
     _spawn(path)
     return {"key": key, "what": what, "deadline_in": timeout}
 
@@ -337,7 +321,7 @@ def guard_disarm(ctx: Context, args: Args) -> Any:
     """Stop a guard; say whether it had reverted already (and what)."""
     key = args.text("key")
     path, done = _path(key), _path(key, ".reverted.json")
-    record = _load(path)
+    record = load(path)
     if record is not None:
         taken = f"{path}.disarm"
         try:
@@ -358,7 +342,7 @@ def guard_disarm(ctx: Context, args: Args) -> Any:
             break
         time.sleep(0.2)
     for name in (done, _path(key, ".reported.json")):
-        reverted = _load(name)
+        reverted = load(name)
         if reverted is not None:
             os.unlink(name)
             return _view(reverted, "reverted")
@@ -381,7 +365,7 @@ def pending() -> list[dict[str, Any]]:
     found = []
     for name in names:
         path = os.path.join(_dir(), name)
-        record = _load(path)
+        record = load(path)
         if record is None or record.get("netns") != inode:
             continue
         if name.endswith(".reverted.json"):
