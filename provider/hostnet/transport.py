@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import base64
+import contextlib
 import dataclasses
 import io
 import json
@@ -18,6 +19,7 @@ import os
 import re
 import shlex
 import socket
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -245,6 +247,20 @@ def _where(conn: Connection) -> tuple[str, int, str | None]:
     return conn.address, conn.port, via
 
 
+def _discard_unsent(client: paramiko.SSHClient) -> None:
+    """Close with a reset, dropping what the kernel still holds to send.
+
+    Requests sent over a path that a change cut sit in the socket's send queue;
+    a plain close keeps retransmitting them, so once the host reverts the change
+    they arrive late and run, possibly on what a later run made. With SO_LINGER 0
+    the close that follows discards them."""
+    transport = client.get_transport()
+    sock = None if transport is None else transport.sock
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
 class _Pool:
     """One SSH client and one agent per host and connection settings in this process.
 
@@ -302,11 +318,14 @@ class _Pool:
         key = transport.get_remote_server_key()
         return f"{key.get_name()} {key.get_base64()}"
 
-    def _drop(self, key: Connection) -> None:
+    def _drop(self, key: Connection, *, abort: bool = False) -> None:
         entry = self._entries.pop(key, None)
-        if entry is not None:
-            entry[1].close()
-            entry[0].close()
+        if entry is None:
+            return
+        if abort:
+            _discard_unsent(entry[0])
+        entry[1].close()
+        entry[0].close()
 
     def forget(self, conn: Connection) -> None:
         """Close this host's connection and forget that it failed: the next call
@@ -314,7 +333,7 @@ class _Pool:
         with self._lock:
             host_lock = self._host_locks.setdefault(_where(conn), threading.Lock())
         with host_lock:
-            self._drop(conn)
+            self._drop(conn, abort=True)
             self._failed.pop(_where(conn), None)
             self._failed.pop(conn, None)
 

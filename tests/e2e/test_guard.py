@@ -52,12 +52,21 @@ def _case(stack: Stack, case: str) -> None:
 
 def _answers_ssh() -> bool:
     # This process is in hn-ctl (the lab fixture): the controller's own path.
-    probe = subprocess.run(
-        ["ssh", "-F", "/run/hostnet-lab/ssh_config", "-o", "ConnectTimeout=3",
-         "root@10.32.171.204", "true"],
-        capture_output=True, timeout=30, check=False,
-    )  # fmt: skip
+    try:
+        probe = subprocess.run(
+            ["ssh", "-F", "/run/hostnet-lab/ssh_config", "-o", "ConnectTimeout=3",
+             "root@10.32.171.204", "true"],
+            capture_output=True, timeout=30, check=False,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return False
     return probe.returncode == 0
+
+
+def _h3() -> str:
+    """What h3 shows, for failure messages."""
+    argv = ["sh", "-c", f"ip -o link; ip -o addr; ip route; ls -la {GUARDS}; ps -eo pid,args"]
+    return lab.host_exec("h3", argv).stdout
 
 
 def _guards_left() -> list[str]:
@@ -89,7 +98,7 @@ def _fails_reverted(stack: Stack, case: str) -> str:
     assert REVERTED in output, output[-3000:]
     assert "may cut the management path of h3 (10.32.171.204" in output, output[-3000:]
     assert time.monotonic() - started < TIMEOUT + 30 + 60, "the run outlived its guard"
-    assert _answers_ssh()
+    assert _answers_ssh(), _h3()
     assert not hoststate.differences(before, hoststate.snapshot("h3"))
     _no_guard_left()
     return output
@@ -99,7 +108,7 @@ def _confirmed(stack: Stack, case: str) -> str:
     _case(stack, case)
     output = stack.up().stdout
     assert REVERTED not in output
-    assert _answers_ssh()
+    assert _answers_ssh(), _h3()
     _no_guard_left()
     return output
 
@@ -118,6 +127,7 @@ def test_a_cutting_change_is_reverted_and_a_right_one_stays(
     stack.up("--expect-no-changes")
     after = hoststate.snapshot("h3")
     assert hoststate.differences(baseline, after), "the right change did not stay"
+    assert _answers_ssh(), _h3()
     _case(stack, "none")
     stack.up()
     assert not hoststate.differences(baseline, hoststate.snapshot("h3"))
