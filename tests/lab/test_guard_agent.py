@@ -99,6 +99,14 @@ def test_a_guard_whose_process_died_is_resolved_by_the_next_agent(
     assert found[0]["deadline_in"] < 0
     _until("the host did not revert", lambda: LINK not in _on_h2("ip", "link", "show"))
     _until("no reverted record", lambda: any(f.endswith(".reverted.json") for f in _left()))
+    # Reported once, by the next agent to start; kept for guard_disarm to collect.
+    transport.forget(conn)
+    reported = [g for g in transport.agent_for(conn).info["guards"] if g["key"] == key]
+    assert [g["state"] for g in reported] == ["reverted"], reported
+    assert reported[0]["what"] == [f"{LINK} removed"]
+    transport.forget(conn)
+    fresh = transport.agent_for(conn)
+    assert not [g for g in fresh.info["guards"] if g["key"] == key], fresh.info["guards"]
     collected = fresh.call("guard_disarm", key=key)
     assert collected["state"] == "reverted" and collected["what"] == [f"{LINK} removed"]
     _until(f"guard left: {_left()}", lambda: not _left())

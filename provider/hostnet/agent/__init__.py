@@ -62,7 +62,7 @@ OWNER (what read ops report) = {stack, resource, token} | {id} | null (not hostn
 Ops: args -> result
 ===================
 ping {} -> {"pong": true}
-info {} -> the ready line's fields without "ready"
+info {} -> the ready line's fields without "ready" and "guards"
 
 LINK = {ifindex, ifname, kind ("bridge"|"veth"|"vxlan"|another rtnl kind such as
 "dummy"|"device" for NICs and lo), mac, mtu, up (admin), operstate, master
@@ -150,7 +150,7 @@ guard_arm {key, timeout (s), touches [{what: "link", ifname} | {what: "route", d
     reverts it at the deadline; a live guard for the key: Exists)
 guard_disarm {key} -> GUARD | {key, state: null}   (stops the guard; "reverted" if
     it had reverted already, with what; the record is removed either way)
-guard_list {} -> [GUARD]
+guard_list {} -> [GUARD]   (what the ready line lists, now; resolves as at start)
 
 dump {netns} -> {"links", "routes" (all tables but local), "netns" (own namespace
     only), "rules" {table: [iptables-save lines without counters]}, "sysctl" {key: value}}

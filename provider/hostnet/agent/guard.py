@@ -373,7 +373,7 @@ def pending() -> list[dict[str, Any]]:
             # but reported only once.
             found.append(_view(record, "reverted"))
             os.replace(path, path[: -len(".reverted.json")] + ".reported.json")
-        elif name.endswith(".json"):
+        elif name.endswith(".json") and not name.endswith(".reported.json"):
             view = _view(record, "armed")
             if not _alive(_pid(str(record.get("key"))), path):
                 _spawn(path)

@@ -126,7 +126,7 @@ OPS: dict[str, OpSpec] = {
     ),
     "guard_arm": _op(guard.guard_arm, "key timeout touches reason", mutating=True),
     "guard_disarm": _op(guard.guard_disarm, "key", mutating=True),
-    "guard_list": _op(guard.guard_list, ""),
+    "guard_list": _op(guard.guard_list, "", mutating=True),
     "dump": _op(dump.dump, "netns"),
     "dump_all": _op(dump.dump_all, ""),
     "probe": _op(probe.probe, "netns kind address port timeout"),
