@@ -14,6 +14,7 @@ from claims import expected_matrix
 from seed import SeedHost, from_config
 
 import pulumi_hostnet as hn
+from pulumi_hostnet.program import host_from_config, verify_connection
 
 config = pulumi.Config()
 seed = from_config(
@@ -25,16 +26,7 @@ seed = from_config(
 
 
 def connect(h: SeedHost) -> hn.Host:
-    return hn.Host(
-        name=h.name,
-        address=h.address,
-        user=config.get("user") or "root",
-        key_file=config.get("keyFile"),
-        known_hosts=config.get("knownHosts"),
-        private_key=config.get_secret("privateKey"),
-        sudo=config.get_bool("sudo") or False,
-        python=config.get("python") or "python3",
-    )
+    return host_from_config(config, name=h.name, address=h.address)
 
 
 def milestone1(h: SeedHost, host: hn.Host) -> dict[str, pulumi.Resource]:
@@ -247,27 +239,10 @@ if seed.has(7):
         milestone7_routes(h, connect(h), built_all[h.name], router)
 
 
-def _connection(h: SeedHost) -> dict[str, object]:
-    """How ``hostnet verify`` reaches each host; the key stays a secret."""
-    host = connect(h)
-    return {
-        k: v
-        for k, v in {
-            "address": host.address,
-            "user": host.user,
-            "key_file": host.key_file,
-            "known_hosts": host.known_hosts,
-            "sudo": host.sudo,
-            "private_key": host.private_key,
-        }.items()
-        if v is not None
-    }
-
-
 pulumi.export("milestones", sorted(seed.milestones))
 pulumi.export(
     "hosts",
     {h.name: {"container": h.container, "built": sorted(built_all[h.name])} for h in seed.hosts},
 )
-pulumi.export("connections", {h.name: _connection(h) for h in seed.hosts})
+pulumi.export("connections", {h.name: verify_connection(connect(h)) for h in seed.hosts})
 pulumi.export("matrix", expected_matrix(seed))

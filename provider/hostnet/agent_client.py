@@ -107,6 +107,10 @@ class Agent:
                 self._channel.sendall(encode_request(request_id=request_id, ops=ops, timeout=limit))
             # The agent enforces the limit itself; the margin covers the round trip.
             if not waiter.event.wait(limit + margin):
+                # The agent answers its own time limit with an error; silence past
+                # it means the host or the path died: later requests must not wait
+                # for it too (the pool starts a new session, which fails fast).
+                self._fail(f"no answer within {limit:.0f} s")
                 raise errors.Timeout(f"{self.host}: {ops[0].op}: no answer within {limit:.0f} s")
         except OSError as exc:
             self._fail(f"send failed: {exc}")

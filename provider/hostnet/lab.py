@@ -46,6 +46,9 @@ would be dropped once milestone 7 sends replies out of veth2. The lab loads no
 kernel module and leaves bridge-nf-call-iptables as the kernel sets it in a new
 namespace (1 where br_netfilter is loaded), so bridged frames can meet FORWARD.
 
+`lab blackhole HOST on|off` makes a host stop answering: the switch drops every
+packet to and from its ens32 address, so connects time out (hostnet.labfault).
+
 State (PIDs with start times, namespace inodes) is /run/hostnet-lab/state.json.
 ``lab down`` kills the recorded processes and everything living in the lab's
 namespaces (sessions, agents, processes in a host's own named namespaces), then
@@ -69,7 +72,9 @@ from hostnet.labbuild import (
     status,
     up,
 )
+from hostnet.labfault import blackhole, blackholed, is_blackholed
 from hostnet.labnodes import (
+    HOSTS,
     LAB_DIR,
     NETNS,
     NODES,
@@ -94,11 +99,14 @@ __all__ = [
     "LabInfo",
     "add_lab_commands",
     "assert_no_lab_route_in_machine_ns",
+    "blackhole",
+    "blackholed",
     "ctl_argv",
     "down",
     "enter_ctl",
     "health",
     "host_exec",
+    "is_blackholed",
     "leave_ctl",
     "load_lab",
     "machine_argv",
@@ -166,6 +174,13 @@ def _cmd_host_exec(args: argparse.Namespace) -> int:
     return subprocess.run(argv, check=False).returncode  # noqa: S603 -- argv list, no shell
 
 
+@_reporting
+def _cmd_blackhole(args: argparse.Namespace) -> int:
+    blackhole(args.host, on=args.state == "on")
+    print(f"{args.host}: {'blackholed' if is_blackholed(args.host) else 'reachable'}")
+    return 0
+
+
 def _add_actions(actions: Any) -> None:
     actions.add_parser("up", help="build the lab (idempotent)").set_defaults(handler=_cmd_up)
     actions.add_parser("down", help="remove the lab").set_defaults(handler=_cmd_down)
@@ -177,6 +192,12 @@ def _add_actions(actions: Any) -> None:
     run_host.add_argument("host", choices=sorted(NODES))
     run_host.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD [ARG...]")
     run_host.set_defaults(handler=_cmd_host_exec)
+    hole = actions.add_parser(
+        "blackhole", help="drop (on) or pass (off) every packet to and from a host"
+    )
+    hole.add_argument("host", choices=[host.name for host in HOSTS])
+    hole.add_argument("state", choices=["on", "off"])
+    hole.set_defaults(handler=_cmd_blackhole)
 
 
 def add_lab_commands(subparsers: Any) -> None:

@@ -169,8 +169,8 @@ def _client(conn: Connection) -> paramiko.SSHClient:
     except paramiko.BadHostKeyException as exc:
         client.close()
         raise errors.HostKeyMismatch(
-            f"{conn.label}: got {exc.key.get_name()} {exc.key.fingerprint}, "
-            f"pinned {exc.expected_key.fingerprint}"
+            f"{conn.label}: the host key changed: the host shows {exc.key.get_name()} "
+            f"{exc.key.fingerprint}, pinned {exc.expected_key.fingerprint}"
         ) from None
     except paramiko.AuthenticationException:
         client.close()

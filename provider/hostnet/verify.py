@@ -62,6 +62,7 @@ def probe(claim: Mapping[str, Any], connections: Mapping[str, Any]) -> Result:
             kind=claim["kind"],
             address=claim["address"],
             port=claim.get("port"),
+            size=claim.get("size"),
             timeout=PROBE_TIMEOUT,
         )
     except errors.HostnetError as exc:
@@ -78,8 +79,10 @@ def run(outputs: Mapping[str, Any]) -> list[Result]:
 
 
 def _target(claim: Mapping[str, Any]) -> str:
-    port = claim.get("port")
-    return f"{claim['address']}:{port}" if port else f"{claim['address']} ping"
+    port, size = claim.get("port"), claim.get("size")
+    if port:
+        return f"{claim['address']}:{port}"
+    return f"{claim['address']} ping" + (f" {size}B" if size is not None else "")
 
 
 def render(results: Sequence[Result]) -> str:

@@ -441,6 +441,8 @@ def test_vxlan_ensure_twice_and_conflict(agent: Agent, host: str, wire: str) -> 
         "group": None,
         "port": 4789,
         "dev": wire,
+        "ttl": 0,
+        "learning": True,
     }
     assert "dstport 4789" in in_ns(host, "ip", "-d", "link", "show", "hvx0").stdout
     assert agent.err("link_ensure_vxlan", **{**args, "vni": 43})["type"] == "Exists"

@@ -210,4 +210,5 @@ def test_host_exits_cleanly_on_sigint(lab: LabInfo, tmp_path: Path) -> None:
         props = _struct({**_news(lab, rl.uid()), "resource_id": "h2/veth/none"})
         assert stub.Read(provider_pb2.ReadRequest(id="x", urn=URN, properties=props)).id == ""
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=15) == 0, (tmp_path / "host.stderr").read_text()
+        # A bound against hanging, not a speed test: a loaded machine is slow.
+        assert proc.wait(timeout=90) == 0, (tmp_path / "host.stderr").read_text()

@@ -1,6 +1,7 @@
 """Every kind's create, update and delete on h3 next to objects of others:
-a bridge, Docker's DOCKER-USER chain, a route, FORWARD and POSTROUTING rules
-and a named namespace, all made by hand. They must come out byte-identical."""
+a bridge, a vxlan device with a peer, Docker's DOCKER-USER chain, a route,
+FORWARD and POSTROUTING rules and a named namespace, all made by hand. They
+must come out byte-identical."""
 
 from __future__ import annotations
 
@@ -25,7 +26,9 @@ def cleanup() -> Iterator[rl.Cleanup]:
 
 
 def _place_foreign(stem: str, cleanup: rl.Cleanup) -> dict[str, str]:
-    names = {"bridge": stem + "fbr", "netns": stem + "fns"}
+    names = {"bridge": stem + "fbr", "netns": stem + "fns", "vxlan": stem + "fvx"}
+    vni = str(200000 + rl.spare_octet(stem))
+    flood = ("bridge", "fdb", "append", "00:00:00:00:00:00", "dev", names["vxlan"])
     ipt = ("iptables", "-w")
     commands: list[tuple[tuple[str, ...], tuple[str, ...]]] = [
         (
@@ -33,6 +36,9 @@ def _place_foreign(stem: str, cleanup: rl.Cleanup) -> dict[str, str]:
             ("ip", "link", "delete", names["bridge"]),
         ),
         (("ip", "netns", "add", names["netns"]), ("ip", "netns", "delete", names["netns"])),
+        (("ip", "link", "add", names["vxlan"], "type", "vxlan", "id", vni, "dstport", "4789"),
+         ("ip", "link", "delete", names["vxlan"])),
+        ((*flood, "dst", "10.32.171.202"), ("true",)),
         (("ip", "route", "add", "198.51.100.0/24", "via", "10.32.171.1"),
          ("ip", "route", "del", "198.51.100.0/24")),
         ((*ipt, "-N", "DOCKER-USER"), (*ipt, "-X", "DOCKER-USER")),
@@ -58,6 +64,8 @@ def _foreign_view(names: dict[str, str]) -> dict[str, Any]:
     return {
         # Raw: a bridge that is down has no running timer, so the text is stable.
         "fbr": rl.run(HOST, "ip", "-d", "link", "show", "dev", names["bridge"]),
+        "fvx": rl.run(HOST, "ip", "-d", "link", "show", "dev", names["vxlan"]),
+        "fdb": rl.run(HOST, "bridge", "fdb", "show", "dev", names["vxlan"]),
         "filter": rl.chain_lines(HOST, "filter", ("FORWARD", "DOCKER-USER")),
         "nat": rl.chain_lines(HOST, "nat", ("POSTROUTING",)),
         "routes": rl.run(HOST, "ip", "route"),
@@ -76,6 +84,7 @@ def _plan(lab: LabInfo, stem: str) -> list[tuple[str, dict[str, Any], dict[str, 
     nat = {"name": stem, "kind": "masquerade", "source": f"{net}.0/24", "out_interface": "ens32"}
     fw = {"name": stem, "in_interface": br, "out_interface": "ens32"}
     sysctl_key = f"net.ipv4.conf.{br}.forwarding"
+    vx = {"name": stem + "vx", "vni": 300000 + rl.spare_octet(stem), "master": br}
     plan: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
         ("netns", {"name": ns}, {"name": ns}),
         ("bridge", {"name": br, "addresses": [f"{net}.1/24"]},
@@ -89,6 +98,8 @@ def _plan(lab: LabInfo, stem: str) -> list[tuple[str, dict[str, Any], dict[str, 
         ("nat", nat, {**nat, "destination": "198.51.100.0/24"}),
         ("firewall", fw, {**fw, "action": "DROP"}),
         ("sysctl", {"key": sysctl_key, "value": "1"}, {"key": sysctl_key, "value": "0"}),
+        ("vxlan", {**vx, "remotes": ["10.32.171.202"]},
+         {**vx, "remotes": ["10.32.171.203"], "mtu": 1400}),
     ]  # fmt: skip
     return [
         (kind, rl.checked(kind, {"host": host, **a}), rl.checked(kind, {"host": host, **b}))
@@ -117,6 +128,6 @@ def test_foreign_objects_survive_a_full_cycle_of_every_kind(
         KINDS[kind].delete(agent, outs)
 
     foreign_after = _foreign_view(names)
-    for key in ("fbr", "filter", "nat", "routes", "netns"):
+    for key in ("fbr", "fvx", "fdb", "filter", "nat", "routes", "netns"):
         assert foreign_after[key] == foreign_before[key], key
     rl.assert_same(host_before, rl.snapshot(HOST))

@@ -42,6 +42,7 @@ def _build() -> list[pulumi.Resource]:
         hn.FirewallRule("f", hn.FirewallRuleArgs(host=H1, in_interface="bridge0")),
         hn.Netns("ns", hn.NetnsArgs(host=H1, name="blue")),
         hn.Sysctl("s", hn.SysctlArgs(host=H1, key="net.ipv4.ip_forward", value=1)),
+        hn.Vxlan("vx", hn.VxlanArgs(host=H1, name="vx0", vni=42, remotes=["10.32.171.203"])),
         hn.NetnsRouter(
             "rt",
             hn.NetnsRouterArgs(
@@ -74,6 +75,7 @@ def test_every_class_registers_with_its_type_token_and_provider() -> Any:
                 "Netns",
                 "Sysctl",
                 "NetnsRouter",
+                "Vxlan",
             )
         )
         for args in REGISTERED:
@@ -89,7 +91,7 @@ def test_every_class_registers_with_its_type_token_and_provider() -> Any:
 
 
 @pytest.mark.parametrize(
-    "kind", ["bridge", "veth", "router", "route", "nat", "firewall", "netns", "sysctl"]
+    "kind", ["bridge", "veth", "router", "route", "nat", "firewall", "netns", "sysctl", "vxlan"]
 )
 def test_provider_is_deterministic(kind: str) -> None:
     assert dill.dumps(HostnetProvider(kind)) == dill.dumps(HostnetProvider(kind))

@@ -67,7 +67,8 @@ info {} -> the ready line's fields without "ready" and "guards"
 LINK = {ifindex, ifname, kind ("bridge"|"veth"|"vxlan"|another rtnl kind such as
 "dummy"|"device" for NICs and lo), mac, mtu, up (admin), operstate, master
 (ifname|null), alias|null, promisc, addresses [canonical cidr, global+site scope],
-peer_ifindex (veth, else null), vxlan {id, local, remote, group, port, dev} (vxlan only)}
+peer_ifindex (veth, else null), vxlan {id, local, remote, group, port, dev, ttl,
+learning} (vxlan only)}
 
 link_read {netns, ifname} -> LINK|null
 link_list {netns} -> [LINK]
@@ -77,12 +78,22 @@ link_ensure_veth {netns, ifname, peer_ifname, peer_netns, OWN, mtu?, master?, up
     up: both ends; the peer is created inside peer_netns; a fresh pair reports
     the operstate of the moment it was made)
 link_ensure_vxlan {netns, ifname, OWN, vni, local?, remote?, group?, dev?,
-    dstport? (4789), mtu?} -> LINK   (another vni/local/remote/group/port/dev: Exists)
+    dstport? (4789), ttl?, learning?, mtu?} -> LINK   (another vni/local/remote/group/
+    port/dev, or a ttl/learning given and different: Exists)
 link_set {netns, ifname, OWN?, up?, mtu?, promisc?, master?, mac?, alias?} -> LINK
     (master "" or null: no master; without owner only up/promisc/master)
 link_delete {netns, ifname, OWN} -> {"deleted": bool, "kept"?: str}
   ensure_*: an existing link of another kind -> Exists; one the claim may not take
   -> NotOwned. LINK's alias is the mark; "owner": OWNER.
+
+FDB = {mac, dst, permanent}: an entry of a vxlan device sending frames for mac to
+the VTEP dst; mac 00:00:00:00:00:00 floods (as `bridge fdb append`). Entries have
+no mark: the device's covers them (they die with it).
+fdb_list {netns, ifname} -> {"owner": OWNER, "entries": [FDB]}|null   (entries with a dst)
+fdb_ensure {netns, ifname, OWN, dst, mac? (all-zero)} -> {"changed": bool}
+    (the device must be this owner's: NotOwned otherwise)
+fdb_delete {netns, ifname, OWN, dst, mac? (all-zero), learned? (false: also the
+    MACs learned behind dst)} -> {"deleted": bool, "kept"?: str}
 
 addr_ensure {netns, ifname, address} -> {"changed": bool}
 addr_delete {netns, ifname, address} -> {"changed": bool}
@@ -155,7 +166,8 @@ guard_list {} -> [GUARD]   (what the ready line lists, now; resolves as at start
 dump {netns} -> {"links", "routes" (all tables but local), "netns" (own namespace
     only), "rules" {table: [iptables-save lines without counters]}, "sysctl" {key: value}}
 dump_all {} -> {"host": dump, "netns": {name: dump}}
-probe {netns, kind ("ping"|"tcp"), address, port?, timeout? (2)}
+probe {netns, kind ("ping"|"tcp"), address, port?, timeout? (2), size? (ping: payload
+    bytes, sent with don't-fragment: a frame of size + 28 passes whole or not at all)}
     -> {"ok": bool, "detail": str, "banner": str|null}
 """
 

@@ -180,6 +180,9 @@ def _vxlan_wanted(args: Args) -> dict[str, Any]:
         "group": group,
         "port": args.integer("dstport", default=4789, lo=1, hi=65535),
         "dev": args.opt_ifname("dev"),
+        # None: the kernel's default, not compared with an existing device.
+        "ttl": args.opt_integer("ttl", lo=0, hi=255),
+        "learning": args.opt_flag("learning"),
     }
 
 
@@ -196,6 +199,8 @@ def link_ensure_vxlan(ctx: Context, args: Args) -> Any:
             local=want["local"],
             target=want["remote"] or want["group"],
             dev=dev,
+            ttl=want["ttl"],
+            learning=want["learning"],
         )
         attrs = link_attrs(ifname=ifname, mtu=mtu) + linkinfo("vxlan", data)
         create_marked(net, ifinfo(), attrs, ifname=ifname, claim=claim)
@@ -205,7 +210,11 @@ def link_ensure_vxlan(ctx: Context, args: Args) -> Any:
         msg.alias = claim.me.mark()
     link = read_msg(net, msg)
     have = link["vxlan"]
-    differ = [k for k, v in want.items() if have.get(k) != v]
+    differ = [
+        k
+        for k, v in want.items()
+        if have.get(k) != v and not (v is None and k in ("ttl", "learning"))
+    ]
     if differ:
         detail = ", ".join(f"{k} {have.get(k)} (want {want[k]})" for k in differ)
         raise Exists(f"vxlan {ifname} exists with {detail}; delete it to change these")

@@ -12,6 +12,7 @@ from .rtnl import IFF_PROMISC, IFF_UP, LinkMsg
 # Scopes of addresses a LINK reports: global (0) and site (200); link and host
 # scope (fe80::/64, 127.0.0.1) belong to the kernel.
 _REPORTED_SCOPES = (0, 200)
+_VXLAN_KEYS = ("id", "local", "remote", "group", "port", "dev", "ttl", "learning")
 
 
 def cidr(msg: Any) -> str:
@@ -60,7 +61,7 @@ def view(msg: LinkMsg, *, names: dict[int, str], addrs: list[str]) -> dict[str, 
         vxlan["group"] = target if multicast else None
         dev = vxlan["dev"]
         vxlan["dev"] = names.get(dev, str(dev)) if dev else None
-        link["vxlan"] = {k: vxlan[k] for k in ("id", "local", "remote", "group", "port", "dev")}
+        link["vxlan"] = {k: vxlan[k] for k in _VXLAN_KEYS}
     return link
 
 

@@ -15,6 +15,7 @@ from . import (
     AGENT_VERSION,
     addresses,
     dump,
+    fdb,
     guard,
     iptables,
     links,
@@ -85,9 +86,12 @@ OPS: dict[str, OpSpec] = {
     ),
     "link_ensure_vxlan": _op(
         links.link_ensure_vxlan,
-        f"{_LINK} {_OWN} vni local remote group dev dstport mtu",
+        f"{_LINK} {_OWN} vni local remote group dev dstport ttl learning mtu",
         mutating=True,
     ),
+    "fdb_list": _op(fdb.fdb_list, _LINK),
+    "fdb_ensure": _op(fdb.fdb_ensure, f"{_LINK} {_OWN} mac dst", mutating=True),
+    "fdb_delete": _op(fdb.fdb_delete, f"{_LINK} {_OWN} mac dst learned", mutating=True),
     "link_set": _op(
         links.link_set, f"{_LINK} {_OWN} up mtu promisc master mac alias", mutating=True
     ),
@@ -129,5 +133,5 @@ OPS: dict[str, OpSpec] = {
     "guard_list": _op(guard.guard_list, "", mutating=True),
     "dump": _op(dump.dump, "netns"),
     "dump_all": _op(dump.dump_all, ""),
-    "probe": _op(probe.probe, "netns kind address port timeout"),
+    "probe": _op(probe.probe, "netns kind address port timeout size"),
 }

@@ -47,7 +47,13 @@ def probe(ctx: Context, args: Args) -> Any:
     timeout = args.number("timeout", default=2.0)
     ns = ctx.netns(args.ref())
     if kind == "ping":
-        argv = ["ping", "-n", "-c", "1", "-W", str(max(1, math.ceil(timeout))), address]
+        argv = ["ping", "-n", "-c", "1", "-W", str(max(1, math.ceil(timeout)))]
+        size = args.opt_integer("size", lo=0, hi=65507)
+        if size is not None:
+            # Don't fragment: a path whose MTU is too small fails instead of
+            # passing the frame in pieces.
+            argv += ["-M", "do", "-s", str(size)]
+        argv.append(address)
         done = ctx.run(argv, ns=ns)
         lines = done.stdout.decode(errors="replace").strip().splitlines()
         err = done.stderr.decode(errors="replace").strip()

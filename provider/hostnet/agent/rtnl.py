@@ -29,7 +29,10 @@ IFLA_OPERSTATE, IFLA_LINKINFO, IFLA_IFALIAS, IFLA_EXT_MASK = 16, 18, 20, 29
 IFLA_NET_NS_FD = 28
 IFLA_INFO_KIND, IFLA_INFO_DATA, VETH_INFO_PEER = 1, 2, 1
 RTEXT_FILTER_SKIP_STATS = 1 << 3
-VXLAN = {"id": 1, "group": 2, "dev": 3, "local": 4, "port": 15, "group6": 16, "local6": 17}
+VXLAN = {
+    "id": 1, "group": 2, "dev": 3, "local": 4, "ttl": 5, "learning": 7,
+    "port": 15, "group6": 16, "local6": 17,
+}  # fmt: skip
 OPERSTATES = ("UNKNOWN", "NOTPRESENT", "DOWN", "LOWERLAYERDOWN", "TESTING", "DORMANT", "UP")
 _HDR = struct.Struct("=IHHII")
 _IFI = struct.Struct("=BxHiII")
@@ -123,19 +126,32 @@ def _vxlan(attrs: dict[int, bytes]) -> dict[str, Any]:
         return None
 
     port = attrs.get(VXLAN["port"])
+    ttl, learning = attrs.get(VXLAN["ttl"]), attrs.get(VXLAN["learning"])
     return {
         "id": _u32(attrs.get(VXLAN["id"])),
         "group": addr(VXLAN["group"], VXLAN["group6"]),
         "local": addr(VXLAN["local"], VXLAN["local6"]),
         "port": struct.unpack("!H", port)[0] if port else None,
         "dev": _u32(attrs.get(VXLAN["dev"])) or None,
+        "ttl": ttl[0] if ttl else 0,
+        "learning": bool(learning[0]) if learning else False,
     }
 
 
 def vxlan_data(
-    *, vni: int, port: int, local: str | None, target: str | None, dev: int | None
+    *,
+    vni: int,
+    port: int,
+    local: str | None,
+    target: str | None,
+    dev: int | None,
+    ttl: int | None = None,
+    learning: bool | None = None,
 ) -> bytes:
     parts = [nla_u32(VXLAN["id"], vni), nla(VXLAN["port"], struct.pack("!H", port))]
+    for name, byte in (("ttl", ttl), ("learning", learning)):
+        if byte is not None:
+            parts.append(nla(VXLAN[name], struct.pack("=B", int(byte))))
     for name, value in (("local", local), ("group", target)):
         if value is not None:
             ip = ipaddress.ip_address(value)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from hostnet.graph.declared import attach_all, pair_declared
+from hostnet.graph.declared import attach_all, pair_declared, vxlan_peers
 from hostnet.graph.links import add_host, address_index, cable_nics, pair_by_index, tunnel_vxlans
 from hostnet.graph.model import Draft, Graph, HostView, Status
 from hostnet.graph.routes import add_routes
@@ -32,7 +32,7 @@ def build(
     pair_declared(draft, resources)
     pair_by_index(draft)
     cable_nics(draft)
-    tunnel_vxlans(draft)
+    tunnel_vxlans(draft, vxlan_peers(resources))
     where = address_index(draft)
     for view in views:
         add_routes(draft, view, where)

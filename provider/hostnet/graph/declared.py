@@ -62,6 +62,23 @@ def _bridge(draft: Draft, res: Declared, status: Status, _where: Where) -> None:
     draft.attach(_link(draft, res.host, out.get("netns"), out["name"], "bridge"), status)
 
 
+def _vxlan(draft: Draft, res: Declared, status: Status, _where: Where) -> None:
+    out = res.outputs
+    draft.attach(_link(draft, res.host, out.get("netns"), out["name"], "vxlan"), status)
+
+
+def vxlan_peers(resources: list[Declared]) -> dict[str, list[str]]:
+    """The FDB peers of each Vxlan the stack declares, by link key: the dump shows
+    the device, not its FDB, so the tunnels are drawn to the peers declared."""
+    return {
+        link_key(r.host, r.outputs.get("netns"), r.outputs["name"]): list(
+            r.outputs.get("remotes") or []
+        )
+        for r in resources
+        if r.kind == "vxlan"
+    }
+
+
 def _veth(draft: Draft, res: Declared, status: Status, _where: Where) -> None:
     out = res.outputs
     a = _link(draft, res.host, None, out["name"], "veth")
@@ -166,6 +183,7 @@ ATTACH: dict[str, Callable[[Draft, Declared, Status, Where], None]] = {
     "nat": _rule,
     "firewall": _rule,
     "sysctl": _sysctl,
+    "vxlan": _vxlan,
 }
 
 

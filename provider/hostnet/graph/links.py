@@ -183,31 +183,41 @@ def address_index(draft: Draft) -> dict[str, list[str]]:
     return found
 
 
-def tunnel_vxlans(draft: Draft) -> None:
-    """A VXLAN link to a remote address: an edge to the VXLAN of the same VNI on
-    the host that carries that address (or to the address's interface)."""
+def tunnel_vxlans(draft: Draft, peers: Mapping[str, list[str]] | None = None) -> None:
+    """A VXLAN link to a remote address (its own, or the FDB peers ``peers`` gives
+    by link key): an edge to the VXLAN of the same VNI on the host that carries
+    that address (or to the address's interface)."""
     where = address_index(draft)
     for key, at in draft.links.items():
         vxlan = at.get("vxlan")
-        if not vxlan or not vxlan.get("remote"):
+        if not vxlan:
             continue
-        holders = [k for k in where.get(str(vxlan["remote"]), []) if draft.links[k].host != at.host]
-        if not holders:
-            continue
-        far = draft.links[holders[0]].host
-        twins = [
-            k
-            for k, o in draft.links.items()
-            if o.host == far and (o.get("vxlan") or {}).get("id") == vxlan.get("id")
-        ]
-        tail, head = sorted((key, twins[0] if twins else holders[0]))
-        draft.add_edge(
-            Edge(
-                key=f"vxlan:{tail}:{head}",
-                tail=tail,
-                head=head,
-                kind="vxlan",
-                label=f"VXLAN {vxlan.get('id')}",
-                owner=draft.nodes[key].owner,
-            )
+        remotes = [vxlan["remote"]] if vxlan.get("remote") else []
+        for remote in remotes + list((peers or {}).get(key, [])):
+            _tunnel(draft, where, key, at, str(remote))
+
+
+def _tunnel(
+    draft: Draft, where: Mapping[str, list[str]], key: str, at: LinkAt, remote: str
+) -> None:
+    vxlan = at.get("vxlan")
+    holders = [k for k in where.get(remote, []) if draft.links[k].host != at.host]
+    if not holders:
+        return
+    far = draft.links[holders[0]].host
+    twins = [
+        k
+        for k, o in draft.links.items()
+        if o.host == far and (o.get("vxlan") or {}).get("id") == vxlan.get("id")
+    ]
+    tail, head = sorted((key, twins[0] if twins else holders[0]))
+    draft.add_edge(
+        Edge(
+            key=f"vxlan:{tail}:{head}",
+            tail=tail,
+            head=head,
+            kind="vxlan",
+            label=f"VXLAN {vxlan.get('id')}",
+            owner=draft.nodes[key].owner,
         )
+    )

@@ -27,6 +27,7 @@ KIND_OF_TYPE = {
     "FirewallRule": "firewall",
     "Netns": "netns",
     "Sysctl": "sysctl",
+    "Vxlan": "vxlan",
 }
 
 

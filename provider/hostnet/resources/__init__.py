@@ -13,9 +13,10 @@ from hostnet.resources import (
     route,
     sysctl,
     veth,
+    vxlan,
 )
 
 KINDS: dict[str, ModuleType] = {
     module.KIND: module
-    for module in (bridge, veth, netns_router, route, nat_rule, firewall_rule, netns, sysctl)
+    for module in (bridge, veth, netns_router, route, nat_rule, firewall_rule, netns, sysctl, vxlan)
 }

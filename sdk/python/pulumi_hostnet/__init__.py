@@ -15,6 +15,7 @@ from pulumi_hostnet.namespaces import (
 from pulumi_hostnet.route import Route, RouteArgs
 from pulumi_hostnet.rules import FirewallRule, FirewallRuleArgs, NatRule, NatRuleArgs
 from pulumi_hostnet.veth import Veth, VethArgs
+from pulumi_hostnet.vxlan import Vxlan, VxlanArgs
 
 __all__ = [
     "Bridge",
@@ -36,4 +37,6 @@ __all__ = [
     "SysctlArgs",
     "Veth",
     "VethArgs",
+    "Vxlan",
+    "VxlanArgs",
 ]
