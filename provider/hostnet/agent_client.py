@@ -8,13 +8,30 @@ answer to the thread waiting for it.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import itertools
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from hostnet import errors
 from hostnet.protocol import Op, Reply, decode_reply, encode_request, raise_for_reply
+
+# A time by which every request of this thread must be answered (time.monotonic()),
+# set while a guarded change runs: a request sent over a path the change cut must
+# not outlive the guard's deadline, and none is sent once the time is up.
+_answer_by: contextvars.ContextVar[float | None] = contextvars.ContextVar("answer_by", default=None)
+
+
+@contextlib.contextmanager
+def answered_by(deadline: float) -> Iterator[None]:
+    """Bound every request this thread sends within the block by ``deadline``."""
+    reset = _answer_by.set(deadline)
+    try:
+        yield
+    finally:
+        _answer_by.reset(reset)
 
 
 class Lines(Protocol):
@@ -72,6 +89,13 @@ class Agent:
         if not ops:
             return []
         limit = self.default_timeout if timeout is None else timeout
+        margin = 5.0
+        answer_by = _answer_by.get()
+        if answer_by is not None:
+            left = answer_by - time.monotonic()
+            if left <= 0:
+                raise errors.Timeout(f"{self.host}: {ops[0].op}: not sent: the guard's time is up")
+            limit, margin = min(limit, left), 0.0
         request_id = next(self._ids)
         waiter = _Waiter()
         with self._waiters_lock:
@@ -82,7 +106,7 @@ class Agent:
             with self._send_lock:
                 self._channel.sendall(encode_request(request_id=request_id, ops=ops, timeout=limit))
             # The agent enforces the limit itself; the margin covers the round trip.
-            if not waiter.event.wait(limit + 5.0):
+            if not waiter.event.wait(limit + margin):
                 # The agent answers its own time limit with an error; silence past
                 # it means the host or the path died: later requests must not wait
                 # for it too (the pool starts a new session, which fails fast).

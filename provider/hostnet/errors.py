@@ -279,3 +279,9 @@ def describe(
     remedy = fill(exc.remedy, {"field": field or "the input"})
     values = fill(exc.values, settings)
     return f"{where}: {what.rstrip('.')}. To fix: {remedy}" + (f" ({values})." if values else ".")
+
+class GuardReverted(HostnetError):
+    """A change that may cut the management path was not confirmed over a new SSH
+    connection in time, and the host put back what it had before."""
+
+    remedy = "fix the change so the host stays reachable over SSH, then run pulumi up again"

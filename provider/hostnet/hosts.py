@@ -46,6 +46,11 @@ FIELDS: tuple[Field, ...] = (
     Field(name="connect_timeout", default=10.0, doc="seconds to connect and start the agent"),
     Field(name="auth_timeout", default=15.0, doc="seconds for SSH authentication"),
     Field(name="request_timeout", default=120.0, doc="seconds one request may take"),
+    Field(
+        name="guard_timeout",
+        default=60.0,
+        doc="seconds a change that may cut the management path has to be confirmed",
+    ),
     Field(name="bastion", default=None, doc="a Host to jump through"),
 )
 NAMES = tuple(f.name for f in FIELDS)
@@ -105,6 +110,11 @@ def _seconds(value: Any) -> str:
     return "" if 0 < value <= MAX_TIMEOUT else f"{value} is outside (0, {MAX_TIMEOUT:.0f}] seconds"
 
 
+def _guard_seconds(value: Any) -> str:
+    problem = _seconds(value)
+    return problem or ("" if 5 <= value <= 3600 else f"{value} is outside 5..3600 seconds")
+
+
 def _python(value: Any) -> str:
     if not isinstance(value, str) or not _PYTHON.fullmatch(value):
         return f"{value!r} is not an interpreter name or path"
@@ -151,8 +161,15 @@ _CHECKS: dict[str, Callable[[Any], str]] = {
     "connect_timeout": _seconds,
     "auth_timeout": _seconds,
     "request_timeout": _seconds,
+    "guard_timeout": _guard_seconds,
 }
-_NUMBERS = {"port": int, "connect_timeout": float, "auth_timeout": float, "request_timeout": float}
+_NUMBERS = {
+    "port": int,
+    "connect_timeout": float,
+    "auth_timeout": float,
+    "request_timeout": float,
+    "guard_timeout": float,
+}
 
 
 def check_host(

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import atexit
 import base64
+import contextlib
+import dataclasses
 import io
 import json
+import logging
 import os
 import re
 import socket
+import struct
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,6 +32,7 @@ from hostnet import errors
 from hostnet.agent_client import Agent
 from hostnet.payload import DISCOVERY, PayloadError, build_payload, launcher
 
+log = logging.getLogger("hostnet")
 _PYTHON_NAME = re.compile(r"^[A-Za-z0-9_./+-]{1,200}$")
 
 
@@ -277,6 +283,15 @@ def _bootstrap(conn: Connection, client: paramiko.SSHClient) -> Agent:
     if not ready.get("ready"):
         raise errors.AgentStartFailed(f"{conn.label}: agent did not start: {str(ready)[:200]}")
     channel.settimeout(None)
+    for guard in ready.get("guards") or []:
+        log.warning(
+            "%s: guard %s found on the host: %s (%s): %s",
+            conn.label,
+            guard.get("key"),
+            guard.get("state"),
+            guard.get("reason"),
+            "; ".join(guard.get("what") or []),
+        )
     return Agent(
         host=conn.address,
         channel=channel,
@@ -340,6 +355,20 @@ def _where(conn: Connection) -> tuple[str, int, str | None]:
     return conn.address, conn.port, via
 
 
+def _discard_unsent(client: paramiko.SSHClient) -> None:
+    """Close with a reset, dropping what the kernel still holds to send.
+
+    Requests sent over a path that a change cut sit in the socket's send queue;
+    a plain close keeps retransmitting them, so once the host reverts the change
+    they arrive late and run, possibly on what a later run made. With SO_LINGER 0
+    the close that follows discards them."""
+    transport = client.get_transport()
+    sock = None if transport is None else transport.sock
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
 class _Pool:
     """One SSH client and one agent per host and connection settings in this process.
 
@@ -397,11 +426,24 @@ class _Pool:
         key = transport.get_remote_server_key()
         return f"{key.get_name()} {key.get_base64()}"
 
-    def _drop(self, key: Connection) -> None:
+    def _drop(self, key: Connection, *, abort: bool = False) -> None:
         entry = self._entries.pop(key, None)
-        if entry is not None:
-            entry[1].close()
-            entry[0].close()
+        if entry is None:
+            return
+        if abort:
+            _discard_unsent(entry[0])
+        entry[1].close()
+        entry[0].close()
+
+    def forget(self, conn: Connection) -> None:
+        """Close this host's connection and forget that it failed: the next call
+        connects afresh (a guard reverted a change that had cut the path)."""
+        with self._lock:
+            host_lock = self._host_locks.setdefault(_where(conn), threading.Lock())
+        with host_lock:
+            self._drop(conn, abort=True)
+            self._failed.pop(_where(conn), None)
+            self._failed.pop(conn, None)
 
     def close_all(self) -> None:
         with self._lock:
@@ -422,6 +464,35 @@ def agent_for(conn: Connection) -> Agent:
 def host_key_seen(conn: Connection) -> str | None:
     """The host key of this host's live connection (what trust-on-first-use pins)."""
     return _POOL.host_key(conn)
+
+
+def forget(conn: Connection) -> None:
+    """Drop the pooled connection to this host and its remembered failure."""
+    _POOL.forget(conn)
+
+
+def confirm(conn: Connection, *, until: float) -> str | None:
+    """Prove the host still takes a NEW SSH connection: fresh TCP, key exchange,
+    host key check and authentication, then closed. The pooled connection is never
+    used: it may have survived a change that locks out everyone else. Retried
+    until ``until`` (time.monotonic()); None when it succeeded, else the last error.
+    """
+    problem = "no time left to try"
+    while True:
+        left = until - time.monotonic()
+        if left <= 0:
+            return problem
+        # A bastion is reached afresh too: _client opens its own connection to it.
+        attempt = dataclasses.replace(
+            conn, connect_timeout=min(conn.connect_timeout, max(left, 1.0)),
+            auth_timeout=min(conn.auth_timeout, max(left, 1.0)),
+        )  # fmt: skip
+        try:
+            _client(attempt).close()
+            return None
+        except errors.HostnetError as exc:
+            problem = str(exc)
+        time.sleep(min(1.0, max(0.0, until - time.monotonic())))
 
 
 def close_all() -> None:

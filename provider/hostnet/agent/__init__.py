@@ -16,8 +16,12 @@ Protocol (JSON, one object per line)
 Start: one line ``{"ready": true, "agent": VERSION, "python": "3.11.2", "pid": N,
 "hostname": ..., "kernel": <uname -r>, "iptables": "nft"|"legacy"|null,
 "pyroute2": "0.9.7", "run_dir": "/run/hostnet", "netlink": {"ext_ack": bool,
-"strict_check": bool}, "iptables_restore_wait": bool}`` (what the kernel and
-iptables-restore were found to take).
+"strict_check": bool}, "iptables_restore_wait": bool, "management": {"peer", "local",
+"port", "dev", "via"?, "src"}|null, "guards": [GUARD]}``: what the kernel and
+iptables-restore were found to take; ``management`` is the SSH connection the agent
+came over (SSH_CONNECTION) and the route back to the peer; ``guards`` lists the
+guards of this namespace found at start (guard.py): one whose process died gets a
+new one (reverting at once if its deadline passed).
 
 Request: ``{"id": INT, "ops": [{"op": NAME, "args": {...}}, ...], "timeout": SECONDS}``
 (timeout optional, default 60). Ops of a batch run in order and stop at the
@@ -67,7 +71,7 @@ OWNER (what read ops report) = {stack, resource, token} | {id} | null (not hostn
 Ops: args -> result
 ===================
 ping {} -> {"pong": true}
-info {} -> the ready line's fields without "ready"
+info {} -> the ready line's fields without "ready" and "guards"
 
 LINK = {ifindex, ifname, kind ("bridge"|"veth"|"vxlan"|another rtnl kind such as
 "dummy"|"device" for NICs and lo), mac, mtu, up (admin), operstate, master
@@ -156,6 +160,17 @@ uplink_takeover {netns, bridge, nic, OWN} -> {"changed": bool, "addresses", "rou
     owner's, and the NIC becomes its port, in one request)
 uplink_release {netns, bridge, nic, OWN, keep_bridge? (false)}
     -> {"deleted": bool, "addresses", "routes", "nic": LINK, "kept"?: str}
+
+GUARD = {key, state ("armed"|"disarmed"|"reverted"), reason, what [what the revert
+restores], deadline_in (s, negative once passed), failed [revert steps that failed]}
+guard_arm {key, timeout (s), touches [{what: "link", ifname} | {what: "route", dst,
+    table} | {what: "rules", table, chain, parent} | {what: "sysctl", key}], reason?}
+    -> {key, what, deadline_in}   (host namespace only; saves the pre-image of what
+    is touched in <run_dir>/guards/<key>.json and starts a detached process that
+    reverts it at the deadline; a live guard for the key: Exists)
+guard_disarm {key} -> GUARD | {key, state: null}   (stops the guard; "reverted" if
+    it had reverted already, with what; the record is removed either way)
+guard_list {} -> [GUARD]   (what the ready line lists, now; resolves as at start)
 
 dump {netns} -> {"links", "routes" (all tables but local), "netns" (own namespace
     only), "rules" {table: [iptables-save lines without counters]}, "sysctl" {key: value}}

@@ -21,6 +21,7 @@ from typing import IO, Any
 from .args import Args
 from .context import Context
 from .errors import AgentError, Busy, Invalid, describe, from_exception
+from .guard import pending
 from .ops import OPS, OpSpec, host_info
 from .rundir import ensure_dir, run_dir
 
@@ -170,7 +171,7 @@ def _check_op(rid: int, index: int, op: Any) -> tuple[str, OpSpec, dict[str, Any
 def serve(inp: IO[bytes], out: IO[bytes]) -> None:
     """Say ready, then answer requests until EOF on ``inp``."""
     server = Server(out)
-    server.write({"ready": True, **host_info()})
+    server.write({"ready": True, **host_info(), "guards": _guards()})
     with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="hostnet") as pool:
         for line in iter(inp.readline, b""):
             if not line.strip():
@@ -185,6 +186,15 @@ def serve(inp: IO[bytes], out: IO[bytes]) -> None:
                 continue
             pool.submit(server.run, rid, batch, timeout)
     server.lock.close()
+
+
+def _guards() -> list[dict[str, Any]]:
+    """Guards a killed controller left: resolved here, listed in the ready line."""
+    try:
+        return pending()
+    except OSError as exc:
+        print(f"hostnet agent: guards not checked: {exc}", file=sys.stderr)
+        return []
 
 
 def _refusal(rid: int | None, index: int | None, op: str | None, exc: AgentError) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from . import (
     dump,
     fdb,
     hostcaps,
+    guard,
     iptables,
     links,
     netns,
@@ -57,6 +58,7 @@ def host_info() -> dict[str, Any]:
         "run_dir": run_dir(),
         "netlink": hostcaps.features(),
         "iptables_restore_wait": tools().restore_wait,
+        "management": guard.management_path(),
     }
 
 
@@ -140,6 +142,9 @@ OPS: dict[str, OpSpec] = {
     "uplink_release": _op(
         uplink.uplink_release, f"netns bridge nic {_OWN} keep_bridge", mutating=True
     ),
+    "guard_arm": _op(guard.guard_arm, "key timeout touches reason", mutating=True),
+    "guard_disarm": _op(guard.guard_disarm, "key", mutating=True),
+    "guard_list": _op(guard.guard_list, "", mutating=True),
     "dump": _op(dump.dump, "netns"),
     "dump_all": _op(dump.dump_all, ""),
     "probe": _op(probe.probe, "netns kind address port timeout size"),

@@ -27,7 +27,7 @@ from pulumi.dynamic import (
 )
 from pulumi.output import Unknown
 
-from hostnet import errors, hosts, ownership, transport
+from hostnet import errors, guard, hosts, ownership, transport
 from hostnet.hosts import connection_from, learn_pin, pin_seen, with_pin
 from hostnet.resources import KINDS
 from hostnet.resources._base import diff
@@ -204,7 +204,15 @@ class HostnetProvider(ResourceProvider):
         inputs = ownership.with_token(self._checked(props), token=ownership.new_token())
         inputs = with_pin(inputs)
         conn = connection_from(inputs)
-        outs = self._module().create(transport.agent_for(conn), inputs)
+        module = self._module()
+        outs = guard.run(
+            kind=self.kind,
+            conn=conn,
+            key=module.make_id_for(inputs),
+            inputs=inputs,
+            olds=None,
+            apply=lambda agent: module.create(agent, inputs),
+        )
         return CreateResult(outs["resource_id"], pin_seen(ownership.settled(outs), conn))
 
     @_reported
@@ -235,7 +243,15 @@ class HostnetProvider(ResourceProvider):
         learn_pin(olds)
         inputs = with_pin(inputs, olds)
         conn = connection_from(inputs)
-        outs = self._module().update(transport.agent_for(conn), olds, inputs)
+        module = self._module()
+        outs = guard.run(
+            kind=self.kind,
+            conn=conn,
+            key=olds.get("resource_id") or module.make_id_for(inputs),
+            inputs=inputs,
+            olds=olds,
+            apply=lambda agent: module.update(agent, olds, inputs),
+        )
         return UpdateResult(pin_seen(ownership.settled(outs), conn))
 
     @_reported

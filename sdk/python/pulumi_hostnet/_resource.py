@@ -10,6 +10,8 @@ second would take the first one's object over.
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -17,6 +19,7 @@ from typing import Any
 import pulumi
 import pulumi.dynamic
 
+from hostnet import mgmt
 from hostnet.resources import KINDS
 from pulumi_hostnet._props import resource_props
 from pulumi_hostnet._provider import HostnetProvider
@@ -55,6 +58,7 @@ class HostnetResource(pulumi.dynamic.Resource):
         props["adopt"] = adopt
         _declare(kind, resource_name, props)
         super().__init__(HostnetProvider(kind), resource_name, props, opts)
+        _warn_if_cutting(kind, props, self)
 
 
 def _declare(kind: str, resource_name: str, props: Mapping[str, Any]) -> None:
@@ -63,6 +67,37 @@ def _declare(kind: str, resource_name: str, props: Mapping[str, Any]) -> None:
     resolve)."""
     plain = {k: v for k, v in props.items() if k not in ("private_key", "owner")}
     pulumi.Output.from_input(plain).apply(lambda known: _register(kind, resource_name, known))
+
+
+def _warn_if_cutting(kind: str, props: Mapping[str, Any], resource: pulumi.Resource) -> None:
+    """Warn, attributed to the resource, when its inputs may cut the management
+    path (hostnet.mgmt). The program does not see the resource's state, so the
+    warning is about what the inputs ask for, whether or not it is applied yet;
+    the provider arms a guard only for a change that does it."""
+    plain = {k: v for k, v in props.items() if k not in ("private_key", "owner")}
+
+    def warn(known: Mapping[str, Any]) -> None:
+        inputs, failures = KINDS[kind].check(known)
+        if failures:
+            return
+        host = inputs["host"]
+        cut = mgmt.classify(kind=kind, inputs=inputs, peer=_local_toward(str(host["address"])))
+        if cut is not None:
+            pulumi.log.warn(mgmt.describe(host, cut.reason), resource=resource)
+
+    pulumi.Output.from_input(plain).apply(warn)
+
+
+def _local_toward(address: str) -> str | None:
+    """This machine's address toward the host (the controller as the host sees it,
+    without NAT): a routing lookup, no packet is sent."""
+    try:
+        family = socket.AF_INET6 if ipaddress.ip_address(address).version == 6 else socket.AF_INET
+        with socket.socket(family, socket.SOCK_DGRAM) as probe:
+            probe.connect((address, 22))
+            return str(probe.getsockname()[0])
+    except (ValueError, OSError):
+        return None  # a DNS name, or no route
 
 
 def _register(kind: str, resource_name: str, known: Mapping[str, Any]) -> None:

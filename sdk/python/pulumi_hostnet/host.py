@@ -37,6 +37,13 @@ class Host:
         auth_timeout: Seconds SSH authentication may take.
         request_timeout: Seconds one request to the host may take (raise it for
             slow hosts or very large changes).
+        guard_timeout: Seconds a change that may cut the management path (an
+            uplink or NIC enslaved, a bridge set down, the default route or the
+            route to the controller, an INPUT/OUTPUT DROP or REJECT that can
+            match sshd's port, rp_filter/disable_ipv6/forwarding) has to be
+            confirmed over a new SSH connection before the host reverts it
+            itself. 60 s by default, as nmstate: a new connection takes well
+            under a second on a LAN and a few through a bastion.
         bastion: A Host to jump through (``ssh -J``): the connection to this host
             is tunnelled through an SSH session to the bastion. Its own
             ``private_key`` is kept as a secret too; a bastion's ``name`` is optional.
@@ -57,6 +64,7 @@ class Host:
     connect_timeout: float = 10.0
     auth_timeout: float = 15.0
     request_timeout: float = 120.0
+    guard_timeout: float = 60.0
     bastion: Host | None = None
 
     def settings(self) -> dict[str, Any]:
