@@ -280,6 +280,7 @@ def describe(
     values = fill(exc.values, settings)
     return f"{where}: {what.rstrip('.')}. To fix: {remedy}" + (f" ({values})." if values else ".")
 
+
 class GuardReverted(HostnetError):
     """A change that may cut the management path was not confirmed over a new SSH
     connection in time, and the host put back what it had before."""
