@@ -258,6 +258,7 @@ def _connection(host: Mapping[str, Any], key: str | None, bastion_key: str | Non
         connect_timeout=float(settings["connect_timeout"]),
         auth_timeout=float(settings["auth_timeout"]),
         request_timeout=float(settings["request_timeout"]),
+        guard_timeout=float(settings["guard_timeout"]),
         bastion=_connection(jump, bastion_key, None) if jump else None,
     )
 

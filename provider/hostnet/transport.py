@@ -54,6 +54,9 @@ class Connection:
     connect_timeout: float = 10.0
     auth_timeout: float = 15.0
     request_timeout: float = 120.0
+    # How long a change that may cut this connection's path waits for a new
+    # connection before the host reverts it (hostnet.guard).
+    guard_timeout: float = 60.0
     # None: the first of payload.DISCOVERY that is Python 3.6 or newer.
     python: str | None = None
 
