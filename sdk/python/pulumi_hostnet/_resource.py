@@ -65,7 +65,7 @@ def _declare(kind: str, resource_name: str, props: Mapping[str, Any]) -> None:
     """Refuse a second resource of this program for the same host object, as soon
     as the object's identity is known (at once, or when the outputs it depends on
     resolve)."""
-    plain = {k: v for k, v in props.items() if k not in ("private_key", "owner")}
+    plain = _plain(props)
     pulumi.Output.from_input(plain).apply(lambda known: _register(kind, resource_name, known))
 
 
@@ -74,7 +74,7 @@ def _warn_if_cutting(kind: str, props: Mapping[str, Any], resource: pulumi.Resou
     path (hostnet.mgmt). The program does not see the resource's state, so the
     warning is about what the inputs ask for, whether or not it is applied yet;
     the provider arms a guard only for a change that does it."""
-    plain = {k: v for k, v in props.items() if k not in ("private_key", "owner")}
+    plain = _plain(props)
 
     def warn(known: Mapping[str, Any]) -> None:
         inputs, failures = KINDS[kind].check(known)
@@ -86,6 +86,15 @@ def _warn_if_cutting(kind: str, props: Mapping[str, Any], resource: pulumi.Resou
             pulumi.log.warn(mgmt.describe(host, cut.reason), resource=resource)
 
     pulumi.Output.from_input(plain).apply(warn)
+
+
+def _plain(props: Mapping[str, Any]) -> dict[str, Any]:
+    """The inputs check reads: no keys, no owner, nothing Pulumi adds (``__provider``)."""
+    return {
+        k: v
+        for k, v in props.items()
+        if k not in ("private_key", "owner") and not k.startswith("__")
+    }
 
 
 def _local_toward(address: str) -> str | None:
