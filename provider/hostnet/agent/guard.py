@@ -393,9 +393,7 @@ def management_path() -> dict[str, Any] | None:
         return None
     path: dict[str, Any] = {"peer": words[0], "local": words[2], "port": int(words[3])}
     with contextlib.suppress(OSError, subprocess.SubprocessError):
-        done = subprocess.run(  # noqa: S603
-            [_ip(), "route", "get", words[0]], capture_output=True, timeout=5, check=False
-        )
+        done = hostcaps.run([_ip(), "route", "get", words[0]], timeout=5)
         route = done.stdout.decode(errors="replace").split()
         for name, key in (("dev", "dev"), ("via", "via"), ("src", "src")):
             if name in route[:-1]:
