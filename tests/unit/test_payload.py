@@ -105,9 +105,12 @@ def test_payload_imports_and_answers_a_ping_under_each_python(minor: str) -> Non
         capture_output=True,
         timeout=120,
         check=False,
+        # As sshd starts it: the start-up reads the management path from this.
+        env={**os.environ, "SSH_CONNECTION": "127.0.0.1 40000 127.0.0.1 22"},
     )
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     hello, ready, reply = (json.loads(line) for line in done.stdout.splitlines())
+    assert ready["management"]["peer"] == "127.0.0.1"
     assert hello["python"][:2] == list(version) and ready["ready"] is True
     assert reply["ok"] and reply["results"][0] == {"pong": True}
     info = reply["results"][1]
