@@ -4,6 +4,7 @@ made before instance ownership (real CLI, lab host h3)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -89,13 +90,20 @@ def _urns(stack: Stack) -> list[str]:
     ]
 
 
-@pytest.fixture
-def owned(pulumi_env: dict[str, str], tmp_path: Path) -> Iterator[Stack]:
+@contextlib.contextmanager
+def stack_on_h3(program: str, tmp_path: Path, env: dict[str, str]) -> Iterator[Stack]:
+    """A stack of one of programs/, destroyed and removed after; h3 as it was before."""
     before = hoststate.snapshot("h3")
-    stack = _stack("ownership", tmp_path, pulumi_env)
+    stack = _stack(program, tmp_path, env)
     yield stack
     _remove(stack)
     assert not hoststate.differences({"h3": before}, {"h3": hoststate.snapshot("h3")})
+
+
+@pytest.fixture
+def owned(pulumi_env: dict[str, str], tmp_path: Path) -> Iterator[Stack]:
+    with stack_on_h3("ownership", tmp_path, pulumi_env) as stack:
+        yield stack
 
 
 def test_renames_replacements_and_positions_keep_every_object(owned: Stack) -> None:

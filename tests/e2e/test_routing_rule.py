@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 
 from hostnet import lab
-from tests.e2e import hoststate
 from tests.e2e.conftest import Stack
-from tests.e2e.test_ownership import _remove, _stack, _summary, _urns
+from tests.e2e.test_ownership import _summary, _urns, stack_on_h3
 
 pytestmark = pytest.mark.e2e
 
@@ -28,11 +27,8 @@ def _table() -> list[str]:
 
 @pytest.fixture
 def policy(pulumi_env: dict[str, str], tmp_path: Path) -> Iterator[Stack]:
-    before = hoststate.snapshot("h3")
-    stack = _stack("policy", tmp_path, pulumi_env)
-    yield stack
-    _remove(stack)
-    assert not hoststate.differences({"h3": before}, {"h3": hoststate.snapshot("h3")})
+    with stack_on_h3("policy", tmp_path, pulumi_env) as stack:
+        yield stack
 
 
 def test_a_rule_lives_through_renames_replacements_and_drift(policy: Stack) -> None:

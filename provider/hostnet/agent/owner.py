@@ -154,4 +154,11 @@ class Claim:
     def kept(self, found_mark: str | None) -> str:
         """Why a delete left the object: whose it is now."""
         found = parse_mark(found_mark)
-        return found.describe() if found else FOREIGN
+        if found is None:
+            return FOREIGN
+        if found.token is not None and (found.stack, found.resource) == (
+            self.me.stack,
+            self.me.resource,
+        ):
+            return f"its replacement (another instance of {found.describe()})"
+        return found.describe()
