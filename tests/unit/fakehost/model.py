@@ -166,6 +166,15 @@ class Host:
             ns.routes.append(Route(family=4, dst=None, dst_len=0, via=gateway, oif=link.ifindex))
         return link
 
+    def add_veth(
+        self, ns: Netns, ifname: str, peer_ns: Netns, peer_ifname: str, **attrs: Any
+    ) -> tuple[Link, Link]:
+        """A veth pair, both ends with ``attrs`` (alias, up, mtu)."""
+        link = self.add_link(ns, ifname, kind="veth", **attrs)
+        peer = self.add_link(peer_ns, peer_ifname, kind="veth", **attrs)
+        link.peer, peer.peer = (peer_ns.key, peer.ifindex), (ns.key, link.ifindex)
+        return link, peer
+
     def add_container(self, name: str) -> Netns:
         """A container's namespace, reached as ``container:NAME`` (not in /run/netns)."""
         return self.add_netns(f"container:{name}", named=False)
@@ -231,11 +240,21 @@ class Host:
     # -- snapshots ------------------------------------------------------------
 
     def snapshot(self) -> dict[str, Any]:
-        """Everything on the host as plain data, ifindexes replaced by names."""
+        """Everything on the host as plain data, ifindexes replaced by names; the
+        records of namespaces that are gone are left out (see stale_records)."""
+        live = {f"{ns.label}@{ns.inode}" for ns in self.netns.values()}
+        records = {k: v for k, v in self.records.items() if k[1] in live}
         return {
             "netns": {key: self._ns_view(ns) for key, ns in sorted(self.netns.items())},
-            "records": {"/".join(k): copy.deepcopy(v) for k, v in sorted(self.records.items())},
+            "records": {"/".join(k): copy.deepcopy(v) for k, v in sorted(records.items())},
         }
+
+    def stale_records(self) -> list[str]:
+        """Records left under the run dir for namespaces that no longer exist: no
+        op reads them again (a new namespace has another inode), but they stay on
+        the host until it reboots."""
+        live = {f"{ns.label}@{ns.inode}" for ns in self.netns.values()}
+        return sorted("/".join(k) for k in self.records if k[1] not in live)
 
     def _ns_view(self, ns: Netns) -> dict[str, Any]:
         links = {}
