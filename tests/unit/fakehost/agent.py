@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import errno
 import itertools
-import os
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any

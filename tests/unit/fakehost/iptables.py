@@ -106,7 +106,7 @@ def ipt_read_chain(host: Host, args: Args) -> Any:
 
 
 def ipt_delete_chain(host: Host, args: Args) -> Any:
-    name, table = _tables(host, args, required=False)
+    _, table = _tables(host, args, required=False)
     chain = check_chain(args.text("chain"), own=True)
     parent = check_chain(args.text("parent"))
     if table is None or chain not in table.chains:

@@ -90,7 +90,8 @@ class Table:
 
 def _new_tables() -> dict[str, Table]:
     return {
-        name: Table(chains={chain: "ACCEPT" for chain in chains}) for name, chains in BUILTIN.items()
+        name: Table(chains={chain: "ACCEPT" for chain in chains})
+        for name, chains in BUILTIN.items()
     }
 
 
@@ -284,4 +285,3 @@ class Host:
                 for name, t in ns.tables.items()
             },
         }
-

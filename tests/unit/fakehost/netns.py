@@ -142,4 +142,3 @@ def sysctl_restore(host: Host, args: Args) -> Any:
         restored = previous
     del host.records[path]
     return {"restored": restored}
-

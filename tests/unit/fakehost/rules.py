@@ -39,9 +39,7 @@ def _record(host: Host, ns: Netns, family: int, priority: int) -> tuple[str, str
 
 
 def _at(ns: Netns, family: int, priority: int) -> list[dict[str, Any]]:
-    return [
-        _view(r) for r in ns.rules if r["family"] == family and r.get("priority") == priority
-    ]
+    return [_view(r) for r in ns.rules if r["family"] == family and r.get("priority") == priority]
 
 
 def _ours(ns: Netns, family: int, priority: int) -> list[dict[str, Any]]:

@@ -101,8 +101,14 @@ def _plant_route(host: Host, mark: str | None) -> None:
     body = _owner_body(mark)
     proto = RTPROT_HOSTNET if body else RTPROT_STATIC
     ns.routes.append(
-        Route(family=4, dst="192.168.6.3", dst_len=32, via="10.32.171.203", oif=ens32.ifindex,
-              proto=proto)  # fmt: skip
+        Route(
+            family=4,
+            dst="192.168.6.3",
+            dst_len=32,
+            via="10.32.171.203",
+            oif=ens32.ifindex,
+            proto=proto,
+        )
     )
     if body:
         host.records[host.record_key(ns, "routes", "4-192.168.6.3-32-254-0")] = {"owner": body}
@@ -193,11 +199,19 @@ def _drop_fdb(host: Host) -> None:
 
 
 ROUTER_LEGS = [
-    {"name": "testrt3.eth0", "inside_name": "veth0", "bridge": "br-ens32",
-     "address": "10.32.171.205/24"},
-    {"name": "testrt3.eth1", "inside_name": "veth1", "bridge": "bridge2",
-     "address": "192.168.7.100/24"},
-]  # fmt: skip
+    {
+        "name": "testrt3.eth0",
+        "inside_name": "veth0",
+        "bridge": "br-ens32",
+        "address": "10.32.171.205/24",
+    },
+    {
+        "name": "testrt3.eth1",
+        "inside_name": "veth1",
+        "bridge": "bridge2",
+        "address": "192.168.7.100/24",
+    },
+]
 
 CASES: dict[str, Case] = {
     "bridge": Case(
@@ -369,9 +383,17 @@ CASES: dict[str, Case] = {
         foreign=_plant_link(
             "vxlan100",
             "vxlan",
-            vxlan={"id": 100, "local": "10.32.171.202", "remote": None, "group": None,
-                   "port": 4789, "dev": None, "ttl": 0, "learning": True},
-        ),  # fmt: skip
+            vxlan={
+                "id": 100,
+                "local": "10.32.171.202",
+                "remote": None,
+                "group": None,
+                "port": 4789,
+                "dev": None,
+                "ttl": 0,
+                "learning": True,
+            },
+        ),
     ),
 }
 # A drift whose output is "" reads as gone: a rule its chain's jump no longer

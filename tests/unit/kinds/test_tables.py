@@ -89,7 +89,7 @@ def test_update_in_place_keeps_id_and_mark(name: str, label: str) -> None:
 
 
 def _mutating_steps(name: str) -> int:
-    case, agent, _, _ = _created(name)
+    _, agent, _, _ = _created(name)
     return sum(1 for sent in agent.log if sent.mutating)
 
 
