@@ -73,11 +73,9 @@ def link_ensure_veth(host: Host, args: Args) -> Any:
     link, peer = ns.link(ifname), peer_ns.link(peer_ifname)
     if link is not None or peer is not None:
         return _existing(host, ns, peer_ns, args, link=link, peer=peer)
-    mark = claim.me.mark()
-    attrs = {"kind": "veth", "up": up, "alias": mark, "mtu": mtu or 1500}
-    link = host.add_link(ns, ifname, master=master_ix, **attrs)
-    peer = host.add_link(peer_ns, peer_ifname, **attrs)
-    link.peer, peer.peer = (peer_ns.key, peer.ifindex), (ns.key, link.ifindex)
+    attrs = {"up": up, "alias": claim.me.mark(), "mtu": mtu or 1500}
+    link, peer = host.add_veth(ns, ifname, peer_ns, peer_ifname, **attrs)
+    link.master = master_ix
     return {"link": link_view(host, ns, link), "peer": link_view(host, peer_ns, peer)}
 
 
@@ -118,7 +116,8 @@ def link_ensure_vxlan(host: Host, args: Args) -> Any:
             "ttl": want["ttl"] or 0,
             "learning": True if want["learning"] is None else want["learning"],
         }
-        default_mtu = (underlay.mtu if underlay else 1500) - 50
+        # Ethernet's 1500, capped by what the underlay leaves after the encapsulation.
+        default_mtu = min(1500, underlay.mtu - 50) if underlay else 1500
         link = host.add_link(ns, ifname, kind="vxlan", alias=claim.me.mark(), vxlan=made)
         link.mtu = mtu or default_mtu
         return link_view(host, ns, link)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from hostnet import errors
-from tests.unit.fakehost import FakeAgent, Host, Sent
+from tests.unit.fakehost import OWN, FakeAgent, Host, Sent
 
 from . import lifecycle as kinds
 from .cases import CASES, GONE_ON_DRIFT, Case, world
@@ -63,6 +63,8 @@ def test_delete_leaves_the_host_as_before(name: str) -> None:
     kinds.delete(case.kind, agent, outputs)
     assert agent.host.snapshot() == before
     assert kinds.read(case.kind, agent, outputs) is None
+    kinds.delete(case.kind, agent, outputs)  # what is gone already is no error
+    assert agent.host.snapshot() == before
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -125,9 +127,11 @@ def test_a_foreign_object_is_refused_and_left_as_it_is(name: str, mark: str | No
     before = host.snapshot()
     expected = case.unmarked_error if mark is None else errors.NotOwned
     if name == "sysctl" and mark is None:
-        expected = None  # a setting nobody recorded is simply written (and restored)
-    if expected is None:
-        kinds.create(case.kind, agent, kinds.checked(case.kind, case.fields))
+        # A setting nobody recorded is written, and its value put back on delete.
+        outputs = kinds.create(case.kind, agent, kinds.checked(case.kind, case.fields))
+        assert kinds.read(case.kind, agent, outputs) == outputs
+        kinds.delete(case.kind, agent, outputs)
+        assert host.snapshot() == before
         return
     with pytest.raises(expected):
         kinds.create(case.kind, agent, kinds.checked(case.kind, case.fields))
@@ -188,3 +192,28 @@ def test_router_delete_leaves_no_records_behind() -> None:
     case, agent, _, outputs = _created("router")
     kinds.delete(case.kind, agent, outputs)
     assert agent.host.stale_records() == []
+
+
+@pytest.mark.parametrize("name", ["nat", "firewall"])
+def test_rules_of_others_in_the_same_tables_are_left_as_they_are(name: str) -> None:
+    case = CASES[name]
+    host = world()
+    table = host.netns[OWN].tables["nat" if name == "nat" else "filter"]
+    chain = "HOSTNET-POSTROUTING" if name == "nat" else "HOSTNET-FORWARD"
+    parent = "POSTROUTING" if name == "nat" else "FORWARD"
+    table.chains.update({"DOCKER": "-", chain: "-"})
+    theirs = ["-m", "comment", "--comment", f"{OTHER_MARK} prio=0", "-j", "RETURN"]
+    table.rules += [(parent, ["-o", "docker0", "-j", "DOCKER"]), (parent, ["-j", chain])]
+    table.rules += [(chain, theirs), (chain, ["-s", "10.0.0.0/8", "-j", "RETURN"])]
+    agent = FakeAgent(host)
+    outputs = kinds.create(case.kind, agent, kinds.checked(case.kind, case.fields))
+    news = _changed(case, next(iter(case.updates.values())))
+    outputs = kinds.update(case.kind, agent, outputs, news)
+    kinds.delete(case.kind, agent, outputs)
+    assert table.rules == [
+        (parent, ["-o", "docker0", "-j", "DOCKER"]),
+        (parent, ["-j", chain]),
+        (chain, theirs),
+        (chain, ["-s", "10.0.0.0/8", "-j", "RETURN"]),
+    ]
+    assert chain in table.chains  # not hostnet's to remove while others' rules are in it
