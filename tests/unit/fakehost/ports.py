@@ -12,7 +12,7 @@ from hostnet.agent.args import Args
 from hostnet.agent.errors import Exists, NotFound, NotOwned
 from hostnet.agent.owner import MARK_PREFIX, Claim, parse_mark
 
-from .common import check_owned, find_ns, link_view, require_link, require_ns
+from .common import check_owned, claimed_link, find_ns, link_view, require_link, require_ns
 from .model import RTPROT_KERNEL, Host, Link, Netns, Route
 
 
@@ -129,12 +129,10 @@ def uplink_takeover(host: Host, args: Args) -> Any:
 def uplink_release(host: Host, args: Args) -> Any:
     bridge, nic, claim = args.text("bridge"), args.text("nic"), args.claim()
     keep = args.flag("keep_bridge", default=False)
-    ns = find_ns(host, args)
-    br = ns.link(bridge) if ns is not None else None
-    if ns is None or br is None:
-        return {"deleted": False}
-    if not claim.mine(parse_mark(br.alias)):
-        return {"deleted": False, "kept": claim.kept(br.alias)}
+    found = claimed_link(host, args, bridge, claim)
+    if isinstance(found, dict):
+        return found
+    ns, br = found
     port = ns.link(nic)
     addresses, routes = list(br.addresses), _movable(ns, br.ifindex)
     if port is not None:
