@@ -161,20 +161,16 @@ def link_delete(host: Host, args: Args) -> Any:
 def addr_ensure(host: Host, args: Args) -> Any:
     cidr = args.interface("address")
     link = require_link(require_ns(host, args), args.ifname())
-    if cidr in link.addresses:
-        return {"changed": False}
-    link.addresses.append(cidr)
-    return {"changed": True}
+    return {"changed": host.add_address(link, cidr)}
 
 
 def addr_delete(host: Host, args: Args) -> Any:
     cidr = args.interface("address")
     ns = find_ns(host, args)
     link = ns.link(args.ifname()) if ns is not None else None
-    if link is None or cidr not in link.addresses:
+    if ns is None or link is None:
         return {"changed": False}
-    link.addresses.remove(cidr)
-    return {"changed": True}
+    return {"changed": host.delete_address(ns, link, cidr)}
 
 
 def addr_list(host: Host, args: Args) -> Any:
@@ -185,13 +181,21 @@ def addr_list(host: Host, args: Args) -> Any:
 
 
 def addr_replace(host: Host, args: Args) -> Any:
+    """Add first, then remove; desired addresses a removed primary took along are
+    added back at the end (as addresses.addr_replace)."""
     if not isinstance(args.raw("addresses"), list):
         raise Invalid(f"{args.op}: argument 'addresses' must be a list (empty removes all)")
     want, keep = args.interfaces("addresses"), args.interfaces("keep")
-    link = require_link(require_ns(host, args), args.ifname())
-    added = [a for a in want if a not in link.addresses]
-    removed = [a for a in link.addresses if a not in want and a not in keep]
-    link.addresses = [a for a in link.addresses if a not in removed] + added
+    ns = require_ns(host, args)
+    link = require_link(ns, args.ifname())
+    have = list(link.addresses)
+    added = [a for a in want if a not in have and host.add_address(link, a)]
+    removed = [
+        a for a in have if a not in want and a not in keep and host.delete_address(ns, link, a)
+    ]
+    if removed:
+        now = list(link.addresses)
+        added += [a for a in want if a not in now and host.add_address(link, a) and a not in added]
     return {"added": added, "removed": removed}
 
 

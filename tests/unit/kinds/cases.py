@@ -228,6 +228,14 @@ CASES: dict[str, Case] = {
         remove=_delete("bridge9"),
         foreign=_plant_link("bridge9", "bridge"),
     ),
+    "bridge-ports": Case(
+        kind="bridge",
+        fields={"name": "bridge8", "ports": ["ens34"]},
+        updates={"no ports": {"ports": []}, "up": {"up": False}},
+        drift=(_set("ens34", master=None), "ports"),
+        remove=_delete("bridge8"),
+        foreign=_plant_link("bridge8", "bridge"),
+    ),
     "bridge-uplink": Case(
         kind="bridge",
         fields={"name": "br-up", "uplink": "ens32"},
@@ -249,7 +257,10 @@ CASES: dict[str, Case] = {
             "master": {"master": "bridge1"},
             "no master": {"master": None},
             "addresses": {"addresses": ["10.1.1.1/24"]},
-            "peer_addresses": {"peer_addresses": ["192.168.5.3/24", "192.168.50.3/24"]},
+            "peer_addresses": {"peer_addresses": ["192.168.50.3/24"]},
+            "peer_addresses (same subnet)": {
+                "peer_addresses": ["192.168.5.3/24", "192.168.50.3/24"]
+            },
             "mtu": {"mtu": 1400},
             "promisc": {"promisc": True},
             "up": {"up": False},

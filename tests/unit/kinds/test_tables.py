@@ -14,9 +14,36 @@ from tests.unit.fakehost import OWN, FakeAgent, Host, Sent
 
 from . import lifecycle as kinds
 from .cases import CASES, GONE_ON_DRIFT, Case, world
-from .lifecycle import OTHER_MARK, TOKEN
+from .lifecycle import OTHER_MARK, OTHER_TOKEN, TOKEN
 
-UPDATES = [(name, label) for name, case in CASES.items() for label in case.updates]
+ADDRESS_ORDER = pytest.mark.xfail(
+    strict=True,
+    raises=errors.VerifyFailed,
+    reason="known defect: when an update drops a primary IPv4 address, the kernel drops "
+    "the secondaries of its subnet too; addr_replace adds them back last, so the link's "
+    "addresses read in another order than declared and verify (which compares lists "
+    "in order) fails although the host holds exactly the declared addresses",
+)
+KNOWN_UPDATES = {("veth", "peer_addresses (same subnet)"): ADDRESS_ORDER}
+UPDATES = [
+    pytest.param(name, label, marks=KNOWN_UPDATES.get((name, label), ()))
+    for name, case in CASES.items()
+    for label in case.updates
+]
+# Known defects, reported: each fails strictly once fixed, so its mark must go then.
+PORT_RECORD_KEPT = pytest.mark.xfail(
+    strict=True,
+    reason="known defect: port_attach and uplink_takeover return early for a NIC that "
+    "is already the bridge's port and so leave its ports record with the previous "
+    "owner (another instance, or the id of a legacy mark); the bridge's delete then "
+    "fails with NotOwned",
+)
+
+
+def _cases(known: dict[str, pytest.MarkDecorator] | None = None) -> list[Any]:
+    return [pytest.param(name, marks=(known or {}).get(name, ())) for name in sorted(CASES)]
+
+
 FOREIGN = [name for name, case in CASES.items() if case.foreign is not None]
 
 
@@ -217,3 +244,41 @@ def test_rules_of_others_in_the_same_tables_are_left_as_they_are(name: str) -> N
         (chain, ["-s", "10.0.0.0/8", "-j", "RETURN"]),
     ]
     assert chain in table.chains  # not hostnet's to remove while others' rules are in it
+
+
+@pytest.mark.parametrize(
+    "name", _cases({"bridge-ports": PORT_RECORD_KEPT, "bridge-uplink": PORT_RECORD_KEPT})
+)
+def test_a_replacement_takes_the_object_over_and_the_old_delete_leaves_it(name: str) -> None:
+    """Pulumi's create-before-delete (``up --replace``, a renamed resource): the new
+    instance takes the object over, the old instance's delete then leaves it."""
+    case, agent, before, old = _created(name)
+    inputs = kinds.checked(case.kind, case.fields, token=OTHER_TOKEN, resource="renamed")
+    new = kinds.create(case.kind, agent, inputs)
+    kinds.delete(case.kind, agent, old)
+    assert kinds.read(case.kind, agent, new) == new
+    assert kinds.read(case.kind, agent, old) is None
+    assert _holds(agent.host, OTHER_TOKEN) and not _holds(agent.host, TOKEN)
+    kinds.delete(case.kind, agent, new)
+    assert agent.host.snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "name", _cases({"bridge-ports": PORT_RECORD_KEPT, "bridge-uplink": PORT_RECORD_KEPT})
+)
+def test_state_from_before_instance_ownership_moves_to_the_instance_on_update(name: str) -> None:
+    """Objects marked with their id (no token in the state) are taken by the first
+    update, which passes that id as ``legacy``."""
+    case = CASES[name]
+    agent = FakeAgent(world())
+    before = agent.host.snapshot()
+    old = kinds.create(case.kind, agent, kinds.checked(case.kind, case.fields, token=None))
+    assert _holds(agent.host, old["resource_id"])  # the id is the mark (or the record's owner)
+    news = kinds.checked(case.kind, case.fields, legacy=old["resource_id"])
+    outputs = kinds.update(case.kind, agent, old, news)
+    assert "legacy" not in outputs["owner"]
+    assert kinds.read(case.kind, agent, outputs) == outputs
+    assert _holds(agent.host, TOKEN)
+    assert not _holds(agent.host, old["resource_id"])
+    kinds.delete(case.kind, agent, outputs)
+    assert agent.host.snapshot() == before
