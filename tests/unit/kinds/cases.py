@@ -219,6 +219,7 @@ CASES: dict[str, Case] = {
         fields={"name": "bridge9", "addresses": ["192.168.9.1/24"]},
         updates={
             "addresses": {"addresses": ["192.168.9.1/24", "192.168.19.1/24"]},
+            "addresses (IPv6)": {"addresses": ["192.168.9.1/24", "fd00:9::1/64", "fd00:99::1/64"]},
             "ports": {"ports": ["ens34"]},
             "mtu": {"mtu": 9000},
             "promisc": {"promisc": True},
