@@ -136,3 +136,48 @@ def test_the_fake_answers_every_row_as_the_agent_does(name: str, real: Agent) ->
     kinds.delete(case.kind, fake, on_fake)
     kinds.delete(case.kind, real, on_real)  # type: ignore[arg-type]
     assert kinds.read(case.kind, real, on_real) is None  # type: ignore[arg-type]
+
+
+def _replaced(kind: str, agent: Any, fields: dict[str, Any]) -> list[Any]:
+    """Create, a renamed instance created beside it, the old one deleted, then the new."""
+    steps: list[Any] = []
+    old = kinds.create(kind, agent, kinds.checked(kind, fields))
+    renamed = kinds.checked(kind, fields, token=kinds.OTHER_TOKEN, resource="renamed")
+    new = kinds.create(kind, agent, renamed)
+    steps.append(_seen(new))
+    kinds.delete(kind, agent, old)
+    steps.append(_seen(kinds.read(kind, agent, new)))
+    try:
+        kinds.delete(kind, agent, new)
+    except errors.HostnetError as exc:
+        steps.append(type(exc).__name__)
+    steps.append(_seen(kinds.read(kind, agent, new)))
+    return steps
+
+
+def _migrated(kind: str, agent: Any, fields: dict[str, Any]) -> list[Any]:
+    """State from before instance ownership, its first update, then its delete."""
+    old = kinds.create(kind, agent, kinds.checked(kind, fields, token=None))
+    news = kinds.checked(kind, fields, legacy=old["resource_id"])
+    outputs = kinds.update(kind, agent, old, news)
+    steps: list[Any] = [_seen(outputs), _seen(kinds.read(kind, agent, outputs))]
+    try:
+        kinds.delete(kind, agent, outputs)
+    except errors.HostnetError as exc:
+        steps.append(type(exc).__name__)
+    steps.append(_seen(kinds.read(kind, agent, outputs)))
+    return steps
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_the_fake_answers_a_replacement_as_the_agent_does(name: str, real: Agent) -> None:
+    fields = CASES[name].fields
+    kind = CASES[name].kind
+    assert _replaced(kind, FakeAgent(world()), fields) == _replaced(kind, real, fields)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_the_fake_answers_a_migration_as_the_agent_does(name: str, real: Agent) -> None:
+    fields = CASES[name].fields
+    kind = CASES[name].kind
+    assert _migrated(kind, FakeAgent(world()), fields) == _migrated(kind, real, fields)
