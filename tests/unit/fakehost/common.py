@@ -54,9 +54,10 @@ def require_ns(host: Host, args: Args, key: str = "netns") -> Netns:
     return found
 
 
-def kernel_error(code: int, what: str) -> Failed:
-    """What the agent makes of a refusal by the kernel (errors.from_exception)."""
-    return Failed(f"{what}: {os.strerror(code)}", errno=code)
+def kernel_error(code: int, op: str, said: str | None = None) -> Failed:
+    """What the agent makes of a refusal by the kernel (errors.from_exception): the
+    op, then the kernel's own words (extended ack) or the errno's."""
+    return Failed(f"{op}: {said or os.strerror(code)}", errno=code)
 
 
 def require_link(ns: Netns, ifname: str) -> Link:

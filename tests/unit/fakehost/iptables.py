@@ -9,11 +9,10 @@ functions over that parsed table.
 
 from __future__ import annotations
 
-import errno
 from typing import Any
 
 from hostnet.agent.args import Args
-from hostnet.agent.errors import Invalid, NotFound
+from hostnet.agent.errors import Failed, Invalid, NotFound
 from hostnet.agent.iptables import (
     _COMMANDS,
     _position_for,
@@ -26,7 +25,7 @@ from hostnet.agent.iptsave import BUILTIN, PRIORITY_SEP, check_chain, check_tabl
 from hostnet.agent.iptsave import Table as Parsed
 from hostnet.agent.owner import MARK_PREFIX, owner_view
 
-from .common import find_ns, kernel_error, require_ns
+from .common import find_ns, require_ns
 from .model import Host, Table
 
 
@@ -53,7 +52,9 @@ def _insert(table: Table, chain: str, position: int | None, tokens: list[str]) -
     elif 1 <= position <= len(at):
         where = at[position - 1]
     else:
-        raise kernel_error(errno.E2BIG, f"iptables -I {chain} {position}: index of insertion")
+        raise kernel_error(
+            errno.E2BIG, f"iptables -I {chain} {position}", "Index of insertion too big"
+        )
     table.rules.insert(where, (chain, list(tokens)))
 
 

@@ -95,6 +95,13 @@ def link_ensure_vxlan(host: Host, args: Args) -> Any:
     link = ns.link(ifname)
     if link is None:
         dev = require_link(ns, want["dev"]).ifindex if want["dev"] is not None else None
+        if any(
+            (other.vxlan or {}).get("id") == want["id"]
+            and (other.vxlan or {}).get("port") == want["port"]
+            for other in ns.links.values()
+        ):
+            # The kernel holds one device per VNI and port in a namespace (EEXIST).
+            raise Exists(f"{ifname} appeared while being created")
         underlay = ns.links.get(dev) if dev else None
         made = {
             **want,

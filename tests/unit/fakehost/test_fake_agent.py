@@ -141,3 +141,14 @@ def test_a_missing_namespace_is_not_found_for_changes_and_absent_for_reads() -> 
     assert agent.call("route_delete", netns="ghost", dst="default", owner=OWNER) == {
         "deleted": False
     }
+
+
+def test_the_kernels_refusals_of_a_foreign_source_and_a_second_device_per_vni() -> None:
+    agent = _agent()
+    with pytest.raises(errors.AgentError) as caught:
+        agent.call("route_ensure", dst="10.9.0.0/16", dev="ens32", src="10.1.1.1", owner=OWNER)
+    assert caught.value.errno == errno.EINVAL
+    agent.call("link_ensure_vxlan", ifname="vx0", vni=7, owner=OWNER)
+    with pytest.raises(errors.Conflict, match="vx1 appeared while being created"):
+        agent.call("link_ensure_vxlan", ifname="vx1", vni=7, owner=OWNER)
+    agent.call("link_ensure_vxlan", ifname="vx1", vni=7, dstport=4790, owner=OWNER)
