@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from hostnet.agent.args import Args
-from hostnet.agent.errors import Failed, Invalid, NotFound
+from hostnet.agent.errors import Invalid, NotFound
 from hostnet.agent.iptables import (
     _COMMANDS,
     _position_for,
