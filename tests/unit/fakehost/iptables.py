@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from hostnet.agent.args import Args
-from hostnet.agent.errors import Invalid, NotFound
+from hostnet.agent.errors import Failed, Invalid, NotFound
 from hostnet.agent.iptables import (
     _COMMANDS,
     _position_for,
@@ -52,9 +52,7 @@ def _insert(table: Table, chain: str, position: int | None, tokens: list[str]) -
     elif 1 <= position <= len(at):
         where = at[position - 1]
     else:
-        raise kernel_error(
-            errno.E2BIG, f"iptables -I {chain} {position}", "Index of insertion too big"
-        )
+        raise Failed(f"iptables-restore: -I {chain} {position}: Index of insertion too big")
     table.rules.insert(where, (chain, list(tokens)))
 
 
