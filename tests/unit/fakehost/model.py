@@ -121,17 +121,27 @@ class Netns:
         return found.ifname if found else None
 
 
-def _kernel_rules(family: int) -> list[dict[str, Any]]:
+def _kernel_rules(family: int, protocol: int | None) -> list[dict[str, Any]]:
     return [
-        {"priority": prio, "family": family, "action": "table", "table": table, "protocol": 2}
+        {
+            "priority": prio,
+            "family": family,
+            "action": "table",
+            "table": table,
+            "protocol": protocol,
+        }
         for prio, table in KERNEL_RULES
     ]
 
 
 class Host:
-    """The whole host: namespaces by key, the agent's records, counters."""
+    """The whole host: namespaces by key, the agent's records, counters.
 
-    def __init__(self) -> None:
+    ``rule_protocol`` False is a kernel before 4.17, which keeps no protocol on rules.
+    """
+
+    def __init__(self, *, rule_protocol: bool = True) -> None:
+        self.rule_protocol = rule_protocol
         self.netns: dict[str, Netns] = {}
         self.records: dict[tuple[str, str, str], dict[str, Any]] = {}
         self._next_index = 1
@@ -143,7 +153,8 @@ class Host:
     def add_netns(self, key: str, *, named: bool) -> Netns:
         self._next_inode += 1
         ns = Netns(key=key, named=named, inode=self._next_inode)
-        ns.rules = _kernel_rules(4) + _kernel_rules(6)
+        protocol = 2 if self.rule_protocol else None  # RTPROT_KERNEL
+        ns.rules = _kernel_rules(4, protocol) + _kernel_rules(6, protocol)
         self.netns[key] = ns
         self.add_link(ns, "lo", mtu=65536, up=True)
         return ns

@@ -26,8 +26,8 @@ RTPROT_STATIC = 4
 _OTHER = OTHER_MARK.removeprefix("hostnet:")
 
 
-def world() -> Host:
-    host = Host()
+def world(*, rule_protocol: bool = True) -> Host:
+    host = Host(rule_protocol=rule_protocol)
     host.add_nic("ens32", addresses=["10.32.171.202/24"], gateway="10.32.171.1")
     host.add_nic("ens34")
     own = host.netns[OWN]
@@ -48,6 +48,10 @@ class Case:
     remove: Change | None = None  # the object removed by hand
     foreign: Plant | None = None  # an object in its place, marked with the mark given
     unmarked_error: type[errors.AgentError] = errors.NotOwned
+    rule_protocol: bool = True  # False: a kernel before 4.17
+
+    def world(self) -> Host:
+        return world(rule_protocol=self.rule_protocol)
 
 
 def _link(host: Host, ifname: str, ns: str = OWN) -> Any:
@@ -120,8 +124,11 @@ RULE = {"priority": 1002, "src": "192.168.6.2/32", "table": 106}
 def _plant_rule(host: Host, mark: str | None) -> None:
     ns = host.netns["test1.1"]
     body = _owner_body(mark)
-    rule = {"family": 4, **RULE, "action": "table"}
-    ns.rules.append({**rule, "protocol": RTPROT_HOSTNET if body else RTPROT_STATIC})
+    # As the agent records a rule: every selector, None where not given.
+    rule = {k: None for k in ("dst", "iif", "oif", "fwmark", "fwmask", "tos")}
+    rule.update(family=4, **RULE, action="table")
+    protocol = RTPROT_HOSTNET if body else RTPROT_STATIC
+    ns.rules.append({**rule, "protocol": protocol if host.rule_protocol else None})
     if body:
         record = {"owner": body, "rule": rule}
         host.records[host.record_key(ns, "rules", "4-1002")] = record
@@ -320,6 +327,17 @@ CASES: dict[str, Case] = {
         remove=_drop_rule,
         foreign=_plant_rule,
         unmarked_error=errors.Conflict,
+    ),
+    "rule-old-kernel": Case(
+        kind="rule",
+        fields={**RULE, "netns": "test1.1"},
+        updates={"src": {"src": "192.168.6.9"}, "table": {"table": 107}},
+        # A rule edited by hand no longer matches its record: not hostnet's any more.
+        drift=(_retable, ""),
+        remove=_drop_rule,
+        foreign=_plant_rule,
+        unmarked_error=errors.Conflict,
+        rule_protocol=False,
     ),
     "nat": Case(
         kind="nat",

@@ -13,7 +13,7 @@ from hostnet import errors
 from tests.unit.fakehost import OWN, FakeAgent, Host, Sent
 
 from . import lifecycle as kinds
-from .cases import CASES, GONE_ON_DRIFT, Case, world
+from .cases import CASES, GONE_ON_DRIFT, Case
 from .lifecycle import OTHER_MARK, OTHER_TOKEN, TOKEN
 
 ADDRESS_ORDER = pytest.mark.xfail(
@@ -58,7 +58,7 @@ def _holds(host: Host, token: str) -> bool:
 def _created(name: str) -> tuple[Case, FakeAgent, dict[str, Any], dict[str, Any]]:
     """(case, agent, snapshot before, outputs) after a create on a fresh world."""
     case = CASES[name]
-    agent = FakeAgent(world())
+    agent = FakeAgent(case.world())
     before = agent.host.snapshot()
     outputs = kinds.create(case.kind, agent, kinds.checked(case.kind, case.fields))
     return case, agent, before, outputs
@@ -137,7 +137,7 @@ def test_a_create_failing_at_any_step_leaves_the_host_as_before(name: str) -> No
     assert steps > 0
     left = []
     for step in range(1, steps + 1):
-        agent = FakeAgent(world())
+        agent = FakeAgent(case.world())
         before = agent.host.snapshot()
         agent.fail_at(_is_mutating, step)
         with pytest.raises(errors.AgentError, match="injected failure"):
@@ -152,7 +152,7 @@ def test_a_create_failing_at_any_step_leaves_the_host_as_before(name: str) -> No
 def test_a_foreign_object_is_refused_and_left_as_it_is(name: str, mark: str | None) -> None:
     case = CASES[name]
     assert case.foreign is not None
-    host = world()
+    host = case.world()
     case.foreign(host, mark)
     agent = FakeAgent(host)
     before = host.snapshot()
@@ -173,7 +173,7 @@ def test_a_foreign_object_is_refused_and_left_as_it_is(name: str, mark: str | No
 def test_adopt_takes_another_stacks_object_over(name: str) -> None:
     case = CASES[name]
     assert case.foreign is not None
-    host = world()
+    host = case.world()
     case.foreign(host, OTHER_MARK)
     agent = FakeAgent(host)
     outputs = kinds.create(case.kind, agent, kinds.checked(case.kind, case.fields, adopt=True))
@@ -186,7 +186,7 @@ def test_adopt_takes_another_stacks_object_over(name: str) -> None:
 
 def test_delete_of_an_adopted_sysctl_restores_the_first_owners_previous_value() -> None:
     case = CASES["sysctl"]
-    host = world()
+    host = case.world()
     assert case.foreign is not None
     case.foreign(host, OTHER_MARK)  # the other stack wrote 1 over a 0
     agent = FakeAgent(host)
@@ -228,7 +228,7 @@ def test_router_delete_leaves_no_records_behind() -> None:
 @pytest.mark.parametrize("name", ["nat", "firewall"])
 def test_rules_of_others_in_the_same_tables_are_left_as_they_are(name: str) -> None:
     case = CASES[name]
-    host = world()
+    host = case.world()
     table = host.netns[OWN].tables["nat" if name == "nat" else "filter"]
     chain = "HOSTNET-POSTROUTING" if name == "nat" else "HOSTNET-FORWARD"
     parent = "POSTROUTING" if name == "nat" else "FORWARD"
@@ -274,7 +274,7 @@ def test_state_from_before_instance_ownership_moves_to_the_instance_on_update(na
     """Objects marked with their id (no token in the state) are taken by the first
     update, which passes that id as ``legacy``."""
     case = CASES[name]
-    agent = FakeAgent(world())
+    agent = FakeAgent(case.world())
     before = agent.host.snapshot()
     old = kinds.create(case.kind, agent, kinds.checked(case.kind, case.fields, token=None))
     assert _holds(agent.host, old["resource_id"])  # the id is the mark (or the record's owner)
