@@ -16,6 +16,17 @@ from . import lifecycle as kinds
 from .cases import CASES, GONE_ON_DRIFT, Case
 from .lifecycle import OTHER_MARK, OTHER_TOKEN, TOKEN
 
+# Known defects, reported to the lead: each row fails strictly once the defect is
+# fixed, so its mark must go then.
+PORT_RECORD_KEPT = pytest.mark.xfail(
+    strict=True,
+    reason="known defect: port_attach and uplink_takeover return early for a NIC that "
+    "is already the bridge's port and so leave its ports record with the previous "
+    "owner (another instance, or the id of a legacy mark); the bridge's delete then "
+    "fails with NotOwned",
+)
+
+
 ADDRESS_ORDER = pytest.mark.xfail(
     strict=True,
     raises=errors.VerifyFailed,
@@ -34,14 +45,6 @@ UPDATES = [
     for name, case in CASES.items()
     for label in case.updates
 ]
-# Known defects, reported: each fails strictly once fixed, so its mark must go then.
-PORT_RECORD_KEPT = pytest.mark.xfail(
-    strict=True,
-    reason="known defect: port_attach and uplink_takeover return early for a NIC that "
-    "is already the bridge's port and so leave its ports record with the previous "
-    "owner (another instance, or the id of a legacy mark); the bridge's delete then "
-    "fails with NotOwned",
-)
 
 
 def _cases(known: dict[str, pytest.MarkDecorator] | None = None) -> list[Any]:
