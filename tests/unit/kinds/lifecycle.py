@@ -21,9 +21,18 @@ OTHER_TOKEN = "abcdef012345"
 OTHER_MARK = "hostnet:other/prod/thing#fedcba987654"
 
 
+# Kinds named before they took their module's name: the registry may still use these.
+_FORMER = {
+    "router": "netns_router",
+    "rule": "routing_rule",
+    "nat": "nat_rule",
+    "firewall": "firewall_rule",
+}
+
+
 def registry() -> Mapping[str, Any]:
     """Kind name -> kind (name, policy, check, make_id, create, read, update, delete)."""
-    return KINDS
+    return {_FORMER.get(name, name): kind for name, kind in KINDS.items()}
 
 
 def update_fields(kind: str) -> frozenset[str]:
