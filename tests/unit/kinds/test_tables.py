@@ -102,7 +102,7 @@ def test_delete_leaves_the_host_as_before(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_create_twice_changes_nothing(name: str) -> None:
+def test_an_update_to_the_same_inputs_changes_nothing(name: str) -> None:
     case, agent, _, outputs = _created(name)
     made = agent.host.snapshot()
     again = kinds.update(case.kind, agent, outputs, kinds.checked(case.kind, case.fields))
