@@ -152,12 +152,17 @@ def _replaced(kind: str, agent: Any, fields: dict[str, Any]) -> list[Any]:
     steps.append(_seen(new))
     kinds.delete(kind, agent, old)
     steps.append(_seen(kinds.read(kind, agent, new)))
+    return steps + _deleted(kind, agent, new)
+
+
+def _deleted(kind: str, agent: Any, outputs: dict[str, Any]) -> list[Any]:
+    """A delete's error (if it raised one), then what read finds after it."""
     try:
-        kinds.delete(kind, agent, new)
+        kinds.delete(kind, agent, outputs)
+        said: list[Any] = []
     except errors.HostnetError as exc:
-        steps.append(type(exc).__name__)
-    steps.append(_seen(kinds.read(kind, agent, new)))
-    return steps
+        said = [type(exc).__name__]
+    return [*said, _seen(kinds.read(kind, agent, outputs))]
 
 
 def _migrated(kind: str, agent: Any, fields: dict[str, Any]) -> list[Any]:
@@ -165,13 +170,11 @@ def _migrated(kind: str, agent: Any, fields: dict[str, Any]) -> list[Any]:
     old = kinds.create(kind, agent, kinds.checked(kind, fields, token=None))
     news = kinds.checked(kind, fields, legacy=old["resource_id"])
     outputs = kinds.update(kind, agent, old, news)
-    steps: list[Any] = [_seen(outputs), _seen(kinds.read(kind, agent, outputs))]
-    try:
-        kinds.delete(kind, agent, outputs)
-    except errors.HostnetError as exc:
-        steps.append(type(exc).__name__)
-    steps.append(_seen(kinds.read(kind, agent, outputs)))
-    return steps
+    return [
+        _seen(outputs),
+        _seen(kinds.read(kind, agent, outputs)),
+        *_deleted(kind, agent, outputs),
+    ]
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
