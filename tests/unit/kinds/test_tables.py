@@ -232,10 +232,9 @@ def test_router_delete_leaves_no_records_behind() -> None:
 def test_rules_of_others_in_the_same_tables_are_left_as_they_are(name: str) -> None:
     case = CASES[name]
     host = case.world()
-    nat = name == "nat_rule"
-    table = host.netns[OWN].tables["nat" if nat else "filter"]
-    chain = "HOSTNET-POSTROUTING" if nat else "HOSTNET-FORWARD"
-    parent = "POSTROUTING" if nat else "FORWARD"
+    table = host.netns[OWN].tables["nat" if name == "nat_rule" else "filter"]
+    chain = "HOSTNET-POSTROUTING" if name == "nat_rule" else "HOSTNET-FORWARD"
+    parent = "POSTROUTING" if name == "nat_rule" else "FORWARD"
     table.chains.update({"DOCKER": "-", chain: "-"})
     theirs = ["-m", "comment", "--comment", f"{OTHER_MARK} prio=0", "-j", "RETURN"]
     table.rules += [(parent, ["-o", "docker0", "-j", "DOCKER"]), (parent, ["-j", chain])]
