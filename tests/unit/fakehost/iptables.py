@@ -3,8 +3,8 @@
 Reads go through the agent's own parser: the model's table is printed as
 `iptables-save` would print it and read back with hostnet.agent.iptsave.parse,
 so owners, priorities and positions come out as on a host. The placement rules
-(where a prioritised rule goes, when a jump is shadowed) are the agent's own pure
-functions over that parsed table.
+(where a prioritised rule goes) are the agent's own pure functions over that
+parsed table.
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ from hostnet.agent.iptables import (
     _COMMANDS,
     _position_for,
     _reinsert_at,
-    _shadowed,
     _with_comment,
     rule_owner,
 )
-from hostnet.agent.iptsave import BUILTIN, PRIORITY_SEP, check_chain, check_table, parse
+from hostnet.agent.iptsave import BUILTIN, PRIORITY_SEP, Rule, check_chain, check_table, parse
 from hostnet.agent.iptsave import Table as Parsed
 from hostnet.agent.owner import MARK_PREFIX, owner_view
 
@@ -37,6 +36,17 @@ def _tables(host: Host, args: Args, *, required: bool) -> tuple[str, Table | Non
 
 def _parsed(table: Table, name: str) -> Parsed:
     return parse(table.save_text(name))
+
+
+def _shadowed(parsed: Parsed, parent: str, jump: Rule) -> bool:
+    """Whether a rule that denies everything (no match, REJECT or DROP) stands
+    before the jump: hostnet's rules behind it do nothing."""
+    return any(
+        rule.position < jump.position
+        and rule.tokens[:1] in (["-j"], ["--jump"])
+        and rule.tokens[1:2] in (["REJECT"], ["DROP"])
+        for rule in parsed.in_chain(parent)
+    )
 
 
 def _require_chain(parsed: Parsed, name: str, chain: str) -> None:

@@ -220,12 +220,16 @@ def _device(host: Host, args: Args) -> Link | None:
     return ns.link(args.ifname()) if ns is not None else None
 
 
+def entries(link: Link) -> list[dict[str, Any]]:
+    """A vxlan device's FDB entries as fdb_list reports them, sorted."""
+    return [dict(e) for e in sorted(link.fdb, key=lambda e: (e["mac"], e["dst"]))]
+
+
 def fdb_list(host: Host, args: Args) -> Any:
     link = _device(host, args)
     if link is None:
         return None
-    entries = sorted(link.fdb, key=lambda e: (e["mac"], e["dst"]))
-    return {"owner": owner_view(link.alias), "entries": [dict(e) for e in entries]}
+    return {"owner": owner_view(link.alias), "entries": entries(link)}
 
 
 def fdb_ensure(host: Host, args: Args) -> Any:

@@ -61,12 +61,17 @@ def netns_read(host: Host, args: Args) -> Any:
     return None if ns is None else {"name": name, "owner": owner_view(_lo_mark(ns))}
 
 
-def netns_list(host: Host, args: Args) -> Any:
+def listed(host: Host) -> list[dict[str, Any]]:
+    """The named namespaces and their owners, by name."""
     return [
         {"name": ns.key, "owner": owner_view(_lo_mark(ns))}
         for ns in sorted(host.netns.values(), key=lambda n: n.key)
         if ns.named
     ]
+
+
+def netns_list(host: Host, args: Args) -> Any:
+    return listed(host)
 
 
 # -- sysctl ---------------------------------------------------------------------

@@ -170,6 +170,15 @@ def route_list(host: Host, args: Args) -> Any:
     return [view(ns, r) for r in routes if (r.table == table if table else r.table != 255)]
 
 
+def owned(host: Host, ns: Netns) -> list[dict[str, Any]]:
+    """Every route but the local table's, with the owner its record names."""
+    found = []
+    for route in sorted(host.routes(ns), key=lambda r: r.family):
+        key = Key(route.family, route.dst, route.dst_len, route.table, route.metric)
+        found.append({**view(ns, route), "owner": owner_view(_mark(host, ns, key, route))})
+    return found
+
+
 def route_delete(host: Host, args: Args) -> Any:
     key, claim = route_key(args), args.claim()
     ns = find_ns(host, args)

@@ -111,6 +111,20 @@ def rule_list(host: Host, args: Args) -> Any:
     return [_view(r) for family in (4, 6) for r in ns.rules if r["family"] == family]
 
 
+def annotated(host: Host, ns: Netns) -> list[dict[str, Any]]:
+    """Every rule, with ``ours`` and the owner of hostnet's."""
+    found = []
+    for family in (4, 6):
+        for rule in ns.rules:
+            if rule["family"] != family:
+                continue
+            seen = _view(rule)
+            ours = seen in _ours(host, ns, family, seen["priority"])
+            owner = owner_view(_mark(host, ns, family, seen["priority"])) if ours else None
+            found.append({**seen, "owner": owner, "ours": ours})
+    return found
+
+
 def rule_delete(host: Host, args: Args) -> Any:
     family, priority = args.integer("family", default=4, lo=4, hi=6), _priority(args)
     claim = args.claim()
