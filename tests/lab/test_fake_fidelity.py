@@ -233,7 +233,7 @@ def _plant_rule(real: RealHost, mark: str | None, *, protocol: bool = True) -> N
     proto = (" protocol 77" if mark else " protocol static") if protocol else ""
     real.sh(f"ip -n test1.1 rule add from 192.168.6.2/32 lookup 106 priority 1002{proto}")
     if mark:
-        rule = {k: None for k in ("dst", "iif", "oif", "fwmark", "fwmask", "tos")}
+        rule: dict[str, Any] = dict.fromkeys(("dst", "iif", "oif", "fwmark", "fwmask", "tos"))
         rule.update(priority=1002, family=4, src="192.168.6.2/32", action="table", table=106)
         real.record("rules", "test1.1", "4-1002", {"owner": _owner(mark), "rule": rule})
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -168,7 +169,12 @@ class Host:
         return link
 
     def add_nic(
-        self, ifname: str, *, addresses: list[str] = (), gateway: str | None = None, **attrs: Any
+        self,
+        ifname: str,
+        *,
+        addresses: Sequence[str] = (),
+        gateway: str | None = None,
+        **attrs: Any,
     ) -> Link:
         """A physical NIC of the host (up), its addresses, and a default route via ``gateway``."""
         ns = self.netns[OWN]

@@ -125,7 +125,7 @@ def _plant_rule(host: Host, mark: str | None) -> None:
     ns = host.netns["test1.1"]
     body = _owner_body(mark)
     # As the agent records a rule: every selector, None where not given.
-    rule = {k: None for k in ("dst", "iif", "oif", "fwmark", "fwmask", "tos")}
+    rule: dict[str, Any] = {k: None for k in ("dst", "iif", "oif", "fwmark", "fwmask", "tos")}
     rule.update(family=4, **RULE, action="table")
     protocol = RTPROT_HOSTNET if body else RTPROT_STATIC
     ns.rules.append({**rule, "protocol": protocol if host.rule_protocol else None})

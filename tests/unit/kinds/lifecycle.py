@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hostnet import ownership
+from hostnet.agent_client import Agent
 from hostnet.resources import KINDS
 from tests.unit.fakehost import FakeAgent
 
@@ -19,6 +20,8 @@ STACK = "proj/dev"
 TOKEN = "0123456789ab"
 OTHER_TOKEN = "abcdef012345"
 OTHER_MARK = "hostnet:other/prod/thing#fedcba987654"
+# The kinds take either: the fake speaks the protocol the real client does.
+AnyAgent = Agent | FakeAgent
 
 
 # Kinds named before they took their module's name: the registry may still use these.
@@ -59,21 +62,21 @@ def checked(
     return ownership.with_token(inputs, token=token, legacy=legacy)
 
 
-def create(kind: str, agent: FakeAgent, inputs: Mapping[str, Any]) -> dict[str, Any]:
+def create(kind: str, agent: AnyAgent, inputs: Mapping[str, Any]) -> dict[str, Any]:
     return dict(ownership.settled(registry()[kind].create(agent, inputs)))
 
 
-def read(kind: str, agent: FakeAgent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
+def read(kind: str, agent: AnyAgent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
     return registry()[kind].read(agent, outputs)  # type: ignore[no-any-return]
 
 
 def update(
-    kind: str, agent: FakeAgent, olds: Mapping[str, Any], news: Mapping[str, Any]
+    kind: str, agent: AnyAgent, olds: Mapping[str, Any], news: Mapping[str, Any]
 ) -> dict[str, Any]:
     return dict(ownership.settled(registry()[kind].update(agent, olds, news)))
 
 
-def delete(kind: str, agent: FakeAgent, outputs: Mapping[str, Any]) -> None:
+def delete(kind: str, agent: AnyAgent, outputs: Mapping[str, Any]) -> None:
     registry()[kind].delete(agent, outputs)
 
 
