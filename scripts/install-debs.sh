@@ -8,7 +8,7 @@
 # for the install (unless one exists) and removed afterwards.
 set -eu
 
-# gcc, libc6-dev: the lab compiles its old-kernel shim (hostnet.labhosts).
+# gcc, libc6-dev: the lab compiles its old-kernel shim (hostnet_lab.hosts).
 PACKAGES="iproute2 iptables openssh-server openssh-client iputils-ping procps util-linux psmisc python3 mount graphviz postgresql gcc libc6-dev"
 POLICY=/usr/sbin/policy-rc.d
 

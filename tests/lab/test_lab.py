@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from hostnet import lab as hostnet_lab
-from hostnet._labinit import proc_ns
-from hostnet.lab import (
+import hostnet_lab
+from hostnet_lab import (
     LabInfo,
     assert_no_lab_route_in_machine_ns,
     ctl_argv,
     host_exec,
     machine_argv,
 )
+from hostnet_lab.plumbing import proc_ns
 
 pytestmark = pytest.mark.lab
 
@@ -246,7 +246,7 @@ def test_container_sshd_key_is_known(lab: LabInfo) -> None:
 def test_lab_exec_passes_env_and_exit_code(lab: LabInfo) -> None:
     script = 'echo "$HOSTNET_LAB $HOSTNET_LAB_DIR"; cat; exit 3'
     done = subprocess.run(
-        [sys.executable, "-m", "hostnet.lab", "exec", "--", "sh", "-c", script],
+        [sys.executable, "-m", "hostnet_lab", "exec", "--", "sh", "-c", script],
         input="from stdin\n",
         capture_output=True,
         text=True,

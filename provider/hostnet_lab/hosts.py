@@ -28,8 +28,8 @@ import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from hostnet._labinit import LabError
-from hostnet.labnodes import HOSTS, host_exec
+from hostnet_lab.nodes import HOSTS, host_exec
+from hostnet_lab.plumbing import LabError
 
 BIN_DIR = "/run/hostnet-lab/bin"
 SESSION_PATH = f"{BIN_DIR}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

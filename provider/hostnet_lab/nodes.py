@@ -1,6 +1,6 @@
 """The lab's topology and the handles tests and tools use to reach it:
 node names and addresses, the state file, commands run inside a node, and moving
-a process into the control namespace. Built and removed by hostnet.labbuild."""
+a process into the control namespace. Built and removed by hostnet_lab.build."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hostnet import _labinit as li
-from hostnet._labinit import LabError
-from hostnet.labprofiles import PLAIN
+from hostnet_lab import plumbing as li
+from hostnet_lab.plumbing import LabError
+from hostnet_lab.profiles import PLAIN
 
 LAB_DIR = Path("/run/hostnet-lab")
 STATE = LAB_DIR / "state.json"
@@ -71,7 +71,7 @@ class LabInfo:
     key_path: Path
     known_hosts_path: Path
     ssh_config_path: Path
-    profile: str = PLAIN  # hostnet.labprofiles: how the hosts look before hostnet
+    profile: str = PLAIN  # hostnet_lab.profiles: how the hosts look before hostnet
 
 
 def load_lab() -> LabInfo:

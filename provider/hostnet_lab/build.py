@@ -9,10 +9,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from hostnet import _labinit as li
-from hostnet import labhosts
-from hostnet._labinit import LabError
-from hostnet.labnodes import (
+from hostnet_lab import hosts as labhosts
+from hostnet_lab import plumbing as li
+from hostnet_lab.nodes import (
     CONTAINERS,
     CTL,
     CTL_ADDRESS,
@@ -44,9 +43,10 @@ from hostnet.labnodes import (
     step_out,
     write_state,
 )
-from hostnet.labprofiles import PLAIN, RP_FILTER, RP_WATCHER, Profile, profile_named
-from hostnet.labprofiles import host_batch as profile_host_batch
-from hostnet.labprofiles import host_shell as profile_host_shell
+from hostnet_lab.plumbing import LabError
+from hostnet_lab.profiles import PLAIN, RP_FILTER, RP_WATCHER, Profile, profile_named
+from hostnet_lab.profiles import host_batch as profile_host_batch
+from hostnet_lab.profiles import host_shell as profile_host_shell
 
 
 def up(
@@ -56,8 +56,8 @@ def up(
     old_kernel: Iterable[str] = (),
 ) -> LabInfo:
     """Build the lab, or verify the running one (idempotent; a running lab of another
-    profile, hostnet.labprofiles, is rebuilt); then give each host the interpreter
-    and mode asked for (hostnet.labhosts), the defaults otherwise."""
+    profile, hostnet_lab.profiles, is rebuilt); then give each host the interpreter
+    and mode asked for (hostnet_lab.hosts), the defaults otherwise."""
     info = _up(profile=profile)
     labhosts.configure(host_python=host_python, old_kernel=old_kernel)
     return info

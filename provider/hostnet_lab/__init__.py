@@ -37,7 +37,7 @@ hn-ctl, from a host and from a container.
 
 Sysctls the lab sets on hosts: net.ipv4.ip_forward=0 (hostnet turns it on) and
 net.ipv4.conf.{all,default}.rp_filter=1 (strict, as on RHEL/CentOS). The rest
-depends on the profile (``lab up --profile``, hostnet.labprofiles): ``plain``
+depends on the profile (``lab up --profile``, hostnet_lab.profiles): ``plain``
 leaves containers, switches, gateway and control with the kernel defaults of a
 new namespace (forwarding 0, rp_filter 0), ens34 up, no foreign rules and
 bridge-nf-call-iptables as the kernel sets it (1 where br_netfilter is loaded);
@@ -46,7 +46,7 @@ host, bridge-nf-call-iptables=0, ens34 down, and firewalld's and docker's rules
 and docker0. The lab loads no kernel module.
 
 `lab blackhole HOST on|off` makes a host stop answering: the switch drops every
-packet to and from its ens32 address, so connects time out (hostnet.labfault).
+packet to and from its ens32 address, so connects time out (hostnet_lab.fault).
 
 State (PIDs with start times, namespace inodes) is /run/hostnet-lab/state.json.
 ``lab down`` kills the recorded processes and everything living in the lab's
@@ -65,15 +65,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from hostnet._labinit import LabError
-from hostnet.labbuild import (
+from hostnet_lab.build import (
     down,
     status,
     up,
 )
-from hostnet.labfault import blackhole, blackholed, is_blackholed
-from hostnet.labhosts import parse_pairs
-from hostnet.labnodes import (
+from hostnet_lab.fault import blackhole, blackholed, is_blackholed
+from hostnet_lab.hosts import parse_pairs
+from hostnet_lab.nodes import (
     HOSTS,
     LAB_DIR,
     NETNS,
@@ -90,7 +89,8 @@ from hostnet.labnodes import (
     machine_argv,
     node_argv,
 )
-from hostnet.labprofiles import PLAIN, PROFILES
+from hostnet_lab.plumbing import LabError
+from hostnet_lab.profiles import PLAIN, PROFILES
 
 __all__ = [
     "LAB_DIR",
@@ -196,7 +196,7 @@ def _add_actions(actions: Any) -> None:
         choices=sorted(PROFILES),
         default=PLAIN,
         help="how the hosts look before hostnet: plain, or centos7 (strict rp_filter "
-        "everywhere, firewalld and docker rules, ens34 down); see hostnet.labprofiles",
+        "everywhere, firewalld and docker rules, ens34 down); see hostnet_lab.profiles",
     )
     build.add_argument(
         "--host-python",
@@ -238,15 +238,11 @@ def add_lab_commands(subparsers: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m hostnet.lab up|down|status|exec|host-exec`."""
+    """`python -m hostnet_lab up|down|status|exec|host-exec`."""
     parser = argparse.ArgumentParser(
-        prog="python -m hostnet.lab", description="the local multi-host lab (root)"
+        prog="python -m hostnet_lab", description="the local multi-host lab (root)"
     )
     _add_actions(parser.add_subparsers(dest="lab_command", required=True))
     args = parser.parse_args(argv)
     code: int = args.handler(args)
     return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

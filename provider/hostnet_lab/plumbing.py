@@ -1,7 +1,7 @@
-"""Process and namespace plumbing for hostnet.lab: the programs a lab node runs,
+"""Process and namespace plumbing for hostnet_lab: the programs a lab node runs,
 detached spawning, and finding processes by the namespaces they live in.
 
-Nothing here knows the lab's topology; hostnet.lab passes names, paths and PIDs.
+Nothing here knows the lab's topology; hostnet_lab passes names, paths and PIDs.
 """
 
 from __future__ import annotations
@@ -290,7 +290,7 @@ PrintMotd no
 MaxSessions 64
 MaxStartups 64:30:256
 Subsystem sftp /usr/lib/openssh/sftp-server
-# hostnet.labhosts puts a host's own python3 (and old-host wrappers) there.
+# hostnet_lab.hosts puts a host's own python3 (and old-host wrappers) there.
 SetEnv PATH=/run/hostnet-lab/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 """
 
