@@ -13,6 +13,14 @@ Topology (every namespace name in the machine's /run/netns starts with ``hn-``):
   namespaces of their own, only ``lo`` (up), their own sshd; named on their host
   as /run/netns/test1.1 (a bind mount of the container's net namespace), the way
   the seed links /proc/PID/ns/net into /var/run/netns.
+- More containers with ``lab up --containers N`` (default 1, at most 254): host hK
+  holds testK.1 .. testK.N, named in its own /run/netns (``ip netns exec test2.7``
+  on h2). testK.2 and beyond are network namespaces only, ``lo`` up, no process,
+  no address and no sshd: what a stack gives them (examples/fleet: veths
+  ``testK.i.eth0..2`` on the host, ``veth0..2`` inside with 172.25/26/27.K.i) is
+  theirs. Changing N on a running lab adds or removes them in place (processes in
+  a removed one are killed); ``lab down`` removes them with their host. LabInfo
+  .containers lists every container, .container_addresses the seed's testK.1.
 - hn-sw32 and hn-sw34: switches, a bridge ``sw`` each, one veth per host NIC.
 - hn-gw: 10.32.171.1/24 on hn-sw32, the "outside": no route to 192.168.0.0/16,
   forwarding off, and a TCP service on port 7 that answers each connection with
@@ -73,8 +81,10 @@ from hostnet_lab.build import (
 from hostnet_lab.fault import blackhole, blackholed, is_blackholed
 from hostnet_lab.hosts import parse_pairs
 from hostnet_lab.nodes import (
+    DEFAULT_CONTAINERS,
     HOSTS,
     LAB_DIR,
+    MAX_CONTAINERS,
     NETNS,
     NODES,
     STATE,
@@ -137,12 +147,13 @@ def _cmd_up(args: argparse.Namespace) -> int:
     start = time.monotonic()
     info = up(
         profile=args.profile,
+        containers=args.containers,
         host_python=parse_pairs(args.host_python),
         old_kernel=args.old_kernel,
     )
     print(
-        f"lab up ({info.profile}) in {time.monotonic() - start:.2f} s; "
-        f"ssh config {info.ssh_config_path}"
+        f"lab up ({info.profile}, containers per host: {info.containers_per_host}) in "
+        f"{time.monotonic() - start:.2f} s; ssh config {info.ssh_config_path}"
     )
     return 0
 
@@ -197,6 +208,15 @@ def _add_actions(actions: Any) -> None:
         default=PLAIN,
         help="how the hosts look before hostnet: plain, or centos7 (strict rp_filter "
         "everywhere, firewalld and docker rules, ens34 down); see hostnet_lab.profiles",
+    )
+    build.add_argument(
+        "--containers",
+        type=int,
+        default=DEFAULT_CONTAINERS,
+        metavar="N",
+        help=f"containers per host, testK.1 .. testK.N on hK (default {DEFAULT_CONTAINERS}, "
+        f"at most {MAX_CONTAINERS}); beyond testK.1 each is a network namespace named on "
+        "its host, with lo up and no process",
     )
     build.add_argument(
         "--host-python",

@@ -16,11 +16,13 @@ from hostnet_lab.nodes import (
     CTL,
     CTL_ADDRESS,
     CTL_SESSION,
+    DEFAULT_CONTAINERS,
     GATEWAY,
     GW,
     HOST_SYSCTLS,
     HOSTS,
     LAB_DIR,
+    MAX_CONTAINERS,
     NETNS,
     NODES,
     OUTSIDE,
@@ -32,6 +34,8 @@ from hostnet_lab.nodes import (
     LabInfo,
     Node,
     assert_no_lab_route_in_machine_ns,
+    container_name,
+    container_prefix,
     ctl_argv,
     enter_ctl,
     health,
@@ -52,18 +56,25 @@ from hostnet_lab.profiles import host_shell as profile_host_shell
 def up(
     *,
     profile: str = PLAIN,
+    containers: int = DEFAULT_CONTAINERS,
     host_python: Mapping[str, str] | None = None,
     old_kernel: Iterable[str] = (),
 ) -> LabInfo:
     """Build the lab, or verify the running one (idempotent; a running lab of another
-    profile, hostnet_lab.profiles, is rebuilt); then give each host the interpreter
-    and mode asked for (hostnet_lab.hosts), the defaults otherwise."""
-    info = _up(profile=profile)
+    profile, hostnet_lab.profiles, is rebuilt); give each host `containers`
+    containers (testK.1 .. testK.N; added or removed in place on a running lab);
+    then give each host the interpreter and mode asked for (hostnet_lab.hosts), the
+    defaults otherwise."""
+    if isinstance(containers, bool) or not isinstance(containers, int):
+        raise LabError(f"containers: {containers!r} is not a whole number")
+    if not 1 <= containers <= MAX_CONTAINERS:
+        raise LabError(f"containers: {containers} is not between 1 and {MAX_CONTAINERS}")
+    info = _up(profile=profile, containers=containers)
     labhosts.configure(host_python=host_python, old_kernel=old_kernel)
     return info
 
 
-def _up(*, profile: str) -> LabInfo:
+def _up(*, profile: str, containers: int) -> LabInfo:
     _require_root()
     try:
         chosen = profile_named(profile)
@@ -71,6 +82,7 @@ def _up(*, profile: str) -> LabInfo:
         raise LabError(str(exc)) from None
     state = read_state()
     if state is not None and not health(state) and state.get("profile", PLAIN) == profile:
+        _set_containers(state, count=containers, profile=chosen)
         return load_lab()
     step_out()
     if li.proc_ns(os.getpid(), "net") in lab_netns_inodes():
@@ -89,6 +101,9 @@ def _up(*, profile: str) -> LabInfo:
     write_state(state)
     try:
         _build(state, chosen)
+        _set_containers(state, count=containers, profile=chosen)
+        state["complete"] = True
+        write_state(state)
     except BaseException:
         down()
         raise
@@ -137,7 +152,35 @@ def _build(state: dict[str, Any], profile: Profile) -> None:
         _strict_namespaces(state)
     _verify_ssh()
     assert_no_lab_route_in_machine_ns()
-    state["complete"] = True
+
+
+def _set_containers(state: dict[str, Any], *, count: int, profile: Profile) -> None:
+    """Containers 2..count on every host as network namespaces named on it, no
+    process each (scripts/containers.sh); those above count that an earlier `up`
+    made are removed with every process in them. A missing one is made again."""
+    made = int(state.get("containers", DEFAULT_CONTAINERS))
+    if count == made == DEFAULT_CONTAINERS:
+        return
+    state["containers"] = max(made, count)  # what `down` or the next `up` may find
+    write_state(state)
+    settings = RP_FILTER if profile.container_rp_filter else ()
+    script = li.script("containers.sh")
+    for host in HOSTS:
+        pid = str(state["nodes"][host.name]["pid"])
+        named = (
+            Path(f"/proc/{pid}/root/run/netns") / container_name(host, i)
+            for i in range(count + 1, made + 1)
+        )
+        leaving = {inode for path in named if (inode := li.ns_file_inode(path)) is not None}
+        if leaving:
+            li.kill_in({"net": leaving}, pids=set())
+        li.run(
+            [
+                *["nsenter", "-t", pid, "-n", "-m", "--", "/bin/sh", "-c", script],
+                *["containers.sh", container_prefix(host), str(count), str(made), *settings],
+            ]
+        )
+    state["containers"] = count
     write_state(state)
 
 
@@ -307,7 +350,8 @@ def status() -> str:
     if state is None:
         return "lab: down" + (f" (stray {LAB_DIR})" if LAB_DIR.exists() else "")
     problems = health(state)
-    where = f"{LAB_DIR}, profile {state.get('profile', PLAIN)}"
+    count = state.get("containers", DEFAULT_CONTAINERS)
+    where = f"{LAB_DIR}, profile {state.get('profile', PLAIN)}, containers per host: {count}"
     lines = [f"lab: {'up' if not problems else 'broken'} ({where})"]
     for name, record in state["nodes"].items():
         node = NODES.get(name)

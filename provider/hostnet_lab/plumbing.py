@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import importlib.resources
 import os
 import shutil
 import signal
@@ -84,6 +85,11 @@ _TCP_LISTEN = "0A"
 
 class LabError(RuntimeError):
     """The lab cannot be built, found or removed; the message says what to do."""
+
+
+def script(name: str) -> str:
+    """The text of a script shipped in the package (hostnet_lab/scripts/NAME)."""
+    return importlib.resources.files("hostnet_lab").joinpath("scripts", name).read_text()
 
 
 def spawn_detached(*, argv: list[str], log: Path) -> int:

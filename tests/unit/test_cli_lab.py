@@ -25,3 +25,12 @@ def test_with_the_lab_hostnet_lab_has_its_commands(capsys: pytest.CaptureFixture
         cli.main(["lab", "--help"])
     assert exited.value.code == 0
     assert "up,down,status,exec,host-exec,blackhole" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("count", ["0", "255"])
+def test_lab_up_refuses_a_container_count_out_of_range(
+    count: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Refused before anything is looked at or built: no root needed to see it.
+    assert cli.main(["lab", "up", "--containers", count]) == 1
+    assert f"containers: {count} is not between 1 and 254" in capsys.readouterr().err
