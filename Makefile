@@ -49,6 +49,8 @@ lint: venv
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy provider sdk/python tools/pulumi_language_python.py
 	.venv/bin/lint-imports
+	@command -v shellcheck >/dev/null || { echo "lint: shellcheck is missing: make debs"; exit 1; }
+	shellcheck provider/hostnet_lab/scripts/*.sh scripts/*.sh
 
 fmt: venv
 	$(PY) -m ruff format .

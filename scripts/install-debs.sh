@@ -9,7 +9,8 @@
 set -eu
 
 # gcc, libc6-dev: the lab compiles its old-kernel shim (hostnet_lab.hosts).
-PACKAGES="iproute2 iptables openssh-server openssh-client iputils-ping procps util-linux psmisc python3 mount graphviz postgresql gcc libc6-dev"
+# ShellCheck: make lint runs it on the shell scripts (the lab's and scripts/).
+PACKAGES="iproute2 iptables openssh-server openssh-client iputils-ping procps util-linux psmisc python3 mount graphviz postgresql gcc libc6-dev shellcheck"
 POLICY=/usr/sbin/policy-rc.d
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -48,9 +48,9 @@ from hostnet_lab.nodes import (
     write_state,
 )
 from hostnet_lab.plumbing import LabError
-from hostnet_lab.profiles import PLAIN, RP_FILTER, RP_WATCHER, Profile, profile_named
+from hostnet_lab.profiles import PLAIN, RP_FILTER, Profile, profile_named
+from hostnet_lab.profiles import host_args as profile_host_args
 from hostnet_lab.profiles import host_batch as profile_host_batch
-from hostnet_lab.profiles import host_shell as profile_host_shell
 
 
 def up(
@@ -126,12 +126,14 @@ def _build(state: dict[str, Any], profile: Profile) -> None:
     for netns, batch in _netns_batches(profile).items():
         li.run(["ip", "-n", netns, "-batch", "-"], stdin=batch)
     for host in HOSTS:
-        script = profile_host_shell(profile)
         li.run(
-            ["ip", "netns", "exec", host.netns, "/bin/sh", "-c", script],
+            [
+                *["ip", "netns", "exec", host.netns, "/bin/sh", "-c"],
+                *[li.script("host-profile.sh"), "host-profile.sh", *profile_host_args(profile)],
+            ],
             stdin=profile.foreign_rules,
         )
-    whoami = ["ip", "netns", "exec", GW, "/usr/bin/python3", "-c", li.WHOAMI]
+    whoami = ["ip", "netns", "exec", GW, "/usr/bin/python3", "-c", li.script("whoami.py")]
     first = {host.name: (_host_argv(host), SSH_PORT) for host in HOSTS}
     _start_all(state, {**first, "whoami": (whoami, WHOAMI_PORT)})
     # A container is created from inside its host, so the host must be up first.
@@ -144,8 +146,8 @@ def _build(state: dict[str, Any], profile: Profile) -> None:
         container_net = f"/proc/{state['nodes'][name]['pid']}/ns/net"
         li.run(
             [
-                *["nsenter", "-t", str(host_pid), "-m", "--", "/bin/sh", "-c", li.BIND_NS],
-                *["hostnet-bind", container_net, f"/run/netns/{name}"],
+                *["nsenter", "-t", str(host_pid), "-m", "--", "/bin/sh", "-c"],
+                *[li.script("bind-ns.sh"), "bind-ns.sh", container_net, f"/run/netns/{name}"],
             ]
         )
     if profile.container_rp_filter:
@@ -189,9 +191,10 @@ def _strict_namespaces(state: dict[str, Any]) -> None:
     for node in CONTAINERS:
         pid = str(state["nodes"][node.name]["pid"])
         li.run(["nsenter", "-t", pid, "-n", "--", "sysctl", "-q", "-w", *RP_FILTER])
+    rp_watcher = li.script("rp_watcher.py")
     for host in HOSTS:
         pid = str(state["nodes"][host.name]["pid"])
-        argv = ["nsenter", "-t", pid, "-n", "-m", "--", "/usr/bin/python3", "-c", RP_WATCHER]
+        argv = ["nsenter", "-t", pid, "-n", "-m", "--", "/usr/bin/python3", "-c", rp_watcher]
         # Lives in the host's namespaces, so `lab down` ends it with them.
         li.spawn_detached(argv=argv, log=LAB_DIR / "logs" / f"rp-watcher-{host.name}.log")
 
@@ -200,7 +203,7 @@ def _host_argv(host: Node) -> list[str]:
     return [
         *["ip", "netns", "exec", host.netns],
         *["unshare", "--mount", "--uts", "--propagation", "private"],
-        *["/bin/sh", "-c", li.NODE_INIT, "hostnet-node", host.name],
+        *["/bin/sh", "-c", li.script("node-init.sh"), "node-init.sh", host.name],
         str(LAB_DIR / "nodes" / host.name),
     ]
 
@@ -212,7 +215,7 @@ def _container_argv(name: str, *, host_pid: int) -> list[str]:
     return [
         *["nsenter", "-t", str(host_pid), "-n", "--"],
         *["unshare", "--net", "--mount", "--uts", "--propagation", "private"],
-        *["/bin/sh", "-c", li.NODE_INIT, "hostnet-node", name],
+        *["/bin/sh", "-c", li.script("node-init.sh"), "node-init.sh", name],
         str(LAB_DIR / "nodes" / name),
     ]
 
