@@ -17,7 +17,7 @@ help:
 	@echo "            PROFILE=centos7 builds the lab as the seed's CentOS 7 hosts)"
 	@echo "make test   lint + unit (as nobody) + integration + lab + e2e tests (what CI runs)"
 	@echo "make setup  venv, Debian packages, Pulumi CLI (idempotent)"
-	@echo "make bench  transport and seed-stack benchmarks in the lab (BENCH_ARGS=--quick)"
+	@echo "make bench  transport, seed-stack, route and local-agent benchmarks (BENCH_ARGS=--quick)"
 	@echo "make lab-up / lab-down / lint / fmt"
 
 setup: debs venv pulumi wheels
@@ -80,7 +80,7 @@ bench: setup
 	$(HOSTNET) lab up
 	$(ENV) trap '$(HOSTNET) lab down' EXIT; \
 	  $(IN_LAB) $(PY) bench/transport.py $(BENCH_ARGS) && $(IN_LAB) $(PY) bench/seed_up.py $(BENCH_ARGS) \
-	  && $(IN_LAB) $(PY) bench/routes.py $(BENCH_ARGS)
+	  && $(IN_LAB) $(PY) bench/routes.py $(BENCH_ARGS) && $(PY) bench/agent_local.py $(BENCH_ARGS)
 
 clean: lab-down
 	rm -rf .pulumi-state
