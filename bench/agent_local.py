@@ -1,7 +1,7 @@
 """The agent without SSH: hostnet's agent as a local process in scratch namespaces.
 
 Needs root, not the lab. hostnet's own client (hostnet.agent_client.Agent) talks
-to `python -m hostnet.agent` over the process's pipes, so the figures are the
+to `python -m hostnet.agent` over a socket and a pipe, so the figures are the
 agent's and the kernel's share of what bench/transport.py measures over SSH:
 1. the no-op round trip (ping), and a bridge create + delete per request;
 2. N veth pairs put on a bridge that is up, and on one that is down (then set
@@ -16,12 +16,13 @@ import argparse
 import json
 import os
 import secrets
+import socket
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO, Any
+from typing import Any
 
 from _common import Stat, fmt, load_average, machine_line, sample, table, wall
 from hostnet.agent_client import Agent
@@ -30,20 +31,6 @@ from hostnet.protocol import Op
 PREFIX = f"hnbench-local-{secrets.token_hex(2)}"
 OWNER = "bench"
 BRIDGE = "mbr1"
-
-
-class Pipe:
-    """The agent process's stdin as the client's channel."""
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        self._stream = stream
-
-    def sendall(self, data: bytes) -> None:
-        self._stream.write(data)
-        self._stream.flush()
-
-    def close(self) -> None:
-        self._stream.close()
 
 
 def ip(*argv: str, stdin: bytes | None = None) -> None:
@@ -65,10 +52,13 @@ def local_agent(ns: str, run_dir: str) -> Iterator[Agent]:
     sees the namespaces made here), its run dir ``run_dir``."""
     argv = ["nsenter", f"--net=/run/netns/{ns}", sys.executable, "-m", "hostnet.agent"]
     env = {**os.environ, "HOSTNET_RUN_DIR": run_dir}
-    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
-    assert proc.stdin is not None and proc.stdout is not None
+    # Its stdin is a socket, which the client sends on as on an SSH channel.
+    ours, theirs = socket.socketpair()
+    with theirs:
+        proc = subprocess.Popen(argv, stdin=theirs, stdout=subprocess.PIPE, env=env)
+    assert proc.stdout is not None
     ready = json.loads(proc.stdout.readline())
-    agent = Agent(host=ns, channel=Pipe(proc.stdin), stdout=proc.stdout, info=ready)
+    agent = Agent(host=ns, channel=ours, stdout=proc.stdout, info=ready)
     try:
         yield agent
     finally:
@@ -153,7 +143,7 @@ def main() -> int:
         local_agent(home, run_dir) as agent,
     ):
         stats = round_trips(agent, pings=100 if quick else 300, bridges=10 if quick else 30)
-        print("\n1. One request over the agent's pipes (ms)")
+        print("\n1. One request over the local agent's stdin and stdout (ms)")
         rows: list[Any] = [[k, fmt(s.median, 2), fmt(s.p90, 2), s.n] for k, s in stats.items()]
         print(table(["request", "median", "p90", "n"], rows))
         count, reps = 500, 1 if quick else 3

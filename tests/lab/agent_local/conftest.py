@@ -10,7 +10,7 @@ answer must be the same: the controller's Python; a 3.8 host (pyroute2 0.8.1);
 a 3.6 host in the lab's old-kernel mode (hostnet.labhosts: the netlink options
 of 4.12/4.20 and memfd_create refused as a 3.10 kernel does, iptables-restore
 without -w as in 1.4.21). The pyenv interpreters of this machine provide 3.6
-and 3.8. The agent's speed over these pipes is measured by
+and 3.8. The agent's speed without SSH is measured by
 bench/agent_local.py, not here.
 """
 

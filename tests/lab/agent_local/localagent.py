@@ -5,8 +5,8 @@ under the host's interpreter, the payload built for that interpreter on its
 stdin. `nsenter --net` rather than `ip netns exec`: the latter also gives it a
 slave mount namespace, so namespaces the agent creates would not be visible here
 (on a host the agent shares the host's mounts). Once it is ready,
-hostnet.agent_client.Agent talks to it over the process's pipes, as it talks to
-an SSH channel.
+hostnet.agent_client.Agent sends on the process's stdin, a socket, as it sends
+on an SSH channel, and reads its stdout.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ import json
 import os
 import secrets
 import shlex
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
@@ -80,23 +81,9 @@ class Variant:
     old_kernel: bool = False
 
 
-class _Pipe:
-    """The process's stdin as the client's channel."""
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        self._stream = stream
-
-    def sendall(self, data: bytes) -> None:
-        self._stream.write(data)
-        self._stream.flush()
-
-    def close(self) -> None:
-        self._stream.close()
-
-
 class LocalAgent:
     """One agent process in namespace ``ns``: its hello and ready lines, and
-    ``agent``, hostnet's client on its pipes (None with ``client=False``, for
+    ``agent``, hostnet's client on its stdin and stdout (None with ``client=False``, for
     tests of the wire itself, which use ``exchange``)."""
 
     def __init__(
@@ -114,25 +101,27 @@ class LocalAgent:
         self._err = (run_dir / f"agent-{secrets.token_hex(2)}.stderr").open("wb")
         exe = variant.python
         argv = ["nsenter", f"--net=/run/netns/{ns}", exe, "-u", "-c", BOOTSTRAP, exe]
-        self.proc = subprocess.Popen(
-            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err, env=env
-        )
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self._in, self._out = self.proc.stdin, self.proc.stdout
+        # Its stdin is a socket, which is what the client sends on (sendall, close),
+        # as it sends on an SSH channel; its answers come on a pipe.
+        self._in, theirs = socket.socketpair()
+        with theirs:
+            self.proc = subprocess.Popen(
+                argv, stdin=theirs, stdout=subprocess.PIPE, stderr=self._err, env=env
+            )
+        assert self.proc.stdout is not None
+        self._out = self.proc.stdout
         self.hello: dict[str, Any] = json.loads(self._out.readline())
         payload = build_payload((self.hello["python"][0], self.hello["python"][1]))
-        self._in.write(str(len(payload)).encode() + b"\n" + payload)
-        self._in.flush()
+        self._in.sendall(str(len(payload)).encode() + b"\n" + payload)
         self.ready: dict[str, Any] = json.loads(self._out.readline())
         self.agent: Agent | None = None
         if client:
-            self.agent = Agent(host=ns, channel=_Pipe(self._in), stdout=self._out, info=self.ready)
+            self.agent = Agent(host=ns, channel=self._in, stdout=self._out, info=self.ready)
 
     def exchange(self, line: bytes) -> dict[str, Any]:
         """Write one raw line, read the one answer line (no client attached)."""
         assert self.agent is None, "the client reads the answers of this agent"
-        self._in.write(line)
-        self._in.flush()
+        self._in.sendall(line)
         answer: dict[str, Any] = json.loads(self._out.readline())
         return answer
 
