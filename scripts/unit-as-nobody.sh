@@ -43,6 +43,7 @@ done
 # Inside: the interpreter is bind-mounted aside, a tmpfs covers the hidden
 # directory, and the interpreter comes back at its own path; the mounts end with
 # the namespace.
+# shellcheck disable=SC2016  # the inner bash expands its own arguments
 unshare --mount --propagation private bash -c '
     set -euo pipefail
     hidden=$1 prefix=$2 work=$3

@@ -69,6 +69,13 @@ def test_the_wheel_ships_pulumi_plugin_json_saying_no_plugin(wheel: Path) -> Non
     assert data == {"resource": False}
 
 
+def test_the_wheel_holds_the_engine_and_sdk_but_not_the_lab(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        packages = {name.split("/")[0] for name in archive.namelist()}
+    assert {"hostnet", "pulumi_hostnet"} <= packages
+    assert not any(name.startswith("hostnet_lab") for name in packages)
+
+
 def test_fresh_venv_requires_only_the_plugins_its_packages_call_for(venv: Path) -> None:
     found = lh.required_packages(str(venv / "bin" / "python"))
     assert sorted(found, key=lambda d: d["name"]) == [
