@@ -86,9 +86,9 @@ class _Legacy:
         self.module.delete(agent, outputs)
 
 
-_LEGACY = (bridge, veth, netns_router, route, routing_rule, nat_rule, firewall_rule, sysctl, vxlan)
+_LEGACY = (route, routing_rule, nat_rule, firewall_rule, sysctl)
 KINDS: dict[str, KindLike] = {
     **REGISTRY,
     **{module.KIND: _Legacy(module) for module in _LEGACY if isinstance(module.KIND, str)},
 }
-assert netns.KIND.name in KINDS
+assert all(m.KIND.name in KINDS for m in (netns, bridge, veth, netns_router, vxlan))
