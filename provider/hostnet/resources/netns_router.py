@@ -260,14 +260,20 @@ def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def retire(spec: Spec) -> list[Op]:
-    own = claim(spec, rid=spec["resource_id"])
-    # The legs go first: those left to the namespace's teardown outlive this
+    ns, own = spec["name"], claim(spec, rid=spec["resource_id"])
+    # The routes go by route_delete, which also drops the record the agent keeps
+    # of each; the namespace's end would take the routes but leave the records.
+    routes = [
+        Op(op="route_delete", args={"netns": ns, "dst": route["dst"], **own})
+        for route in spec.get("routes") or []
+    ]
+    # The legs go before the namespace: those left to its teardown outlive this
     # call, since the kernel finishes that teardown in the background.
     legs = [
         Op(op="link_delete", args={"ifname": leg["name"], **own})
         for leg in spec.get("interfaces") or []
     ]
-    return [*legs, Op(op="netns_delete", args={"name": spec["name"], **own})]
+    return [*routes, *legs, Op(op="netns_delete", args={"name": ns, **own})]
 
 
 KIND = register(

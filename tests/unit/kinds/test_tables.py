@@ -183,11 +183,6 @@ def test_read_reports_a_change_by_hand_and_none_when_gone(name: str) -> None:
     assert kinds.read(case.kind, agent, outputs) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect: a router's delete removes its namespace but not the route "
-    "records the agent keeps for the namespace's routes (<run dir>/routes/<ns>@<inode>/)",
-)
 def test_router_delete_leaves_no_records_behind() -> None:
     case, agent, _, outputs = _created("router")
     kinds.delete(case.kind, agent, outputs)

@@ -56,10 +56,12 @@ def test_an_update_remakes_a_leg_whose_inside_end_is_renamed_and_drops_old_route
     ]
 
 
-def test_retire_deletes_the_legs_before_the_namespace() -> None:
+def test_retire_deletes_routes_and_legs_before_the_namespace() -> None:
+    ops = netns_router.retire(SPEC)
     assert [
-        (op.op, op.args.get("ifname") or op.args["name"]) for op in netns_router.retire(SPEC)
+        (op.op, op.args.get("dst") or op.args.get("ifname") or op.args["name"]) for op in ops
     ] == [
+        ("route_delete", "10.9.0.0/16"),
         ("link_delete", "rt0.eth0"),
         ("netns_delete", "rt0"),
     ]
