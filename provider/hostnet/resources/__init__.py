@@ -86,11 +86,11 @@ class _Legacy:
         self.module.delete(agent, outputs)
 
 
-_LEGACY = (bridge, veth, netns_router, nat_rule, firewall_rule, vxlan)
+_LEGACY = (bridge, veth, netns_router, vxlan)
 KINDS: dict[str, KindLike] = {
     **REGISTRY,
     **{module.KIND: _Legacy(module) for module in _LEGACY if isinstance(module.KIND, str)},
 }
 # Imported for their registration; each registers its Kind into REGISTRY.
-_REGISTERED = (netns, route, routing_rule, sysctl)
+_REGISTERED = (netns, route, routing_rule, nat_rule, firewall_rule, sysctl)
 assert all(module.KIND.name in KINDS for module in _REGISTERED)
