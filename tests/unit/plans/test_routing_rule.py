@@ -33,28 +33,14 @@ def test_a_rule_that_is_there_is_taken_over_and_stays() -> None:
 
 
 def test_every_selector_reaches_the_agent() -> None:
-    spec = {
-        **SPEC,
-        "netns": "ns1",
-        "dst": "10.9.0.0/16",
-        "iif": "eth0",
-        "oif": "eth1",
-        "fwmark": 7,
-        "fwmask": 255,
-        "tos": 16,
-        "action": "blackhole",
-        "table": None,
-    }
+    selectors = {"dst": "10.9.0.0/16", "iif": "eth0", "oif": "eth1", "fwmark": 7, "fwmask": 255}
+    spec = {**SPEC, **selectors, "netns": "ns1", "tos": 16, "action": "blackhole", "table": None}
     assert routing_rule.plan(spec, {"priority": 100}, {}).ops[0].wire()["args"] == {
         "netns": "ns1",
         "family": 4,
         "priority": 100,
         "src": "10.1.0.0/24",
-        "dst": "10.9.0.0/16",
-        "iif": "eth0",
-        "oif": "eth1",
-        "fwmark": 7,
-        "fwmask": 255,
+        **selectors,
         "tos": 16,
         "action": "blackhole",
         "owner": RID,
