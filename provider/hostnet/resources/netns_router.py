@@ -29,7 +29,7 @@ from hostnet.validate import (
     same_address,
 )
 
-NAME = "router"
+NAME = "netns_router"
 POLICY = FieldPolicy(
     replace=frozenset({"host", "name"}), update=frozenset({"interfaces", "routes", "forwarding"})
 )
@@ -287,5 +287,8 @@ KIND = register(
         plan=plan,
         read=read,
         retire=retire,
+        # Its name before kinds were named after their modules: the state of
+        # older stacks carries it.
+        aliases=("router",),
     )
 )

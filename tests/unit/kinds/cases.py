@@ -258,8 +258,8 @@ CASES: dict[str, Case] = {
         remove=_delete("test1.1.eth0"),
         foreign=_plant_veth,
     ),
-    "router": Case(
-        kind="router",
+    "netns_router": Case(
+        kind="netns_router",
         fields={
             "name": "testrt3",
             "interfaces": ROUTER_LEGS,
@@ -290,8 +290,8 @@ CASES: dict[str, Case] = {
         remove=_drop_route,
         foreign=_plant_route,
     ),
-    "rule": Case(
-        kind="rule",
+    "routing_rule": Case(
+        kind="routing_rule",
         fields={**RULE, "netns": "test1.1"},
         updates={
             "src": {"src": "192.168.6.9"},
@@ -309,8 +309,8 @@ CASES: dict[str, Case] = {
         foreign=_plant_rule,
         unmarked_error=errors.Conflict,
     ),
-    "nat": Case(
-        kind="nat",
+    "nat_rule": Case(
+        kind="nat_rule",
         fields={"kind": "masquerade", "source": "192.168.5.0/24", "out_interface": "ens32"},
         updates={
             "source": {"source": "192.168.50.0/24"},
@@ -330,8 +330,8 @@ CASES: dict[str, Case] = {
         drift=(_drop_jump("nat", "POSTROUTING"), ""),
         remove=_edit_rule("nat", "HOSTNET-POSTROUTING"),
     ),
-    "firewall": Case(
-        kind="firewall",
+    "firewall_rule": Case(
+        kind="firewall_rule",
         fields={
             "in_interface": "bridge0",
             "out_interface": "!bridge0",

@@ -184,18 +184,18 @@ def test_read_reports_a_change_by_hand_and_none_when_gone(name: str) -> None:
 
 
 def test_router_delete_leaves_no_records_behind() -> None:
-    case, agent, _, outputs = _created("router")
+    case, agent, _, outputs = _created("netns_router")
     kinds.delete(case.kind, agent, outputs)
     assert agent.host.stale_records() == []
 
 
-@pytest.mark.parametrize("name", ["nat", "firewall"])
+@pytest.mark.parametrize("name", ["nat_rule", "firewall_rule"])
 def test_rules_of_others_in_the_same_tables_are_left_as_they_are(name: str) -> None:
     case = CASES[name]
     host = world()
-    table = host.netns[OWN].tables["nat" if name == "nat" else "filter"]
-    chain = "HOSTNET-POSTROUTING" if name == "nat" else "HOSTNET-FORWARD"
-    parent = "POSTROUTING" if name == "nat" else "FORWARD"
+    table = host.netns[OWN].tables["nat" if name == "nat_rule" else "filter"]
+    chain = "HOSTNET-POSTROUTING" if name == "nat_rule" else "HOSTNET-FORWARD"
+    parent = "POSTROUTING" if name == "nat_rule" else "FORWARD"
     table.chains.update({"DOCKER": "-", chain: "-"})
     theirs = ["-m", "comment", "--comment", f"{OTHER_MARK} prio=0", "-j", "RETURN"]
     table.rules += [(parent, ["-o", "docker0", "-j", "DOCKER"]), (parent, ["-j", chain])]
