@@ -23,7 +23,7 @@ from hostnet.agent.errors import AgentError, Failed, Invalid, describe
 from hostnet.agent.ops import OPS
 from hostnet.protocol import Op, Reply, raise_for_reply
 
-from . import iptables, links, netns, ports, routes, rules
+from . import iptables, links, netns, ports, routes, rules, snapshot
 from .model import Host
 
 Handler = Callable[[Host, Args], Any]
@@ -38,7 +38,7 @@ HANDLERS: dict[str, Handler] = {
     "ping": _ok,
     **{
         name: getattr(module, name)
-        for module in (links, ports, routes, rules, netns, iptables)
+        for module in (links, ports, routes, rules, netns, iptables, snapshot)
         for name in OPS
         if callable(getattr(module, name, None))
     },

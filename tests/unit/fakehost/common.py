@@ -7,8 +7,6 @@ of the model (tests add them with Host.add_container / add_netns).
 
 from __future__ import annotations
 
-import errno
-import ipaddress
 import os
 import re
 from typing import Any
@@ -56,9 +54,10 @@ def require_ns(host: Host, args: Args, key: str = "netns") -> Netns:
     return found
 
 
-def kernel_error(code: int, what: str) -> Failed:
-    """What the agent makes of a refusal by the kernel (errors.from_exception)."""
-    return Failed(f"{what}: {os.strerror(code)}", errno=code)
+def kernel_error(code: int, op: str, said: str | None = None) -> Failed:
+    """What the agent makes of a refusal by the kernel (errors.from_exception): the
+    op, then the kernel's own words (extended ack) or the errno's."""
+    return Failed(f"{op}: {said or os.strerror(code)}", errno=code)
 
 
 def require_link(ns: Netns, ifname: str) -> Link:
@@ -73,8 +72,17 @@ def check_owned(link: Link, claim: Claim) -> None:
         raise NotOwned(f"{link.ifname} belongs to {claim.kept(link.alias)}, not to this resource")
 
 
-def master_of(ns: Netns, name: str) -> int:
-    return require_link(ns, name).ifindex
+def claimed_link(
+    host: Host, args: Args, ifname: str, claim: Claim
+) -> tuple[Netns, Link] | dict[str, Any]:
+    """The link a delete-like op acts on; else its answer: gone, or kept as whose."""
+    ns = find_ns(host, args)
+    link = ns.link(ifname) if ns is not None else None
+    if ns is None or link is None:
+        return {"deleted": False}
+    if not claim.mine(parse_mark(link.alias)):
+        return {"deleted": False, "kept": claim.kept(link.alias)}
+    return ns, link
 
 
 def link_view(host: Host, ns: Netns, link: Link) -> dict[str, Any]:
@@ -108,14 +116,4 @@ def _operstate(host: Host, link: Link) -> str:
         peer_ns = host.netns.get(link.peer[0]) if link.peer else None
         peer = peer_ns.links.get(link.peer[1]) if peer_ns and link.peer else None
         return "UP" if peer is not None and peer.up else "LOWERLAYERDOWN"
-    return "UNKNOWN" if link.kind in ("device", "bridge") and link.ifname == "lo" else "UP"
-
-
-def check_mtu(link_kind: str, mtu: int | None) -> None:
-    """The kernel's refusal of an MTU a link cannot take."""
-    if mtu is not None and link_kind == "vxlan" and mtu > 65535 - 50:
-        raise kernel_error(errno.EINVAL, "mtu")
-
-
-def same_family(a: str, b: str) -> bool:
-    return ipaddress.ip_interface(a).version == ipaddress.ip_interface(b).version
+    return "UNKNOWN" if link.ifname == "lo" else "UP"  # lo has no carrier to report

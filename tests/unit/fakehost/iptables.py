@@ -3,30 +3,28 @@
 Reads go through the agent's own parser: the model's table is printed as
 `iptables-save` would print it and read back with hostnet.agent.iptsave.parse,
 so owners, priorities and positions come out as on a host. The placement rules
-(where a prioritised rule goes, when a jump is shadowed) are the agent's own pure
-functions over that parsed table.
+(where a prioritised rule goes) are the agent's own pure functions over that
+parsed table.
 """
 
 from __future__ import annotations
 
-import errno
 from typing import Any
 
 from hostnet.agent.args import Args
-from hostnet.agent.errors import Invalid, NotFound
+from hostnet.agent.errors import Failed, Invalid, NotFound
 from hostnet.agent.iptables import (
     _COMMANDS,
     _position_for,
     _reinsert_at,
-    _shadowed,
     _with_comment,
     rule_owner,
 )
-from hostnet.agent.iptsave import BUILTIN, PRIORITY_SEP, check_chain, check_table, parse
+from hostnet.agent.iptsave import BUILTIN, PRIORITY_SEP, Rule, check_chain, check_table, parse
 from hostnet.agent.iptsave import Table as Parsed
 from hostnet.agent.owner import MARK_PREFIX, owner_view
 
-from .common import find_ns, kernel_error, require_ns
+from .common import find_ns, require_ns
 from .model import Host, Table
 
 
@@ -38,6 +36,17 @@ def _tables(host: Host, args: Args, *, required: bool) -> tuple[str, Table | Non
 
 def _parsed(table: Table, name: str) -> Parsed:
     return parse(table.save_text(name))
+
+
+def _shadowed(parsed: Parsed, parent: str, jump: Rule) -> bool:
+    """Whether a rule that denies everything (no match, REJECT or DROP) stands
+    before the jump: hostnet's rules behind it do nothing."""
+    return any(
+        rule.position < jump.position
+        and rule.tokens[:1] in (["-j"], ["--jump"])
+        and rule.tokens[1:2] in (["REJECT"], ["DROP"])
+        for rule in parsed.in_chain(parent)
+    )
 
 
 def _require_chain(parsed: Parsed, name: str, chain: str) -> None:
@@ -53,7 +62,7 @@ def _insert(table: Table, chain: str, position: int | None, tokens: list[str]) -
     elif 1 <= position <= len(at):
         where = at[position - 1]
     else:
-        raise kernel_error(errno.E2BIG, f"iptables -I {chain} {position}: index of insertion")
+        raise Failed(f"iptables-restore: -I {chain} {position}: Index of insertion too big")
     table.rules.insert(where, (chain, list(tokens)))
 
 

@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 from hostnet.agent.args import Args
 from hostnet.agent.errors import Exists, Invalid, NotOwned
+from hostnet.agent.links import _vxlan_wanted as vxlan_wanted
+from hostnet.agent.links import opt_mac, opt_mtu
 from hostnet.agent.owner import Claim, owner_view, parse_mark
 
-from .common import check_owned, find_ns, link_view, require_link, require_ns
+from .common import check_owned, claimed_link, find_ns, link_view, require_link, require_ns
 from .model import Host, Link, Netns
-
-
-def _mtu(args: Args) -> int | None:
-    return args.opt_integer("mtu", lo=68, hi=65535)
-
-
-def _mac(args: Args) -> str | None:
-    value = args.opt_text("mac")
-    if value is None:
-        return None
-    value = value.lower()
-    parts = value.split(":")
-    if len(parts) != 6 or not all(len(p) == 2 and set(p) <= set("0123456789abcdef") for p in parts):
-        raise Invalid(f"{args.op}: argument 'mac' is not a MAC address: {value!r}")
-    return value
 
 
 def _adoptable(link: Link, claim: Claim, kind: str) -> None:
@@ -50,7 +36,7 @@ def link_list(host: Host, args: Args) -> Any:
 
 
 def link_ensure_bridge(host: Host, args: Args) -> Any:
-    ifname, claim, mtu, mac = args.ifname(), args.claim(), _mtu(args), _mac(args)
+    ifname, claim, mtu, mac = args.ifname(), args.claim(), opt_mtu(args), opt_mac(args)
     ns = require_ns(host, args)
     link = ns.link(ifname)
     if link is None:
@@ -67,7 +53,7 @@ def link_ensure_veth(host: Host, args: Args) -> Any:
     ns, peer_ns = require_ns(host, args), require_ns(host, args, "peer_netns")
     if ns is peer_ns and ifname == peer_ifname:
         raise Invalid(f"{args.op}: both ends are {ifname} in one namespace")
-    claim, up, mtu = args.claim(), args.flag("up", default=False), _mtu(args)
+    claim, up, mtu = args.claim(), args.flag("up", default=False), opt_mtu(args)
     master = args.opt_ifname("master")
     master_ix = require_link(ns, master).ifindex if master is not None else None
     link, peer = ns.link(ifname), peer_ns.link(peer_ifname)
@@ -91,7 +77,7 @@ def _existing(
     _adoptable(link, claim, "veth")
     if peer is None or link.peer != (peer_ns.key, peer.ifindex):
         raise Exists(f"veth {ifname} exists but its peer is not {peer_ifname} in {peer_ns.label}")
-    mtu, up, master = _mtu(args), args.opt_flag("up"), args.opt_ifname("master")
+    mtu, up, master = opt_mtu(args), args.opt_flag("up"), args.opt_ifname("master")
     if master is not None:
         link.master = require_link(ns, master).ifindex
     for side in (link, peer):
@@ -103,12 +89,19 @@ def _existing(
 
 
 def link_ensure_vxlan(host: Host, args: Args) -> Any:
-    ifname, claim, mtu = args.ifname(), args.claim(), _mtu(args)
-    want = _vxlan_wanted(args)
+    ifname, claim, mtu = args.ifname(), args.claim(), opt_mtu(args)
+    want = vxlan_wanted(args)
     ns = require_ns(host, args)
     link = ns.link(ifname)
     if link is None:
         dev = require_link(ns, want["dev"]).ifindex if want["dev"] is not None else None
+        if any(
+            (other.vxlan or {}).get("id") == want["id"]
+            and (other.vxlan or {}).get("port") == want["port"]
+            for other in ns.links.values()
+        ):
+            # The kernel holds one device per VNI and port in a namespace (EEXIST).
+            raise Exists(f"{ifname} appeared while being created")
         underlay = ns.links.get(dev) if dev else None
         made = {
             **want,
@@ -135,27 +128,6 @@ def link_ensure_vxlan(host: Host, args: Args) -> Any:
     return link_view(host, ns, link)
 
 
-def _vxlan_wanted(args: Args) -> dict[str, Any]:
-    vni = args.integer("vni", lo=1, hi=2**24 - 1)
-    local, remote, group = (args.opt_address(k) for k in ("local", "remote", "group"))
-    if remote is not None and group is not None:
-        raise Invalid(f"{args.op}: give remote or group, not both")
-    if group is not None and not ipaddress.ip_address(group).is_multicast:
-        raise Invalid(f"{args.op}: group {group} is not a multicast address")
-    if remote is not None and ipaddress.ip_address(remote).is_multicast:
-        raise Invalid(f"{args.op}: remote {remote} is a multicast address; use group")
-    return {
-        "id": vni,
-        "local": local,
-        "remote": remote,
-        "group": group,
-        "port": args.integer("dstport", default=4789, lo=1, hi=65535),
-        "dev": args.opt_ifname("dev"),
-        "ttl": args.opt_integer("ttl", lo=0, hi=255),
-        "learning": args.opt_flag("learning"),
-    }
-
-
 def link_set(host: Host, args: Args) -> Any:
     ns = require_ns(host, args)
     link = require_link(ns, args.ifname())
@@ -163,7 +135,7 @@ def link_set(host: Host, args: Args) -> Any:
         check_owned(link, args.claim())
     elif any(args.has(k) for k in ("mtu", "mac", "alias")):
         raise Invalid(f"{args.op}: mtu, mac and alias change only links with an owner")
-    mtu, mac, alias = _mtu(args), _mac(args), args.opt_text("alias")
+    mtu, mac, alias = opt_mtu(args), opt_mac(args), args.opt_text("alias")
     if args.present("master"):
         master = args.raw("master")
         if master is not None and not isinstance(master, str):
@@ -183,14 +155,10 @@ def link_set(host: Host, args: Args) -> Any:
 
 
 def link_delete(host: Host, args: Args) -> Any:
-    ifname, claim = args.ifname(), args.claim()
-    ns = find_ns(host, args)
-    link = ns.link(ifname) if ns is not None else None
-    if ns is None or link is None:
-        return {"deleted": False}
-    if not claim.mine(parse_mark(link.alias)):
-        return {"deleted": False, "kept": claim.kept(link.alias)}
-    host.delete_link(ns, link)
+    found = claimed_link(host, args, args.ifname(), args.claim())
+    if isinstance(found, dict):
+        return found
+    host.delete_link(*found)
     return {"deleted": True}
 
 
@@ -200,20 +168,16 @@ def link_delete(host: Host, args: Args) -> Any:
 def addr_ensure(host: Host, args: Args) -> Any:
     cidr = args.interface("address")
     link = require_link(require_ns(host, args), args.ifname())
-    if cidr in link.addresses:
-        return {"changed": False}
-    link.addresses.append(cidr)
-    return {"changed": True}
+    return {"changed": host.add_address(link, cidr)}
 
 
 def addr_delete(host: Host, args: Args) -> Any:
     cidr = args.interface("address")
     ns = find_ns(host, args)
     link = ns.link(args.ifname()) if ns is not None else None
-    if link is None or cidr not in link.addresses:
+    if ns is None or link is None:
         return {"changed": False}
-    link.addresses.remove(cidr)
-    return {"changed": True}
+    return {"changed": host.delete_address(ns, link, cidr)}
 
 
 def addr_list(host: Host, args: Args) -> Any:
@@ -224,13 +188,21 @@ def addr_list(host: Host, args: Args) -> Any:
 
 
 def addr_replace(host: Host, args: Args) -> Any:
+    """Add first, then remove; desired addresses a removed primary took along are
+    added back at the end (as addresses.addr_replace)."""
     if not isinstance(args.raw("addresses"), list):
         raise Invalid(f"{args.op}: argument 'addresses' must be a list (empty removes all)")
     want, keep = args.interfaces("addresses"), args.interfaces("keep")
-    link = require_link(require_ns(host, args), args.ifname())
-    added = [a for a in want if a not in link.addresses]
-    removed = [a for a in link.addresses if a not in want and a not in keep]
-    link.addresses = [a for a in link.addresses if a not in removed] + added
+    ns = require_ns(host, args)
+    link = require_link(ns, args.ifname())
+    have = list(link.addresses)
+    added = [a for a in want if a not in have and host.add_address(link, a)]
+    removed = [
+        a for a in have if a not in want and a not in keep and host.delete_address(ns, link, a)
+    ]
+    if removed:
+        now = list(link.addresses)
+        added += [a for a in want if a not in now and host.add_address(link, a) and a not in added]
     return {"added": added, "removed": removed}
 
 
@@ -240,7 +212,7 @@ FLOOD = "00:00:00:00:00:00"
 
 
 def _entry(args: Args) -> dict[str, str]:
-    return {"mac": _mac(args) or FLOOD, "dst": args.address("dst")}
+    return {"mac": opt_mac(args) or FLOOD, "dst": args.address("dst")}
 
 
 def _device(host: Host, args: Args) -> Link | None:
@@ -248,12 +220,16 @@ def _device(host: Host, args: Args) -> Link | None:
     return ns.link(args.ifname()) if ns is not None else None
 
 
+def entries(link: Link) -> list[dict[str, Any]]:
+    """A vxlan device's FDB entries as fdb_list reports them, sorted."""
+    return [dict(e) for e in sorted(link.fdb, key=lambda e: (e["mac"], e["dst"]))]
+
+
 def fdb_list(host: Host, args: Args) -> Any:
     link = _device(host, args)
     if link is None:
         return None
-    entries = sorted(link.fdb, key=lambda e: (e["mac"], e["dst"]))
-    return {"owner": owner_view(link.alias), "entries": [dict(e) for e in entries]}
+    return {"owner": owner_view(link.alias), "entries": entries(link)}
 
 
 def fdb_ensure(host: Host, args: Args) -> Any:
@@ -267,12 +243,11 @@ def fdb_ensure(host: Host, args: Args) -> Any:
 
 
 def fdb_delete(host: Host, args: Args) -> Any:
-    entry, claim = _entry(args), args.claim()
-    link = _device(host, args)
-    if link is None:
-        return {"deleted": False}
-    if not claim.mine(parse_mark(link.alias)):
-        return {"deleted": False, "kept": claim.kept(link.alias)}
+    entry = _entry(args)
+    found = claimed_link(host, args, args.ifname(), args.claim())
+    if isinstance(found, dict):
+        return found
+    link = found[1]
     learned = args.flag("learned", default=False)
     gone = [e for e in link.fdb if e["mac"] == entry["mac"] and e["dst"] == entry["dst"]]
     link.fdb = [

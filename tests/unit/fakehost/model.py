@@ -29,6 +29,7 @@ DEFAULT_SYSCTLS = {
     "net.ipv4.conf.all.rp_filter": "0",
     "net.ipv6.conf.all.forwarding": "0",
     "net.ipv4.ip_local_port_range": "32768 60999",
+    "net.ipv4.conf.all.promote_secondaries": "0",
 }
 KERNEL_RULES = ((0, 255), (32766, 254), (32767, 253))
 
@@ -120,17 +121,27 @@ class Netns:
         return found.ifname if found else None
 
 
-def _kernel_rules(family: int) -> list[dict[str, Any]]:
+def _kernel_rules(family: int, protocol: int | None) -> list[dict[str, Any]]:
     return [
-        {"priority": prio, "family": family, "action": "table", "table": table, "protocol": 2}
+        {
+            "priority": prio,
+            "family": family,
+            "action": "table",
+            "table": table,
+            "protocol": protocol,
+        }
         for prio, table in KERNEL_RULES
     ]
 
 
 class Host:
-    """The whole host: namespaces by key, the agent's records, counters."""
+    """The whole host: namespaces by key, the agent's records, counters.
 
-    def __init__(self) -> None:
+    ``rule_protocol`` False is a kernel before 4.17, which keeps no protocol on rules.
+    """
+
+    def __init__(self, *, rule_protocol: bool = True) -> None:
+        self.rule_protocol = rule_protocol
         self.netns: dict[str, Netns] = {}
         self.records: dict[tuple[str, str, str], dict[str, Any]] = {}
         self._next_index = 1
@@ -142,7 +153,8 @@ class Host:
     def add_netns(self, key: str, *, named: bool) -> Netns:
         self._next_inode += 1
         ns = Netns(key=key, named=named, inode=self._next_inode)
-        ns.rules = _kernel_rules(4) + _kernel_rules(6)
+        protocol = 2 if self.rule_protocol else None  # RTPROT_KERNEL
+        ns.rules = _kernel_rules(4, protocol) + _kernel_rules(6, protocol)
         self.netns[key] = ns
         self.add_link(ns, "lo", mtu=65536, up=True)
         return ns
@@ -205,6 +217,40 @@ class Host:
         link.up = False
         ns.routes = [r for r in ns.routes if not (r.oif == link.ifindex and r.family == 4)]
 
+    # -- addresses, listed in the kernel's order --------------------------------
+
+    def add_address(self, link: Link, cidr: str) -> bool:
+        """As the kernel adds one: an IPv4 address in a subnet (same prefix) the link
+        has is a secondary, listed after every primary; a primary goes after the last
+        primary; IPv6 addresses are listed after IPv4, the newest first."""
+        if cidr in link.addresses:
+            return False
+        iface = ipaddress.ip_interface(cidr)
+        v4 = [a for a in link.addresses if ipaddress.ip_interface(a).version == 4]
+        if iface.version == 6 or any(_same_subnet(a, iface) for a in v4):
+            at = len(v4)
+        else:
+            at = len([a for a in v4 if _primary(v4, a)])
+        link.addresses.insert(at, cidr)
+        return True
+
+    def delete_address(self, ns: Netns, link: Link, cidr: str) -> bool:
+        """As the kernel deletes one: a primary IPv4 address takes its secondaries
+        along, unless promote_secondaries makes the first of them the primary."""
+        if cidr not in link.addresses:
+            return False
+        iface = ipaddress.ip_interface(cidr)
+        v4 = [a for a in link.addresses if ipaddress.ip_interface(a).version == 4]
+        link.addresses.remove(cidr)
+        if iface.version == 4 and _primary(v4, cidr):
+            secondaries = [a for a in link.addresses if _same_subnet(a, iface)]
+            if ns.sysctls.get("net.ipv4.conf.all.promote_secondaries") == "1" and secondaries:
+                link.addresses.remove(secondaries[0])
+                self.add_address(link, secondaries[0])
+            else:
+                link.addresses = [a for a in link.addresses if a not in secondaries]
+        return True
+
     def connected(self, ns: Netns) -> list[Route]:
         """The routes the kernel keeps for the addresses of links that are up."""
         found = []
@@ -212,6 +258,8 @@ class Host:
             if not link.up:
                 continue
             for text in link.addresses:
+                if not _primary(link.addresses, text):
+                    continue  # the kernel makes a subnet's route for its primary only
                 iface = ipaddress.ip_interface(text)
                 net = iface.network
                 if net.prefixlen == net.max_prefixlen:
@@ -285,3 +333,14 @@ class Host:
                 for name, t in ns.tables.items()
             },
         }
+
+
+def _same_subnet(text: str, iface: ipaddress.IPv4Interface | ipaddress.IPv6Interface) -> bool:
+    other = ipaddress.ip_interface(text)
+    return other.version == 4 and iface.version == 4 and other.network == iface.network
+
+
+def _primary(addresses: list[str], text: str) -> bool:
+    """Whether ``text`` is the first address of its IPv4 subnet on the link (IPv6: always)."""
+    iface = ipaddress.ip_interface(text)
+    return next(a for a in addresses if a == text or _same_subnet(a, iface)) == text

@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from hostnet.agent.args import Args
-from hostnet.agent.errors import Invalid, NotFound
+from hostnet.agent.errors import NotFound
 from hostnet.agent.nsref import check_name
 from hostnet.agent.owner import MARK_PREFIX, owner_view, parse_mark
-from hostnet.agent.sysctl import check_key
+from hostnet.agent.sysctl import _norm, _value, check_key
 
 from .common import find_ns, require_ns
 from .model import Host, Netns
@@ -61,7 +61,8 @@ def netns_read(host: Host, args: Args) -> Any:
     return None if ns is None else {"name": name, "owner": owner_view(_lo_mark(ns))}
 
 
-def netns_list(host: Host, args: Args) -> Any:
+def listed(host: Host) -> list[dict[str, Any]]:
+    """The named namespaces and their owners, by name."""
     return [
         {"name": ns.key, "owner": owner_view(_lo_mark(ns))}
         for ns in sorted(host.netns.values(), key=lambda n: n.key)
@@ -69,20 +70,11 @@ def netns_list(host: Host, args: Args) -> Any:
     ]
 
 
+def netns_list(host: Host, args: Args) -> Any:
+    return listed(host)
+
+
 # -- sysctl ---------------------------------------------------------------------
-
-
-def _norm(value: str) -> str:
-    return " ".join(value.split())
-
-
-def _value(args: Args) -> str:
-    value = args.raw("value")
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if not isinstance(value, str) or "\n" in value or "\0" in value:
-        raise Invalid(f"{args.op}: argument 'value' must be a one-line string")
-    return value
 
 
 def _mark_of(record: dict[str, Any]) -> str:

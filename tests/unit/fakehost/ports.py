@@ -12,7 +12,7 @@ from hostnet.agent.args import Args
 from hostnet.agent.errors import Exists, NotFound, NotOwned
 from hostnet.agent.owner import MARK_PREFIX, Claim, parse_mark
 
-from .common import check_owned, find_ns, link_view, require_link, require_ns
+from .common import check_owned, claimed_link, find_ns, link_view, require_link, require_ns
 from .model import RTPROT_KERNEL, Host, Link, Netns, Route
 
 
@@ -87,9 +87,12 @@ def _movable(ns: Netns, index: int) -> list[Route]:
     return sorted(found, key=lambda r: r.via is not None)
 
 
-def _move(ns: Netns, *, src: Link, dst: Link, addresses: list[str], routes: list[Route]) -> None:
-    src.addresses = [a for a in src.addresses if a not in addresses]
-    dst.addresses += [a for a in addresses if a not in dst.addresses]
+def _move(
+    host: Host, ns: Netns, *, src: Link, dst: Link, addresses: list[str], routes: list[Route]
+) -> None:
+    for address in addresses:
+        host.delete_address(ns, src, address)
+        host.add_address(dst, address)
     for route in routes:
         route.oif = dst.ifindex
         if route not in ns.routes:
@@ -121,7 +124,7 @@ def uplink_takeover(host: Host, args: Args) -> Any:
     routes = _movable(ns, port.ifindex)
     _save(host, ns, port, claim)
     br.mac, port.master = port.mac, br.ifindex
-    _move(ns, src=port, dst=br, addresses=addresses, routes=routes)
+    _move(host, ns, src=port, dst=br, addresses=addresses, routes=routes)
     br.up = True
     return {"changed": True, **_view(addresses, routes)}
 
@@ -129,17 +132,15 @@ def uplink_takeover(host: Host, args: Args) -> Any:
 def uplink_release(host: Host, args: Args) -> Any:
     bridge, nic, claim = args.text("bridge"), args.text("nic"), args.claim()
     keep = args.flag("keep_bridge", default=False)
-    ns = find_ns(host, args)
-    br = ns.link(bridge) if ns is not None else None
-    if ns is None or br is None:
-        return {"deleted": False}
-    if not claim.mine(parse_mark(br.alias)):
-        return {"deleted": False, "kept": claim.kept(br.alias)}
+    found = claimed_link(host, args, bridge, claim)
+    if isinstance(found, dict):
+        return found
+    ns, br = found
     port = ns.link(nic)
     addresses, routes = list(br.addresses), _movable(ns, br.ifindex)
     if port is not None:
         port.master = None
-        _move(ns, src=br, dst=port, addresses=addresses, routes=routes)
+        _move(host, ns, src=br, dst=port, addresses=addresses, routes=routes)
         port.up = True
         _restore(host, ns, nic, claim=claim, master=0)
     if not keep:

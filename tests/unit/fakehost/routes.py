@@ -2,8 +2,8 @@
 owner record (kind ``routes``) per route, routes named by (family, dst, table, metric).
 
 The kernel's part: a gateway must be reachable through a connected route unless
-``onlink`` (else ENETUNREACH), the device is the one that reaches it, and ``add``
-refuses a route that is there (EEXIST).
+``onlink`` (else ENETUNREACH), the device is the one that reaches it, a source
+must be an address of the namespace (else EINVAL).
 """
 
 from __future__ import annotations
@@ -88,10 +88,13 @@ def _wanted(host: Host, ns: Netns, args: Args, key: Key) -> Route:
     if via is not None and not onlink:
         gateway = lookup(host, ns, via)
         if gateway is None or gateway.via is not None or (oif and gateway.oif != oif):
-            raise kernel_error(errno.ENETUNREACH, "route")
+            raise kernel_error(errno.ENETUNREACH, "route_ensure", "Nexthop has invalid gateway")
         oif = oif or gateway.oif
     if via is None and oif is None:
-        raise kernel_error(errno.EINVAL, "route")
+        raise kernel_error(errno.EINVAL, "route_ensure")
+    local = {a.split("/")[0] for link in ns.links.values() for a in link.addresses}
+    if src is not None and src not in local:
+        raise kernel_error(errno.EINVAL, "route_ensure", "Invalid prefsrc address")
     return Route(
         family=key.family,
         dst=key.dst,
@@ -165,6 +168,15 @@ def route_list(host: Host, args: Args) -> Any:
     ns = require_ns(host, args)
     routes = sorted(host.routes(ns), key=lambda r: r.family)
     return [view(ns, r) for r in routes if (r.table == table if table else r.table != 255)]
+
+
+def owned(host: Host, ns: Netns) -> list[dict[str, Any]]:
+    """Every route but the local table's, with the owner its record names."""
+    found = []
+    for route in sorted(host.routes(ns), key=lambda r: r.family):
+        key = Key(route.family, route.dst, route.dst_len, route.table, route.metric)
+        found.append({**view(ns, route), "owner": owner_view(_mark(host, ns, key, route))})
+    return found
 
 
 def route_delete(host: Host, args: Args) -> Any:

@@ -4,15 +4,20 @@ reactions the kinds rely on happen in the model."""
 from __future__ import annotations
 
 import errno
+from typing import Any
 
 import pytest
 
 from hostnet import errors
+from hostnet.agent.args import Args
 from hostnet.agent.errors import Busy
 from hostnet.protocol import Op
+from tests.unit.kinds import lifecycle as kinds
+from tests.unit.kinds.cases import CASES
 
 from . import OWN, FakeAgent, Host
 from .agent import UNMODELLED
+from .snapshot import snapshot
 
 OWNER = {"stack": "proj/dev", "resource": "br", "token": "0123456789ab"}
 
@@ -141,3 +146,50 @@ def test_a_missing_namespace_is_not_found_for_changes_and_absent_for_reads() -> 
     assert agent.call("route_delete", netns="ghost", dst="default", owner=OWNER) == {
         "deleted": False
     }
+
+
+def test_the_kernels_refusals_of_a_foreign_source_and_a_second_device_per_vni() -> None:
+    agent = _agent()
+    with pytest.raises(errors.AgentError) as caught:
+        agent.call("route_ensure", dst="10.9.0.0/16", dev="ens32", src="10.1.1.1", owner=OWNER)
+    assert caught.value.errno == errno.EINVAL
+    agent.call("link_ensure_vxlan", ifname="vx0", vni=7, owner=OWNER)
+    with pytest.raises(errors.Conflict, match="vx1 appeared while being created"):
+        agent.call("link_ensure_vxlan", ifname="vx1", vni=7, owner=OWNER)
+    agent.call("link_ensure_vxlan", ifname="vx1", vni=7, dstport=4790, owner=OWNER)
+
+
+def _without(item: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k not in keys}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_a_snapshot_holds_what_the_read_ops_answer(name: str) -> None:
+    """The snapshot op (answered once the agent's op table has it) agrees with the
+    read ops, namespace by namespace, after each kind's create."""
+    case = CASES[name]
+    agent = FakeAgent(case.world())
+    kinds.create(case.kind, agent, kinds.checked(case.kind, case.fields))
+    for key, ns in agent.host.netns.items():
+        ref = key or None
+        snap = snapshot(agent.host, Args("snapshot", {} if ref is None else {"netns": ref}))
+        net, extra = snap["net"], snap["extra"]
+        assert net["links"] == agent.call("link_list", netns=ref)
+        assert [_without(r, "owner") for r in net["routes"]] == agent.call(
+            "route_list", netns=ref, table=0
+        )
+        assert [_without(r, "owner", "ours") for r in net["ip_rules"]] == agent.call(
+            "rule_list", netns=ref
+        )
+        for ifname, entries in net["fdb"].items():
+            assert entries == agent.call("fdb_list", netns=ref, ifname=ifname)["entries"]
+        for table, found in extra["iptables"].items():
+            owned = agent.call("ipt_read_rules", netns=ref, table=table)
+            assert [r["position"] for r in found["rules"] if r["owner"]] == [
+                r["position"] for r in owned
+            ]
+        for sysctl, value in extra["sysctl"].items():
+            assert value == agent.call("sysctl_read", netns=ref, key=sysctl)
+        assert extra["netns"] == (agent.call("netns_list") if ns.key == OWN else None)
+        if ns.named or ns.key == OWN:
+            assert set(extra["sysctl"]) >= {"net.ipv4.ip_forward", "net.ipv4.conf.all.forwarding"}

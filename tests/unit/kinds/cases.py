@@ -26,8 +26,8 @@ RTPROT_STATIC = 4
 _OTHER = OTHER_MARK.removeprefix("hostnet:")
 
 
-def world() -> Host:
-    host = Host()
+def world(*, rule_protocol: bool = True) -> Host:
+    host = Host(rule_protocol=rule_protocol)
     host.add_nic("ens32", addresses=["10.32.171.202/24"], gateway="10.32.171.1")
     host.add_nic("ens34")
     own = host.netns[OWN]
@@ -48,6 +48,10 @@ class Case:
     remove: Change | None = None  # the object removed by hand
     foreign: Plant | None = None  # an object in its place, marked with the mark given
     unmarked_error: type[errors.AgentError] = errors.NotOwned
+    rule_protocol: bool = True  # False: a kernel before 4.17
+
+    def world(self) -> Host:
+        return world(rule_protocol=self.rule_protocol)
 
 
 def _link(host: Host, ifname: str, ns: str = OWN) -> Any:
@@ -120,8 +124,11 @@ RULE = {"priority": 1002, "src": "192.168.6.2/32", "table": 106}
 def _plant_rule(host: Host, mark: str | None) -> None:
     ns = host.netns["test1.1"]
     body = _owner_body(mark)
-    rule = {"family": 4, **RULE, "action": "table"}
-    ns.rules.append({**rule, "protocol": RTPROT_HOSTNET if body else RTPROT_STATIC})
+    # As the agent records a rule: every selector, None where not given.
+    rule = {k: None for k in ("dst", "iif", "oif", "fwmark", "fwmask", "tos")}
+    rule.update(family=4, **RULE, action="table")
+    protocol = RTPROT_HOSTNET if body else RTPROT_STATIC
+    ns.rules.append({**rule, "protocol": protocol if host.rule_protocol else None})
     if body:
         record = {"owner": body, "rule": rule}
         host.records[host.record_key(ns, "rules", "4-1002")] = record
@@ -219,6 +226,7 @@ CASES: dict[str, Case] = {
         fields={"name": "bridge9", "addresses": ["192.168.9.1/24"]},
         updates={
             "addresses": {"addresses": ["192.168.9.1/24", "192.168.19.1/24"]},
+            "addresses (IPv6)": {"addresses": ["192.168.9.1/24", "fd00:9::1/64", "fd00:99::1/64"]},
             "ports": {"ports": ["ens34"]},
             "mtu": {"mtu": 9000},
             "promisc": {"promisc": True},
@@ -227,6 +235,14 @@ CASES: dict[str, Case] = {
         drift=(_set("bridge9", promisc=True), "promisc"),
         remove=_delete("bridge9"),
         foreign=_plant_link("bridge9", "bridge"),
+    ),
+    "bridge-ports": Case(
+        kind="bridge",
+        fields={"name": "bridge8", "ports": ["ens34"]},
+        updates={"no ports": {"ports": []}, "up": {"up": False}},
+        drift=(_set("ens34", master=None), "ports"),
+        remove=_delete("bridge8"),
+        foreign=_plant_link("bridge8", "bridge"),
     ),
     "bridge-uplink": Case(
         kind="bridge",
@@ -249,7 +265,10 @@ CASES: dict[str, Case] = {
             "master": {"master": "bridge1"},
             "no master": {"master": None},
             "addresses": {"addresses": ["10.1.1.1/24"]},
-            "peer_addresses": {"peer_addresses": ["192.168.5.3/24", "192.168.50.3/24"]},
+            "peer_addresses": {"peer_addresses": ["192.168.50.3/24"]},
+            "peer_addresses (same subnet)": {
+                "peer_addresses": ["192.168.5.3/24", "192.168.50.3/24"]
+            },
             "mtu": {"mtu": 1400},
             "promisc": {"promisc": True},
             "up": {"up": False},
@@ -308,6 +327,17 @@ CASES: dict[str, Case] = {
         remove=_drop_rule,
         foreign=_plant_rule,
         unmarked_error=errors.Conflict,
+    ),
+    "routing_rule-old-kernel": Case(
+        kind="routing_rule",
+        fields={**RULE, "netns": "test1.1"},
+        updates={"src": {"src": "192.168.6.9"}, "table": {"table": 107}},
+        # A rule edited by hand no longer matches its record: not hostnet's any more.
+        drift=(_retable, ""),
+        remove=_drop_rule,
+        foreign=_plant_rule,
+        unmarked_error=errors.Conflict,
+        rule_protocol=False,
     ),
     "nat_rule": Case(
         kind="nat_rule",

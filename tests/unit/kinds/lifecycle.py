@@ -11,16 +11,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from hostnet import ownership
-from hostnet.resources import KINDS
+from hostnet.resources import KINDS, Kind
 from tests.unit.fakehost import FakeAgent
 
 HOST = {"name": "h1", "address": "10.32.171.202", "trust_on_first_use": True}
 STACK = "proj/dev"
 TOKEN = "0123456789ab"
+OTHER_TOKEN = "abcdef012345"
 OTHER_MARK = "hostnet:other/prod/thing#fedcba987654"
 
 
-def registry() -> Mapping[str, Any]:
+def registry() -> Mapping[str, Kind]:
     """Kind name -> kind (name, policy, check, make_id, create, read, update, delete)."""
     return KINDS
 
@@ -29,14 +30,24 @@ def update_fields(kind: str) -> frozenset[str]:
     return frozenset(registry()[kind].policy.update)
 
 
-def checked(kind: str, fields: Mapping[str, Any], *, adopt: bool = False) -> dict[str, Any]:
-    """The inputs as the provider hands them to create: checked, owner with its token."""
-    news = {**fields, "host": HOST, "owner": {"stack": STACK, "resource": f"my-{kind}"}}
+def checked(
+    kind: str,
+    fields: Mapping[str, Any],
+    *,
+    adopt: bool = False,
+    token: str | None = TOKEN,
+    resource: str | None = None,
+    legacy: str | None = None,
+) -> dict[str, Any]:
+    """The inputs as the provider hands them to create or update: checked, the owner
+    with its token (None: state from before instance ownership), once ``legacy``."""
+    owner = {"stack": STACK, "resource": resource or f"my-{kind}"}
+    news = {**fields, "host": HOST, "owner": owner}
     if adopt:
         news["adopt"] = True
     inputs, failures = registry()[kind].check(news)
     assert failures == [], failures
-    return ownership.with_token(inputs, token=TOKEN)
+    return ownership.with_token(inputs, token=token, legacy=legacy)
 
 
 def create(kind: str, agent: FakeAgent, inputs: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,10 +13,44 @@ from hostnet import errors
 from tests.unit.fakehost import OWN, FakeAgent, Host, Sent
 
 from . import lifecycle as kinds
-from .cases import CASES, GONE_ON_DRIFT, Case, world
-from .lifecycle import OTHER_MARK, TOKEN
+from .cases import CASES, GONE_ON_DRIFT, Case
+from .lifecycle import OTHER_MARK, OTHER_TOKEN, TOKEN
 
-UPDATES = [(name, label) for name, case in CASES.items() for label in case.updates]
+# Known defects, reported to the lead: each row fails strictly once the defect is
+# fixed, so its mark must go then.
+PORT_RECORD_KEPT = pytest.mark.xfail(
+    strict=True,
+    reason="known defect: port_attach and uplink_takeover return early for a NIC that "
+    "is already the bridge's port and so leave its ports record with the previous "
+    "owner (another instance, or the id of a legacy mark); the bridge's delete then "
+    "fails with NotOwned",
+)
+
+
+ADDRESS_ORDER = pytest.mark.xfail(
+    strict=True,
+    raises=errors.VerifyFailed,
+    reason="known defect: verify and read compare a link's addresses as a list in the "
+    "declared order, but the kernel lists them in its own: IPv6 addresses newest "
+    "first, and a secondary IPv4 address that addr_replace adds back after its primary "
+    "went (the kernel drops a primary's secondaries with it) last; the host holds "
+    "exactly the declared addresses, yet the apply fails with VerifyFailed",
+)
+KNOWN_UPDATES = {
+    ("veth", "peer_addresses (same subnet)"): ADDRESS_ORDER,
+    ("bridge", "addresses (IPv6)"): ADDRESS_ORDER,
+}
+UPDATES = [
+    pytest.param(name, label, marks=KNOWN_UPDATES.get((name, label), ()))
+    for name, case in CASES.items()
+    for label in case.updates
+]
+
+
+def _cases(known: dict[str, pytest.MarkDecorator] | None = None) -> list[Any]:
+    return [pytest.param(name, marks=(known or {}).get(name, ())) for name in sorted(CASES)]
+
+
 FOREIGN = [name for name, case in CASES.items() if case.foreign is not None]
 
 
@@ -27,7 +61,7 @@ def _holds(host: Host, token: str) -> bool:
 def _created(name: str) -> tuple[Case, FakeAgent, dict[str, Any], dict[str, Any]]:
     """(case, agent, snapshot before, outputs) after a create on a fresh world."""
     case = CASES[name]
-    agent = FakeAgent(world())
+    agent = FakeAgent(case.world())
     before = agent.host.snapshot()
     outputs = kinds.create(case.kind, agent, kinds.checked(case.kind, case.fields))
     return case, agent, before, outputs
@@ -68,7 +102,7 @@ def test_delete_leaves_the_host_as_before(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_create_twice_changes_nothing(name: str) -> None:
+def test_an_update_to_the_same_inputs_changes_nothing(name: str) -> None:
     case, agent, _, outputs = _created(name)
     made = agent.host.snapshot()
     again = kinds.update(case.kind, agent, outputs, kinds.checked(case.kind, case.fields))
@@ -106,7 +140,7 @@ def test_a_create_failing_at_any_step_leaves_the_host_as_before(name: str) -> No
     assert steps > 0
     left = []
     for step in range(1, steps + 1):
-        agent = FakeAgent(world())
+        agent = FakeAgent(case.world())
         before = agent.host.snapshot()
         agent.fail_at(_is_mutating, step)
         with pytest.raises(errors.AgentError, match="injected failure"):
@@ -121,7 +155,7 @@ def test_a_create_failing_at_any_step_leaves_the_host_as_before(name: str) -> No
 def test_a_foreign_object_is_refused_and_left_as_it_is(name: str, mark: str | None) -> None:
     case = CASES[name]
     assert case.foreign is not None
-    host = world()
+    host = case.world()
     case.foreign(host, mark)
     agent = FakeAgent(host)
     before = host.snapshot()
@@ -142,7 +176,7 @@ def test_a_foreign_object_is_refused_and_left_as_it_is(name: str, mark: str | No
 def test_adopt_takes_another_stacks_object_over(name: str) -> None:
     case = CASES[name]
     assert case.foreign is not None
-    host = world()
+    host = case.world()
     case.foreign(host, OTHER_MARK)
     agent = FakeAgent(host)
     outputs = kinds.create(case.kind, agent, kinds.checked(case.kind, case.fields, adopt=True))
@@ -155,7 +189,7 @@ def test_adopt_takes_another_stacks_object_over(name: str) -> None:
 
 def test_delete_of_an_adopted_sysctl_restores_the_first_owners_previous_value() -> None:
     case = CASES["sysctl"]
-    host = world()
+    host = case.world()
     assert case.foreign is not None
     case.foreign(host, OTHER_MARK)  # the other stack wrote 1 over a 0
     agent = FakeAgent(host)
@@ -192,7 +226,7 @@ def test_router_delete_leaves_no_records_behind() -> None:
 @pytest.mark.parametrize("name", ["nat_rule", "firewall_rule"])
 def test_rules_of_others_in_the_same_tables_are_left_as_they_are(name: str) -> None:
     case = CASES[name]
-    host = world()
+    host = case.world()
     table = host.netns[OWN].tables["nat" if name == "nat_rule" else "filter"]
     chain = "HOSTNET-POSTROUTING" if name == "nat_rule" else "HOSTNET-FORWARD"
     parent = "POSTROUTING" if name == "nat_rule" else "FORWARD"
@@ -212,3 +246,41 @@ def test_rules_of_others_in_the_same_tables_are_left_as_they_are(name: str) -> N
         (chain, ["-s", "10.0.0.0/8", "-j", "RETURN"]),
     ]
     assert chain in table.chains  # not hostnet's to remove while others' rules are in it
+
+
+@pytest.mark.parametrize(
+    "name", _cases({"bridge-ports": PORT_RECORD_KEPT, "bridge-uplink": PORT_RECORD_KEPT})
+)
+def test_a_replacement_takes_the_object_over_and_the_old_delete_leaves_it(name: str) -> None:
+    """Pulumi's create-before-delete (``up --replace``, a renamed resource): the new
+    instance takes the object over, the old instance's delete then leaves it."""
+    case, agent, before, old = _created(name)
+    inputs = kinds.checked(case.kind, case.fields, token=OTHER_TOKEN, resource="renamed")
+    new = kinds.create(case.kind, agent, inputs)
+    kinds.delete(case.kind, agent, old)
+    assert kinds.read(case.kind, agent, new) == new
+    assert kinds.read(case.kind, agent, old) is None
+    assert _holds(agent.host, OTHER_TOKEN) and not _holds(agent.host, TOKEN)
+    kinds.delete(case.kind, agent, new)
+    assert agent.host.snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "name", _cases({"bridge-ports": PORT_RECORD_KEPT, "bridge-uplink": PORT_RECORD_KEPT})
+)
+def test_state_from_before_instance_ownership_moves_to_the_instance_on_update(name: str) -> None:
+    """Objects marked with their id (no token in the state) are taken by the first
+    update, which passes that id as ``legacy``."""
+    case = CASES[name]
+    agent = FakeAgent(case.world())
+    before = agent.host.snapshot()
+    old = kinds.create(case.kind, agent, kinds.checked(case.kind, case.fields, token=None))
+    assert _holds(agent.host, old["resource_id"])  # the id is the mark (or the record's owner)
+    news = kinds.checked(case.kind, case.fields, legacy=old["resource_id"])
+    outputs = kinds.update(case.kind, agent, old, news)
+    assert "legacy" not in outputs["owner"]
+    assert kinds.read(case.kind, agent, outputs) == outputs
+    assert _holds(agent.host, TOKEN)
+    assert not _holds(agent.host, old["resource_id"])
+    kinds.delete(case.kind, agent, outputs)
+    assert agent.host.snapshot() == before
