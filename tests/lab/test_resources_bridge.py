@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from hostnet import errors
+from hostnet import errors, ownership
 from hostnet.lab import LabInfo
 from hostnet.resources import bridge
 from tests.lab import resourcelib as rl
@@ -269,3 +269,37 @@ def test_uplink_takeover_keeps_the_session_and_gives_everything_back(
             "routes": rl.routes("h3"),
         },
     )
+
+
+@pytest.mark.parametrize("resource", ["br", "renamed"])
+def test_a_replacement_takes_the_bridge_over_with_its_ports(
+    lab: LabInfo, cleanup: rl.Cleanup, resource: str
+) -> None:
+    """Pulumi's create-before-delete of a bridge with a port (``up --replace``, or
+    the resource renamed): the new instance takes the bridge and the port's record
+    over, the old instance's delete leaves both, and the new one's delete gives the
+    port back as it was."""
+    stem = rl.uid()
+    name, port = stem + "br", stem + "p"
+    _plain_link("h2", port, cleanup)
+    # Up once and down again: the kernel attaches its default qdisc on the first up.
+    rl.run("h2", "ip", "link", "set", port, "up")
+    rl.run("h2", "ip", "link", "set", port, "down")
+    before = rl.snapshot("h2")
+
+    def instance(resource: str, token: str) -> dict[str, Any]:
+        owner = {"stack": "seed/lab", "resource": resource}
+        return ownership.with_token(_inputs(lab, name, ports=[port], owner=owner), token=token)
+
+    old, new = instance("br", "000000000001"), instance(resource, "000000000002")
+    cleanup.delete_resource("bridge", old)
+    cleanup.delete_resource("bridge", new)
+    agent = rl.agent_for(old)
+    made = bridge.KIND.create(agent, old)
+    taken = bridge.KIND.create(agent, new)
+    bridge.KIND.delete(agent, made)
+    assert bridge.KIND.read(agent, taken) == taken
+    assert rl.link("h2", port)["master"] == name  # type: ignore[index]
+    bridge.KIND.delete(agent, taken)
+    assert rl.link("h2", name) is None
+    rl.assert_same(before, rl.snapshot("h2"))

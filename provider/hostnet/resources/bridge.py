@@ -96,15 +96,11 @@ def _port_steps(spec: Spec, links: list[dict[str, Any]], current: list[str]) -> 
             raise errors.InvalidInput("ports", f"{port!r} does not exist on the host")
         if link.get("master") not in (None, name):
             raise errors.InvalidInput("ports", f"{port!r} is already a port of {link['master']!r}")
-        if port in current:
-            continue
-        steps.append(
-            Step(
-                op=_port_op("port_attach", spec, port),
-                # A NIC left up by a failed create would be a change nobody asked for.
-                undo=(_port_op("port_release", spec, port),),
-            )
-        )
+        # A port the bridge has is attached again: the agent leaves it as it is
+        # but moves its record to this instance when the bridge was taken over.
+        # A NIC left up by a failed create would be a change nobody asked for.
+        undo = () if port in current else (_port_op("port_release", spec, port),)
+        steps.append(Step(op=_port_op("port_attach", spec, port), undo=undo))
     for port in current:
         if port not in spec.get("ports", []):
             steps.append(Step(op=_port_op("port_release", spec, port)))

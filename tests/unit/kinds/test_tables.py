@@ -18,15 +18,6 @@ from .lifecycle import OTHER_MARK, OTHER_TOKEN, TOKEN
 
 # Known defects, reported to the lead: each row fails strictly once the defect is
 # fixed, so its mark must go then.
-PORT_RECORD_KEPT = pytest.mark.xfail(
-    strict=True,
-    reason="known defect: port_attach and uplink_takeover return early for a NIC that "
-    "is already the bridge's port and so leave its ports record with the previous "
-    "owner (another instance, or the id of a legacy mark); the bridge's delete then "
-    "fails with NotOwned",
-)
-
-
 ADDRESS_ORDER = pytest.mark.xfail(
     strict=True,
     raises=errors.VerifyFailed,
@@ -248,9 +239,7 @@ def test_rules_of_others_in_the_same_tables_are_left_as_they_are(name: str) -> N
     assert chain in table.chains  # not hostnet's to remove while others' rules are in it
 
 
-@pytest.mark.parametrize(
-    "name", _cases({"bridge-ports": PORT_RECORD_KEPT, "bridge-uplink": PORT_RECORD_KEPT})
-)
+@pytest.mark.parametrize("name", _cases())
 def test_a_replacement_takes_the_object_over_and_the_old_delete_leaves_it(name: str) -> None:
     """Pulumi's create-before-delete (``up --replace``, a renamed resource): the new
     instance takes the object over, the old instance's delete then leaves it."""
@@ -265,9 +254,7 @@ def test_a_replacement_takes_the_object_over_and_the_old_delete_leaves_it(name: 
     assert agent.host.snapshot() == before
 
 
-@pytest.mark.parametrize(
-    "name", _cases({"bridge-ports": PORT_RECORD_KEPT, "bridge-uplink": PORT_RECORD_KEPT})
-)
+@pytest.mark.parametrize("name", _cases())
 def test_state_from_before_instance_ownership_moves_to_the_instance_on_update(name: str) -> None:
     """Objects marked with their id (no token in the state) are taken by the first
     update, which passes that id as ``legacy``."""

@@ -41,6 +41,7 @@ def test_a_bridge_that_is_there_keeps_its_port_and_releases_one_no_longer_listed
     plan = bridge.plan(SPEC, {"bridge": links[0], "links": links}, {})
     assert str(plan).splitlines() == [
         f"link_ensure_bridge ifname='br0' owner='{RID}'",
+        f"port_attach ifname='ens34' master='br0' owner='{RID}'",
         f"port_release ifname='ens35' master='br0' owner='{RID}'",
         "addr_replace addresses=['192.168.5.1/24'] ifname='br0'",
         f"link_set ifname='br0' owner='{RID}' promisc=False up=True",
