@@ -303,3 +303,19 @@ def test_a_replacement_takes_the_bridge_over_with_its_ports(
     bridge.KIND.delete(agent, taken)
     assert rl.link("h2", name) is None
     rl.assert_same(before, rl.snapshot("h2"))
+
+
+def test_addresses_listed_by_the_kernel_in_its_own_order_are_no_drift(
+    lab: LabInfo, cleanup: rl.Cleanup
+) -> None:
+    """The kernel lists IPv6 addresses newest first; the declared set is what counts."""
+    stem = rl.uid()
+    name, octet = stem + "br", rl.spare_octet(stem)
+    addresses = [f"fd00:{octet:x}::1/64", f"fd00:{octet:x}:1::1/64"]
+    inputs = _inputs(lab, name, addresses=addresses)
+    cleanup.delete_resource("bridge", inputs)
+    agent = rl.agent_for(inputs)
+    outputs = bridge.KIND.create(agent, inputs)
+    assert outputs["addresses"] == addresses
+    assert bridge.KIND.read(agent, outputs) == outputs
+    assert bridge.KIND.update(agent, outputs, inputs) == outputs

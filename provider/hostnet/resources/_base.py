@@ -289,6 +289,14 @@ def read_or_none(agent: Agent, op: str, /, **args: Any) -> Any:
         raise
 
 
+def as_declared(found: Iterable[str] | None, declared: Iterable[str] | None) -> list[str]:
+    """What the host has, in the declared order when it is the declared set: the
+    kernel lists addresses in an order of its own (IPv6 newest first, a secondary
+    re-added after its primary last), which is no difference."""
+    have, want = list(found or []), list(declared or [])
+    return want if sorted(have) == sorted(want) else have
+
+
 def delete_quietly(agent: Agent, ops: list[Op], *, rid: str) -> None:
     """Run delete ops; what is already gone (object or namespace) is success, and
     what another resource owns now is left, with a line in the log."""

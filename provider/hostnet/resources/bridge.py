@@ -21,7 +21,7 @@ from hostnet.agent_client import Agent
 from hostnet.ids import make_id
 from hostnet.ownership import claim, is_mine
 from hostnet.protocol import Op
-from hostnet.resources._base import FieldPolicy, Kind, Plan, Spec, Step, register
+from hostnet.resources._base import FieldPolicy, Kind, Plan, Spec, Step, as_declared, register
 from hostnet.validate import Checker, Failure, check_management_address
 
 NAME = "bridge"
@@ -164,7 +164,7 @@ def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
             observed["uplink"] = None  # released by hand: take it over again
     observed.update(
         # An uplink bridge's addresses are the NIC's; they are not declared here.
-        addresses=[] if uplink else list(bridge.get("addresses") or []),
+        addresses=[] if uplink else as_declared(bridge.get("addresses"), outputs.get("addresses")),
         ports=_foreign_ports(links, outputs["name"], uplink),
         promisc=bool(bridge.get("promisc")),
         up=bool(bridge.get("up")),

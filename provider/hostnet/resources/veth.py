@@ -14,7 +14,16 @@ from hostnet.agent_client import Agent
 from hostnet.ids import make_id
 from hostnet.ownership import claim, is_mine
 from hostnet.protocol import Op
-from hostnet.resources._base import FieldPolicy, Kind, Plan, Spec, Step, read_or_none, register
+from hostnet.resources._base import (
+    FieldPolicy,
+    Kind,
+    Plan,
+    Spec,
+    Step,
+    as_declared,
+    read_or_none,
+    register,
+)
 from hostnet.validate import Checker, Failure, check_management_address
 
 NAME = "veth"
@@ -116,13 +125,15 @@ def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
         ifindex=link.get("ifindex"),
         mac=link.get("mac"),
         master=link.get("master"),
-        addresses=list(link.get("addresses") or []),
+        addresses=as_declared(link.get("addresses"), outputs.get("addresses")),
         promisc=bool(link.get("promisc")),
         up=bool(link.get("up")) and bool(peer and peer.get("up")),
         peer_ifindex=peer.get("ifindex") if peer else None,
         peer_mac=peer.get("mac") if peer else None,
         # A peer that vanished (its namespace died) reads as having no addresses.
-        peer_addresses=list(peer.get("addresses") or []) if peer else [],
+        peer_addresses=as_declared(peer.get("addresses"), outputs.get("peer_addresses"))
+        if peer
+        else [],
     )
     if not outputs.get("master"):
         observed["master"] = outputs.get("master") if link.get("master") is None else link["master"]

@@ -16,21 +16,9 @@ from . import lifecycle as kinds
 from .cases import CASES, GONE_ON_DRIFT, Case
 from .lifecycle import OTHER_MARK, OTHER_TOKEN, TOKEN
 
-# Known defects, reported to the lead: each row fails strictly once the defect is
-# fixed, so its mark must go then.
-ADDRESS_ORDER = pytest.mark.xfail(
-    strict=True,
-    raises=errors.VerifyFailed,
-    reason="known defect: verify and read compare a link's addresses as a list in the "
-    "declared order, but the kernel lists them in its own: IPv6 addresses newest "
-    "first, and a secondary IPv4 address that addr_replace adds back after its primary "
-    "went (the kernel drops a primary's secondaries with it) last; the host holds "
-    "exactly the declared addresses, yet the apply fails with VerifyFailed",
-)
-KNOWN_UPDATES = {
-    ("veth", "peer_addresses (same subnet)"): ADDRESS_ORDER,
-    ("bridge", "addresses (IPv6)"): ADDRESS_ORDER,
-}
+# Known defects: each row fails strictly once the defect is fixed, so its mark
+# must go then.
+KNOWN_UPDATES: dict[tuple[str, str], pytest.MarkDecorator] = {}
 UPDATES = [
     pytest.param(name, label, marks=KNOWN_UPDATES.get((name, label), ()))
     for name, case in CASES.items()
