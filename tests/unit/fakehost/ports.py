@@ -21,7 +21,7 @@ def _recorded(host: Host, ns: Netns, ifname: str, claim: Claim) -> dict[str, Any
     if record is None:
         return None
     found = MARK_PREFIX + str(record.get("owner") or "")
-    if not claim.same_resource(parse_mark(found)):
+    if not claim.takes_over(parse_mark(found)):
         raise NotOwned(f"{ifname} serves a bridge of {claim.kept(found)}")
     return record
 
@@ -63,6 +63,7 @@ def port_attach(host: Host, args: Args) -> Any:
     if link.master and link.master != br.ifindex:
         raise Exists(f"{ifname} is already a port of another master (index {link.master})")
     if link.master == br.ifindex and link.up:
+        _save(host, ns, link, claim)
         return link_view(host, ns, link)
     _save(host, ns, link, claim)
     link.master, link.up = br.ifindex, True
@@ -117,6 +118,7 @@ def uplink_takeover(host: Host, args: Args) -> Any:
         raise NotFound(f"{bridge if br is None else nic} does not exist")
     check_owned(br, claim)
     if port.master == br.ifindex:
+        _save(host, ns, port, claim)
         return {"changed": False, **_view(br.addresses, _movable(ns, br.ifindex))}
     if port.master:
         raise Exists(f"{nic} is already a port of another master (index {port.master})")

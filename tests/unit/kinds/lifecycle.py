@@ -12,7 +12,7 @@ from typing import Any
 
 from hostnet import ownership
 from hostnet.agent_client import Agent
-from hostnet.resources import KINDS
+from hostnet.resources import KINDS, Kind
 from tests.unit.fakehost import FakeAgent
 
 HOST = {"name": "h1", "address": "10.32.171.202", "trust_on_first_use": True}
@@ -24,18 +24,9 @@ OTHER_MARK = "hostnet:other/prod/thing#fedcba987654"
 AnyAgent = Agent | FakeAgent
 
 
-# Kinds named before they took their module's name: the registry may still use these.
-_FORMER = {
-    "router": "netns_router",
-    "rule": "routing_rule",
-    "nat": "nat_rule",
-    "firewall": "firewall_rule",
-}
-
-
-def registry() -> Mapping[str, Any]:
+def registry() -> Mapping[str, Kind]:
     """Kind name -> kind (name, policy, check, make_id, create, read, update, delete)."""
-    return {_FORMER.get(name, name): kind for name, kind in KINDS.items()}
+    return KINDS
 
 
 def update_fields(kind: str) -> frozenset[str]:

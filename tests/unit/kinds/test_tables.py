@@ -16,30 +16,9 @@ from . import lifecycle as kinds
 from .cases import CASES, GONE_ON_DRIFT, Case
 from .lifecycle import OTHER_MARK, OTHER_TOKEN, TOKEN
 
-# Known defects, reported to the lead: each row fails strictly once the defect is
-# fixed, so its mark must go then.
-PORT_RECORD_KEPT = pytest.mark.xfail(
-    strict=True,
-    reason="known defect: port_attach and uplink_takeover return early for a NIC that "
-    "is already the bridge's port and so leave its ports record with the previous "
-    "owner (another instance, or the id of a legacy mark); the bridge's delete then "
-    "fails with NotOwned",
-)
-
-
-ADDRESS_ORDER = pytest.mark.xfail(
-    strict=True,
-    raises=errors.VerifyFailed,
-    reason="known defect: verify and read compare a link's addresses as a list in the "
-    "declared order, but the kernel lists them in its own: IPv6 addresses newest "
-    "first, and a secondary IPv4 address that addr_replace adds back after its primary "
-    "went (the kernel drops a primary's secondaries with it) last; the host holds "
-    "exactly the declared addresses, yet the apply fails with VerifyFailed",
-)
-KNOWN_UPDATES = {
-    ("veth", "peer_addresses (same subnet)"): ADDRESS_ORDER,
-    ("bridge", "addresses (IPv6)"): ADDRESS_ORDER,
-}
+# Known defects: each row fails strictly once the defect is fixed, so its mark
+# must go then.
+KNOWN_UPDATES: dict[tuple[str, str], pytest.MarkDecorator] = {}
 UPDATES = [
     pytest.param(name, label, marks=KNOWN_UPDATES.get((name, label), ()))
     for name, case in CASES.items()
@@ -217,11 +196,6 @@ def test_read_reports_a_change_by_hand_and_none_when_gone(name: str) -> None:
     assert kinds.read(case.kind, agent, outputs) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect: a router's delete removes its namespace but not the route "
-    "records the agent keeps for the namespace's routes (<run dir>/routes/<ns>@<inode>/)",
-)
 def test_router_delete_leaves_no_records_behind() -> None:
     case, agent, _, outputs = _created("netns_router")
     kinds.delete(case.kind, agent, outputs)
@@ -253,9 +227,7 @@ def test_rules_of_others_in_the_same_tables_are_left_as_they_are(name: str) -> N
     assert chain in table.chains  # not hostnet's to remove while others' rules are in it
 
 
-@pytest.mark.parametrize(
-    "name", _cases({"bridge-ports": PORT_RECORD_KEPT, "bridge-uplink": PORT_RECORD_KEPT})
-)
+@pytest.mark.parametrize("name", _cases())
 def test_a_replacement_takes_the_object_over_and_the_old_delete_leaves_it(name: str) -> None:
     """Pulumi's create-before-delete (``up --replace``, a renamed resource): the new
     instance takes the object over, the old instance's delete then leaves it."""
@@ -270,9 +242,7 @@ def test_a_replacement_takes_the_object_over_and_the_old_delete_leaves_it(name: 
     assert agent.host.snapshot() == before
 
 
-@pytest.mark.parametrize(
-    "name", _cases({"bridge-ports": PORT_RECORD_KEPT, "bridge-uplink": PORT_RECORD_KEPT})
-)
+@pytest.mark.parametrize("name", _cases())
 def test_state_from_before_instance_ownership_moves_to_the_instance_on_update(name: str) -> None:
     """Objects marked with their id (no token in the state) are taken by the first
     update, which passes that id as ``legacy``."""
