@@ -17,6 +17,7 @@ from typing import Any
 
 from pyroute2.netlink.exceptions import NetlinkError
 
+from . import select
 from .args import Args
 from .context import Context, Net
 from .errors import Exists, Invalid, NotFound
@@ -46,6 +47,10 @@ class Key:
     metric: int
 
     @property
+    def identity(self) -> tuple[int, str | None, int, int, int]:
+        return self.family, self.dst, self.dst_len, self.table, self.metric
+
+    @property
     def label(self) -> str:
         dst = "default" if self.dst_len == 0 else f"{self.dst}/{self.dst_len}"
         return f"{dst} table {self.table} metric {self.metric}"
@@ -68,30 +73,18 @@ def _found_mark(msg: Any, path: str | None, claim: Claim | None = None) -> str |
 
 
 def route_key(args: Args) -> Key:
-    text = args.text("dst")
-    family = args.opt_integer("family", lo=4, hi=6)
-    if text == "default":
-        for hint in ("via", "src"):
-            if args.has(hint):
-                family = ipaddress.ip_address(args.address(hint)).version
-        family = family or 4
-        if family not in _FAMILY:
-            raise Invalid(f"{args.op}: family must be 4 or 6")
-        dst, dst_len = None, 0
-    else:
-        try:
-            net = ipaddress.ip_network(text)
-        except ValueError:
-            raise Invalid(f"{args.op}: dst {text!r} is not 'default' or a network") from None
-        family, dst, dst_len = net.version, str(net.network_address), net.prefixlen
-    metric_default = 1024 if family == 6 else 0
-    return Key(
-        family=family,
-        dst=dst,
-        dst_len=dst_len,
-        table=args.integer("table", default=RT_TABLE_MAIN, lo=1),
-        metric=args.integer("metric", default=metric_default),
-    )
+    hints = [args.address(hint) for hint in ("via", "src") if args.has(hint)]
+    try:
+        identity = select.route_identity(
+            dst=args.text("dst"),
+            family=args.opt_integer("family", lo=4, hi=6),
+            hints=hints,
+            table=args.integer("table", default=RT_TABLE_MAIN, lo=1),
+            metric=args.opt_integer("metric"),
+        )
+    except ValueError as exc:
+        raise Invalid(f"{args.op}: {exc}") from None
+    return Key(*identity)
 
 
 def _table(msg: Any) -> int:
@@ -294,9 +287,10 @@ def route_read(ctx: Context, args: Args) -> Any:
         return None
     net = ctx.net_at(ns)
     found = find(net, key)
-    if found is None:
-        return None
-    return view_one(net, found, owner=_found_mark(found, key.record(ns)))
+    routes = (
+        [] if found is None else [view_one(net, found, owner=_found_mark(found, key.record(ns)))]
+    )
+    return select.route_read({"routes": routes}, key=key.identity)
 
 
 def route_get(ctx: Context, args: Args) -> Any:
@@ -318,7 +312,21 @@ def route_get(ctx: Context, args: Args) -> Any:
 
 def route_list(ctx: Context, args: Args) -> Any:
     table = args.integer("table", default=RT_TABLE_MAIN, lo=0)
-    return list_routes(ctx.net(args.ref()), table=table)
+    return select.route_list({"routes": list_routes(ctx.net(args.ref()), table=table)}, table=table)
+
+
+def owned_routes(net: Net) -> list[dict[str, Any]]:
+    """Every route but the local table's, each with the owner of its record (a
+    snapshot's routes)."""
+    found = list_routes(net, table=0)
+    for route in found:
+        route["owner"] = None
+        if route["proto"] == RTPROT_HOSTNET:
+            length = 0 if route["dst"] == "default" else int(route["dst"].rsplit("/", 1)[1])
+            address = None if length == 0 else route["dst"].rsplit("/", 1)[0]
+            key = Key(route["family"], address, length, route["table"], route["metric"])
+            route["owner"] = owner_view(_found_mark({"proto": route["proto"]}, key.record(net.ns)))
+    return found
 
 
 def list_routes(net: Net, *, table: int) -> list[dict[str, Any]]:

@@ -79,6 +79,8 @@ def _exit_with_the_engine() -> None:
 
 
 _exit_with_the_engine()
+# A refresh reads every resource of a host: one snapshot per namespace serves them.
+transport.serve_reads_from_snapshots()
 
 
 def _from_wire(value: Any) -> Any:
