@@ -181,15 +181,6 @@ class Agent:
         return pending.value
 
     def _send(self, ops: list[Op], *, timeout: float | None, change: bool) -> list[Any]:
-        first = ops[0]
-        ref = first.args.get("netns")
-        stats.round_trip(
-            self.host,
-            netns=ref if isinstance(ref, str) else None,
-            ops=len(ops),
-            write=change,
-            snapshot=first.op == "snapshot",
-        )
         limit = self.default_timeout if timeout is None else timeout
         margin = 5.0
         answer_by = _answer_by.get()
@@ -207,6 +198,7 @@ class Agent:
         try:
             with self._send_lock:
                 self._channel.sendall(encode_request(request_id=request_id, ops=ops, timeout=limit))
+            self._count(ops, change=change)
             # The agent enforces the limit itself; the margin covers the round trip.
             if not waiter.event.wait(limit + margin):
                 # The agent answers its own time limit with an error; silence past
@@ -223,6 +215,16 @@ class Agent:
         if waiter.reply is None:
             raise errors.AgentLost(f"{self.host}: agent connection closed: {self._closed}")
         return raise_for_reply(waiter.reply, host=self.host, ops=ops)
+
+    def _count(self, ops: list[Op], *, change: bool) -> None:
+        ref = ops[0].args.get("netns")
+        stats.round_trip(
+            self.host,
+            netns=ref if isinstance(ref, str) else None,
+            ops=len(ops),
+            write=change,
+            snapshot=ops[0].op == "snapshot",
+        )
 
     def _read_loop(self) -> None:
         reason = "agent exited"
