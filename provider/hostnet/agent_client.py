@@ -68,6 +68,9 @@ READS = frozenset(select.KEYS) | {
     "snapshot",
 }
 _UNAVAILABLE = object()
+# Hosts this process has changed, by address: shared by every agent, since two
+# connections (other settings, a reconnect) may reach the same host.
+_CHANGED: set[str] = set()
 
 
 class _Snapshot:
@@ -108,7 +111,6 @@ class Agent:
         self._waiters_lock = threading.Lock()
         self._closed: str | None = None
         self._serve_reads = serve_reads
-        self._changed = False
         self._snapshots: dict[tuple[str | None, str], _Snapshot] = {}
         self._snapshots_lock = threading.Lock()
         stats.agent_started(host)
@@ -129,14 +131,14 @@ class Agent:
         """Run ops in order on the host; raise at the first that fails."""
         if not ops:
             return []
-        if self._serve_reads and not self._changed:
+        if self._serve_reads and self.host not in _CHANGED:
             served = self._from_snapshots(ops, timeout=timeout)
             if served is not None:
                 stats.served(self.host, len(ops))
                 return served
         change = any(op.op not in READS for op in ops)
-        if change and not self._changed:
-            self._changed = True  # before sending: a read from now on goes to the host
+        if change and self.host not in _CHANGED:
+            _CHANGED.add(self.host)  # before sending: a read from now on goes to the host
             with self._snapshots_lock:
                 self._snapshots.clear()
         return self._send(ops, timeout=timeout, change=change)

@@ -148,6 +148,16 @@ def test_after_the_first_change_every_read_goes_to_the_host() -> None:
     agent.close()
 
 
+def test_a_change_through_another_connection_to_the_host_counts_too() -> None:
+    first, second = ScriptedHost(), ScriptedHost()
+    one, other = _agent(first, "unit-shared"), _agent(second, "unit-shared")
+    assert other.call("link_read", ifname="br0") == LINK
+    one.call("link_delete", ifname="br0", owner="x")
+    assert other.call("link_read", ifname="br0") == {"from_host": "link_read"}
+    one.close()
+    other.close()
+
+
 def test_concurrent_first_reads_share_one_snapshot() -> None:
     hold = threading.Event()
     host = ScriptedHost(hold_snapshots=hold)
