@@ -91,6 +91,10 @@ def test_route_identity_as_the_agent_names_routes() -> None:
         254,
         7,
     )
+    # 0.0.0.0/0 and ::/0 are the default route, whatever the spelling.
+    for zero, family in (("0.0.0.0/0", 4), ("::/0", 6)):
+        found = select.route_identity(dst=zero, family=None, hints=[], table=254, metric=None)
+        assert found[:3] == (family, None, 0)
     with pytest.raises(ValueError, match="is not 'default' or a network"):
         select.route_identity(dst="10.1.2.3/24", family=None, hints=[], table=254, metric=None)
 
@@ -100,6 +104,7 @@ def test_route_read_and_list() -> None:
     assert _answer("route_read", dst="default", table=110)["via"] == "10.0.0.254"
     assert _answer("route_read", dst="default", family=6)["family"] == 6
     assert _answer("route_read", dst="fd00::/64")["metric"] == 1024
+    assert _answer("route_read", dst="::/0")["family"] == 6
     assert _answer("route_read", dst="10.1.0.0/16", metric=5) is None
     main = _answer("route_list")
     assert [r["dst"] for r in main] == ["default", "10.1.0.0/16", "fd00::/64", "default"]

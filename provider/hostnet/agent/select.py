@@ -101,6 +101,8 @@ def route_identity(
         except ValueError:
             raise ValueError(f"dst {dst!r} is not 'default' or a network") from None
         family, address, length = network.version, str(network.network_address), network.prefixlen
+        if length == 0:
+            address = None  # 0.0.0.0/0 and ::/0 are the default route
     if metric is None:
         metric = 1024 if family == 6 else 0
     return family, address, length, table, metric
