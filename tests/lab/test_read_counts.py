@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from hostnet import lab as hostnet_lab
+import hostnet_lab
 from tests.e2e.conftest import Stack, close_stack, open_stack
 
 pytestmark = pytest.mark.lab
