@@ -12,10 +12,10 @@ from typing import Any
 
 from hostnet.ids import make_id
 from hostnet.resources import _iptables as ipt
-from hostnet.resources._base import FieldPolicy
+from hostnet.resources._base import FieldPolicy, register
 from hostnet.validate import Checker, Failure
 
-KIND = "nat"
+NAME = "nat_rule"
 POLICY = FieldPolicy(
     replace=frozenset({"host", "netns", "position", "name"}),
     update=frozenset(
@@ -110,7 +110,7 @@ def _name(inputs: Mapping[str, Any]) -> str:
 
 def make_id_for(inputs: Mapping[str, Any]) -> str:
     return make_id(
-        host=inputs["host"]["name"], kind=KIND, name=_name(inputs), netns=inputs.get("netns")
+        host=inputs["host"]["name"], kind=NAME, name=_name(inputs), netns=inputs.get("netns")
     )
 
 
@@ -128,5 +128,16 @@ def _render(inputs: Mapping[str, Any]) -> list[str]:
     return [*tokens, "-j", "DNAT", "--to-destination", inputs["to"]]
 
 
-_RULE = ipt.RuleKind(placement=_placement, render=_render, make_id_for=make_id_for)
-create, read, update, delete = _RULE.create, _RULE.read, _RULE.update, _RULE.delete
+KIND = register(
+    ipt.rule_kind(
+        name=NAME,
+        policy=POLICY,
+        check=check,
+        make_id_for=make_id_for,
+        placement=_placement,
+        render=_render,
+        # Its name before kinds were named after their modules: the state of
+        # older stacks carries it.
+        aliases=("nat",),
+    )
+)
