@@ -13,6 +13,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 from hostnet import errors, ownership
@@ -195,6 +196,27 @@ class Kind:
     settle: Callable[[Spec, list[Any], Spec], dict[str, Any]] | None = None
     verify: Callable[[dict[str, Any] | None, Spec], dict[str, Any]] | None = None
     aliases: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, module: ModuleType, **parts: Any) -> Kind:
+        """The kind a module declares by its names: ``NAME``, ``POLICY``, ``WHAT``,
+        ``ALIASES``, and ``check``, ``make_id_for``, ``observe``, ``plan``, ``read``,
+        ``retire`` (and ``settle``, ``verify`` where it has them). ``parts`` gives
+        functions the module does not define itself (a shared factory's). mypy
+        checks every module against ``KindModule`` in ``hostnet.resources``."""
+        found = {
+            "name": module.NAME,
+            "policy": module.POLICY,
+            "what": module.WHAT,
+            "aliases": getattr(module, "ALIASES", ()),
+            "make_id": module.make_id_for,
+            **{
+                key: getattr(module, key)
+                for key in ("check", "observe", "plan", "read", "retire", "settle", "verify")
+                if hasattr(module, key)
+            },
+        }
+        return cls(**{**found, **parts})
 
     @property
     def class_name(self) -> str:

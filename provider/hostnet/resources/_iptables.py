@@ -12,15 +12,16 @@ import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 from hostnet import errors
 from hostnet.agent_client import Agent
 from hostnet.ownership import claim, is_mine
 from hostnet.protocol import Op
-from hostnet.resources._base import FieldPolicy, Kind, Plan, Spec, Step
+from hostnet.resources._base import Kind, Plan, Spec, Step
 from hostnet.unknown import is_unknown
-from hostnet.validate import Checker, Failure, ifname_problem
+from hostnet.validate import Checker, ifname_problem
 
 PROTOCOLS = ("tcp", "udp", "icmp", "sctp")
 PORTS = ("tcp", "udp", "sctp")
@@ -254,29 +255,16 @@ class _Rules:
         ]
 
 
-def rule_kind(
-    *,
-    name: str,
-    policy: FieldPolicy,
-    check: Callable[[Mapping[str, Any]], tuple[dict[str, Any], list[Failure]]],
-    make_id_for: Callable[[Mapping[str, Any]], str],
-    placement: Callable[[Mapping[str, Any]], Placement],
-    render: Callable[[Mapping[str, Any]], list[str]],
-    aliases: tuple[str, ...] = (),
-) -> Kind:
+def rule_kind(module: ModuleType) -> Kind:
     """The Kind of NatRule or FirewallRule: what differs is where the rule goes
-    and how its inputs become iptables tokens."""
-    rules = _Rules(placement=placement, render=render, make_id_for=make_id_for)
-    return Kind(
-        name=name,
-        policy=policy,
-        what="rule",
-        check=check,
-        make_id=make_id_for,
+    (the module's ``placement``) and how its inputs become iptables tokens
+    (``render``); the lifecycle is this module's."""
+    rules = _Rules(placement=module.placement, render=module.render, make_id_for=module.make_id_for)
+    return Kind.of(
+        module,
         observe=rules.observe,
         plan=rules.plan,
         read=rules.read,
         retire=rules.retire,
         verify=rules.verify,
-        aliases=aliases,
     )

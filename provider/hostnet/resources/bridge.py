@@ -13,6 +13,7 @@ asked for it survives. Deleting the bridge moves everything back.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +26,7 @@ from hostnet.resources._base import FieldPolicy, Kind, Plan, Spec, Step, as_decl
 from hostnet.validate import Checker, Failure, check_management_address
 
 NAME = "bridge"
+WHAT = "bridge"
 POLICY = FieldPolicy(
     replace=frozenset({"host", "name", "netns", "uplink"}),
     update=frozenset({"addresses", "ports", "mtu", "promisc", "up"}),
@@ -190,16 +192,4 @@ def retire(spec: Spec) -> list[Op]:
     return [*ports, op]
 
 
-KIND = register(
-    Kind(
-        name=NAME,
-        policy=POLICY,
-        what="bridge",
-        check=check,
-        make_id=make_id_for,
-        observe=observe,
-        plan=plan,
-        read=read,
-        retire=retire,
-    )
-)
+KIND = register(Kind.of(sys.modules[__name__]))

@@ -7,6 +7,7 @@ DOCKER-USER, firewalld's) are left as they are.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +17,10 @@ from hostnet.resources._base import FieldPolicy, register
 from hostnet.validate import Checker, Failure
 
 NAME = "firewall_rule"
+WHAT = "rule"
+# Its name before kinds were named after their modules: the state of older
+# stacks carries it.
+ALIASES = ("firewall",)
 POLICY = FieldPolicy(
     replace=frozenset({"host", "netns", "chain", "position", "name"}),
     update=frozenset(
@@ -91,24 +96,12 @@ def make_id_for(inputs: Mapping[str, Any]) -> str:
     )
 
 
-def _placement(inputs: Mapping[str, Any]) -> ipt.Placement:
+def placement(inputs: Mapping[str, Any]) -> ipt.Placement:
     return ipt.placement_for("filter", inputs.get("chain", "FORWARD"))
 
 
-def _render(inputs: Mapping[str, Any]) -> list[str]:
+def render(inputs: Mapping[str, Any]) -> list[str]:
     return [*ipt.match_tokens(inputs), "-j", inputs.get("action", "ACCEPT")]
 
 
-KIND = register(
-    ipt.rule_kind(
-        name=NAME,
-        policy=POLICY,
-        check=check,
-        make_id_for=make_id_for,
-        placement=_placement,
-        render=_render,
-        # Its name before kinds were named after their modules: the state of
-        # older stacks carries it.
-        aliases=("firewall",),
-    )
-)
+KIND = register(ipt.rule_kind(sys.modules[__name__]))

@@ -7,6 +7,7 @@ Lives in hostnet's chains of the nat table (``HOSTNET-POSTROUTING``,
 from __future__ import annotations
 
 import ipaddress
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +17,10 @@ from hostnet.resources._base import FieldPolicy, register
 from hostnet.validate import Checker, Failure
 
 NAME = "nat_rule"
+WHAT = "rule"
+# Its name before kinds were named after their modules: the state of older
+# stacks carries it.
+ALIASES = ("nat",)
 POLICY = FieldPolicy(
     replace=frozenset({"host", "netns", "position", "name"}),
     update=frozenset(
@@ -114,11 +119,11 @@ def make_id_for(inputs: Mapping[str, Any]) -> str:
     )
 
 
-def _placement(inputs: Mapping[str, Any]) -> ipt.Placement:
+def placement(inputs: Mapping[str, Any]) -> ipt.Placement:
     return ipt.placement_for("nat", "PREROUTING" if inputs["kind"] == "dnat" else "POSTROUTING")
 
 
-def _render(inputs: Mapping[str, Any]) -> list[str]:
+def render(inputs: Mapping[str, Any]) -> list[str]:
     tokens = ipt.match_tokens(inputs)
     kind = inputs["kind"]
     if kind == "masquerade":
@@ -128,16 +133,4 @@ def _render(inputs: Mapping[str, Any]) -> list[str]:
     return [*tokens, "-j", "DNAT", "--to-destination", inputs["to"]]
 
 
-KIND = register(
-    ipt.rule_kind(
-        name=NAME,
-        policy=POLICY,
-        check=check,
-        make_id_for=make_id_for,
-        placement=_placement,
-        render=_render,
-        # Its name before kinds were named after their modules: the state of
-        # older stacks carries it.
-        aliases=("nat",),
-    )
-)
+KIND = register(ipt.rule_kind(sys.modules[__name__]))

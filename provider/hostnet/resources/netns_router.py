@@ -9,6 +9,7 @@ The namespace, its legs and its routes all carry hostnet's mark.
 from __future__ import annotations
 
 import ipaddress
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,6 +31,10 @@ from hostnet.validate import (
 )
 
 NAME = "netns_router"
+WHAT = "router namespace"
+# Its name before kinds were named after their modules: the state of older
+# stacks carries it.
+ALIASES = ("router",)
 POLICY = FieldPolicy(
     replace=frozenset({"host", "name"}), update=frozenset({"interfaces", "routes", "forwarding"})
 )
@@ -276,19 +281,4 @@ def retire(spec: Spec) -> list[Op]:
     return [*routes, *legs, Op(op="netns_delete", args={"name": ns, **own})]
 
 
-KIND = register(
-    Kind(
-        name=NAME,
-        policy=POLICY,
-        what="router namespace",
-        check=check,
-        make_id=make_id_for,
-        observe=observe,
-        plan=plan,
-        read=read,
-        retire=retire,
-        # Its name before kinds were named after their modules: the state of
-        # older stacks carries it.
-        aliases=("router",),
-    )
-)
+KIND = register(Kind.of(sys.modules[__name__]))

@@ -7,6 +7,7 @@ the kernel, by hand or by another daemon is never replaced or deleted.
 from __future__ import annotations
 
 import ipaddress
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +20,7 @@ from hostnet.resources._base import FieldPolicy, Kind, Plan, Spec, Step, read_or
 from hostnet.validate import Checker, Failure
 
 NAME = "route"
+WHAT = "route"
 POLICY = FieldPolicy(
     replace=frozenset({"host", "netns", "dst", "table", "metric"}),
     update=frozenset({"via", "dev", "src", "onlink"}),
@@ -206,16 +208,4 @@ def retire(spec: Spec) -> list[Op]:
     return [Op(op="route_delete", args={**_key(spec), **claim(spec, rid=spec["resource_id"])})]
 
 
-KIND = register(
-    Kind(
-        name=NAME,
-        policy=POLICY,
-        what="route",
-        check=check,
-        make_id=make_id_for,
-        observe=observe,
-        plan=plan,
-        read=read,
-        retire=retire,
-    )
-)
+KIND = register(Kind.of(sys.modules[__name__]))

@@ -15,6 +15,7 @@ by hand, by another daemon) are never changed or deleted, even at the same prior
 from __future__ import annotations
 
 import ipaddress
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,6 +28,10 @@ from hostnet.unknown import is_unknown
 from hostnet.validate import Checker, Failure
 
 NAME = "routing_rule"
+WHAT = "rule"
+# Its name before kinds were named after their modules: the state of older
+# stacks carries it.
+ALIASES = ("rule",)
 SELECTORS = ("src", "dst", "iif", "oif", "fwmark", "fwmask", "tos")
 ACTIONS = ("table", "unreachable", "prohibit", "blackhole")
 POLICY = FieldPolicy(
@@ -143,19 +148,4 @@ def retire(spec: Spec) -> list[Op]:
     return [Op(op="rule_delete", args={**_key(spec), **claim(spec, rid=spec["resource_id"])})]
 
 
-KIND = register(
-    Kind(
-        name=NAME,
-        policy=POLICY,
-        what="rule",
-        check=check,
-        make_id=make_id_for,
-        observe=observe,
-        plan=plan,
-        read=read,
-        retire=retire,
-        # Its name before kinds were named after their modules: the state of
-        # older stacks carries it.
-        aliases=("rule",),
-    )
-)
+KIND = register(Kind.of(sys.modules[__name__]))

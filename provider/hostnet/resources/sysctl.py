@@ -7,6 +7,7 @@ delete, so ``pulumi destroy`` leaves the setting as it was.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +19,7 @@ from hostnet.resources._base import FieldPolicy, Kind, Plan, Spec, Step, read_or
 from hostnet.validate import Checker, Failure
 
 NAME = "sysctl"
+WHAT = "setting"
 POLICY = FieldPolicy(replace=frozenset({"host", "netns", "key"}), update=frozenset({"value"}))
 _KEY = re.compile(r"[a-z0-9_]+(\.[A-Za-z0-9_@+-]+)+")
 
@@ -111,17 +113,4 @@ def retire(spec: Spec) -> list[Op]:
     return [Op(op="sysctl_restore", args={"netns": spec.get("netns"), "key": spec["key"], **own})]
 
 
-KIND = register(
-    Kind(
-        name=NAME,
-        policy=POLICY,
-        what="setting",
-        check=check,
-        make_id=make_id_for,
-        observe=observe,
-        plan=plan,
-        read=read,
-        retire=retire,
-        settle=settle,
-    )
-)
+KIND = register(Kind.of(sys.modules[__name__]))

@@ -7,6 +7,7 @@ hostnet's mark; deleting the host end removes the pair.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,6 +28,7 @@ from hostnet.resources._base import (
 from hostnet.validate import Checker, Failure, check_management_address
 
 NAME = "veth"
+WHAT = "veth pair"
 POLICY = FieldPolicy(
     replace=frozenset({"host", "name", "peer_name", "peer_netns"}),
     update=frozenset({"master", "addresses", "peer_addresses", "mtu", "promisc", "up"}),
@@ -148,16 +150,4 @@ def retire(spec: Spec) -> list[Op]:
     return [Op(op="link_delete", args={"ifname": spec["name"], **own})]
 
 
-KIND = register(
-    Kind(
-        name=NAME,
-        policy=POLICY,
-        what="veth pair",
-        check=check,
-        make_id=make_id_for,
-        observe=observe,
-        plan=plan,
-        read=read,
-        retire=retire,
-    )
-)
+KIND = register(Kind.of(sys.modules[__name__]))

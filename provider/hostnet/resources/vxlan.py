@@ -16,6 +16,7 @@ MTU minus the encapsulation (50 bytes over IPv4, 70 over IPv6): the underlay is
 from __future__ import annotations
 
 import ipaddress
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,6 +29,7 @@ from hostnet.unknown import is_unknown
 from hostnet.validate import Checker, Failure
 
 NAME = "vxlan"
+WHAT = "vxlan device"
 DSTPORT = 4789
 FLOOD = "00:00:00:00:00:00"
 _DEVICE = frozenset({"netns", "vni", "local", "group", "dev", "dstport", "ttl", "learning"})
@@ -263,17 +265,4 @@ def retire(spec: Spec) -> list[Op]:
     return [Op(op="link_delete", args={"netns": spec.get("netns"), "ifname": spec["name"], **own})]
 
 
-KIND = register(
-    Kind(
-        name=NAME,
-        policy=POLICY,
-        what="vxlan device",
-        check=check,
-        make_id=make_id_for,
-        observe=observe,
-        plan=plan,
-        read=read,
-        retire=retire,
-        settle=settle,
-    )
-)
+KIND = register(Kind.of(sys.modules[__name__]))
