@@ -39,7 +39,7 @@ from hostnet.resources._base import (
 )
 from hostnet.validate import Failure
 
-__all__ = ["KINDS", "MODULES", "Diff", "FieldPolicy", "Kind", "Plan", "Registry", "Step", "diff"]
+__all__ = ["KINDS", "Diff", "FieldPolicy", "Kind", "Plan", "Registry", "Step", "diff"]
 
 
 class _Declared(Protocol):
@@ -68,6 +68,8 @@ class RuleKindModule(_Declared, Protocol):
     def render(self, inputs: Mapping[str, Any]) -> list[str]: ...
 
 
+# Each module registers its kind on import (a kind's name is its module's name);
+# these lines make mypy check every module against what ``Kind.of`` reads.
 _DECLARED: tuple[KindModule, ...] = (
     bridge,
     veth,
@@ -79,18 +81,4 @@ _DECLARED: tuple[KindModule, ...] = (
     sysctl,
 )
 _DECLARED_RULES: tuple[RuleKindModule, ...] = (nat_rule, firewall_rule)
-
-# Each module registers its kind on import; a kind's name is its module's name.
-MODULES = (
-    bridge,
-    veth,
-    netns,
-    netns_router,
-    vxlan,
-    route,
-    routing_rule,
-    nat_rule,
-    firewall_rule,
-    sysctl,
-)
 KINDS: Registry = REGISTRY

@@ -12,15 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from hostnet.agent.args import Args
-from hostnet.agent.errors import Failed, Invalid, NotFound
-from hostnet.agent.iptables import (
-    _COMMANDS,
-    _position_for,
-    _reinsert_at,
-    _with_comment,
-    rule_owner,
-)
-from hostnet.agent.iptsave import BUILTIN, PRIORITY_SEP, Rule, check_chain, check_table, parse
+from hostnet.agent.errors import Failed, NotFound
+from hostnet.agent.iptables import rule_owner, rule_request
+from hostnet.agent.iptsave import BUILTIN, Rule, check_chain, check_table, parse
 from hostnet.agent.iptsave import Table as Parsed
 from hostnet.agent.owner import MARK_PREFIX, owner_view
 
@@ -128,36 +122,21 @@ def ipt_delete_chain(host: Host, args: Args) -> Any:
     return {"deleted": True}
 
 
-def _rule_tokens(args: Args) -> list[str]:
-    tokens = args.tokens("rule")
-    bad = [t for t in tokens if t in _COMMANDS]
-    if bad:
-        raise Invalid(f"{args.op}: rule may not contain {bad[0]} (commands and comments are ours)")
-    return tokens
-
-
 def ipt_ensure_rule(host: Host, args: Args) -> Any:
     name, table = _tables(host, args, required=True)
     assert table is not None
-    chain = check_chain(args.text("chain"))
-    tokens, claim = _rule_tokens(args), args.claim()
-    position = args.opt_integer("position", lo=1)
-    priority = args.opt_integer("priority", lo=0)
+    want = rule_request(args)
     parsed = _parsed(table, name)
-    _require_chain(parsed, name, chain)
-    comment = claim.me.mark() + ("" if priority is None else f"{PRIORITY_SEP}{priority}")
-    wanted = _with_comment(tokens, comment)
-    mine = [r for r in parsed.in_chain(chain) if claim.same_resource(rule_owner(r))]
+    _require_chain(parsed, name, want.chain)
+    mine = want.mine(parsed)
     if not mine:
-        if priority is not None:
-            position = _position_for(parsed.in_chain(chain), priority)
-        _insert(table, chain, _clamped(parsed, chain, position), wanted)
+        _insert(table, want.chain, _clamped(parsed, want.chain, want.new_at(parsed)), want.wanted)
         return {"changed": True, "created": True}
-    if len(mine) == 1 and mine[0].tokens == wanted:
+    if len(mine) == 1 and mine[0].tokens == want.wanted:
         return {"changed": False, "created": False}
     for rule in mine:
-        _delete(table, chain, rule.tokens)
-    _insert(table, chain, _reinsert_at(parsed.in_chain(chain), mine, priority), wanted)
+        _delete(table, want.chain, rule.tokens)
+    _insert(table, want.chain, want.again_at(parsed, mine), want.wanted)
     return {"changed": True, "created": False}
 
 

@@ -6,8 +6,7 @@ from typing import Any
 
 from hostnet.agent.args import Args
 from hostnet.agent.errors import Exists, Invalid, NotOwned
-from hostnet.agent.links import _vxlan_wanted as vxlan_wanted
-from hostnet.agent.links import opt_mac, opt_mtu
+from hostnet.agent.links import opt_mac, opt_mtu, vxlan_same, vxlan_wanted
 from hostnet.agent.owner import Claim, owner_view, parse_mark
 
 from .common import check_owned, claimed_link, find_ns, link_view, require_link, require_ns
@@ -115,15 +114,7 @@ def link_ensure_vxlan(host: Host, args: Args) -> Any:
         link.mtu = mtu or default_mtu
         return link_view(host, ns, link)
     _adoptable(link, claim, "vxlan")
-    have = link_view(host, ns, link)["vxlan"]
-    differ = [
-        k
-        for k, v in want.items()
-        if have.get(k) != v and not (v is None and k in ("ttl", "learning"))
-    ]
-    if differ:
-        detail = ", ".join(f"{k} {have.get(k)} (want {want[k]})" for k in differ)
-        raise Exists(f"vxlan {ifname} exists with {detail}; delete it to change these")
+    vxlan_same(ifname, have=link_view(host, ns, link)["vxlan"], want=want)
     link.mtu = mtu or link.mtu
     return link_view(host, ns, link)
 

@@ -9,23 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from hostnet.agent.args import Args
-from hostnet.agent.errors import Invalid
+from hostnet.agent.iptables import table_view
 from hostnet.agent.iptsave import parse
 from hostnet.agent.owner import MARK_PREFIX, owner_view
+from hostnet.agent.snapshot import COMMON_SYSCTLS, asked_parts, gather
 
 from . import links, netns, routes, rules
 from .common import find_ns, link_view
 from .model import OWN, Host, Netns
-
-PARTS = ("net", "extra")
-# The settings read in the agent's own namespace and in named ones, beside those
-# hostnet recorded.
-COMMON_SYSCTLS = (
-    "net.ipv4.ip_forward",
-    "net.ipv4.conf.all.forwarding",
-    "net.ipv6.conf.all.forwarding",
-    "net.ipv4.conf.all.rp_filter",
-)
 
 
 def _net(host: Host, ns: Netns) -> dict[str, Any]:
@@ -43,20 +34,7 @@ def _net(host: Host, ns: Netns) -> dict[str, Any]:
 
 
 def _table_view(host: Host, ns: Netns, name: str) -> dict[str, Any]:
-    parsed = parse(ns.tables[name].save_text(name))
-    return {
-        "chains": sorted(parsed.chains),
-        "rules": [
-            {
-                "chain": r.chain,
-                "tokens": r.tokens,
-                "rule": r.spec,
-                "owner": None if r.owner is None else owner_view(MARK_PREFIX + r.owner),
-                "position": r.position,
-            }
-            for r in parsed.rules
-        ],
-    }
+    return table_view(parse(ns.tables[name].save_text(name)))
 
 
 def _extra(host: Host, ns: Netns) -> dict[str, Any]:
@@ -76,17 +54,8 @@ def _extra(host: Host, ns: Netns) -> dict[str, Any]:
 
 
 def snapshot(host: Host, args: Args) -> Any:
-    parts = args.raw("parts")
-    if parts is None:
-        parts = list(PARTS)
-    if not isinstance(parts, list) or not parts or any(p not in PARTS for p in parts):
-        raise Invalid(f"{args.op}: parts must be a list of {', '.join(PARTS)}")
+    parts = asked_parts(args)
     ns = find_ns(host, args)
     if ns is None:
         return None
-    found: dict[str, Any] = {}
-    if "net" in parts:
-        found["net"] = _net(host, ns)
-    if "extra" in parts:
-        found["extra"] = _extra(host, ns)
-    return found
+    return gather(parts, net=lambda: _net(host, ns), extra=lambda: _extra(host, ns))

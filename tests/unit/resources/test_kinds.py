@@ -10,6 +10,7 @@ import pytest
 from hostnet.ids import parse_id
 from hostnet.resources import KINDS, diff
 from hostnet.unknown import UNKNOWN
+from tests.unit.kinds.cases import ROUTER_LEGS
 
 HOST = {"name": "h1", "address": "10.32.171.202", "trust_on_first_use": True}
 
@@ -23,20 +24,7 @@ VALID: dict[str, dict[str, Any]] = {
     },
     "netns_router": {
         "name": "testrt3",
-        "interfaces": [
-            {
-                "name": "testrt3.eth0",
-                "inside_name": "veth0",
-                "bridge": "br-ens32",
-                "address": "10.32.171.205/24",
-            },
-            {
-                "name": "testrt3.eth1",
-                "inside_name": "veth1",
-                "bridge": "bridge2",
-                "address": "192.168.7.100/24",
-            },
-        ],
+        "interfaces": ROUTER_LEGS,
         "routes": [{"dst": "10.1.0.0/16", "via": "10.32.171.1"}],
     },
     "route": {"dst": "192.168.6.3", "via": "10.32.171.203", "netns": None},
