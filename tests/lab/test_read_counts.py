@@ -8,6 +8,7 @@ change: a route and a NAT rule removed by hand read as gone."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,11 @@ def _counted(stack: Stack, path: Path, *args: str) -> dict[str, Any]:
         workdir=stack.workdir, name=stack.name, env={**stack.env, "HOSTNET_STATS": str(path)}
     )
     counted.pulumi(*args)
+    # The provider host writes its counts as it ends, which may be just after the
+    # CLI has returned: wait for them (an event, not a time the test measures).
+    deadline = time.monotonic() + 20
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert path.exists(), "the provider host wrote no counts (HOSTNET_STATS)"
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     mine = [line for line in lines if line["host"] == H2]
