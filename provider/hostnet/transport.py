@@ -540,3 +540,23 @@ def close_all() -> None:
 def session(conn: Connection) -> Iterator[Agent]:
     """An agent for the duration of a block (tools and tests)."""
     yield agent_for(conn)
+
+
+_WARMING: set[Connection] = set()
+_WARMING_LOCK = threading.Lock()
+
+
+def prewarm(conn: Connection) -> None:
+    """Start this host's connection and agent in the background, once per process:
+    a later agent_for(conn) finds it running (or waits for it, or gets the same
+    error). What fails here is only remembered by the pool."""
+    with _WARMING_LOCK:
+        if conn in _WARMING:
+            return
+        _WARMING.add(conn)
+
+    def start() -> None:
+        with contextlib.suppress(errors.HostnetError):
+            agent_for(conn)
+
+    threading.Thread(target=start, name=f"hostnet-prewarm-{conn.address}", daemon=True).start()
