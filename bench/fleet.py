@@ -21,7 +21,6 @@ import shutil
 import sys
 import tempfile
 import threading
-import time
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -57,6 +56,7 @@ PROVIDER_MARK = b"pulumi.dynamic"  # in the dynamic provider host's command line
 @dataclass
 class Phase:
     seconds: float
+    cpu: float  # the CLI and every process it started (Stack.timed)
     peak_rss_mb: float | None
     stats: list[dict[str, Any]] = field(default_factory=list)
 
@@ -109,12 +109,11 @@ def run_phase(stack: Stack, op: str, stats_file: Path) -> Phase:
     stats_file.unlink(missing_ok=True)
     env = {**stack.env, "HOSTNET_STATS": str(stats_file)}
     with watched() as watcher:
-        start = time.perf_counter()
-        replace(stack, env=env).pulumi(*ARGS[op])
-        seconds = time.perf_counter() - start
+        timing = replace(stack, env=env).timed(*ARGS[op])
         rss = watcher.stop()
     lines = stats_file.read_text().splitlines() if stats_file.exists() else []
-    return Phase(seconds, rss, [json.loads(line) for line in lines if line.strip()])
+    stats = [json.loads(line) for line in lines if line.strip()]
+    return Phase(timing.wall, timing.cpu, rss, stats)
 
 
 def per_host(stats: list[dict[str, Any]], key: str) -> dict[str, int]:
@@ -147,6 +146,8 @@ def row(op: str, fleet: Phase, floor: Phase, resources: int) -> list[str]:
         f"<={TARGETS[op]} {verdict(ratio <= TARGETS[op])}",
         f"{share:.1f}",
         f"{share / resources * 1000:.1f}",
+        f"{fleet.cpu:.1f}/{floor.cpu:.1f}",
+        f"{(fleet.cpu - floor.cpu) / resources * 1000:.1f}",
         ",".join(str(ssh[h]) for h in sorted(ssh)) if counted else "n/a",
         f"{trips / resources:.2f}" if counted else "n/a",
         str(most_per_netns(fleet.stats)) if counted else "n/a",
@@ -162,6 +163,8 @@ HEADERS = [
     "target",
     "provider s",
     "ms/resource",
+    "CPU s fleet/floor",
+    "CPU ms/resource",
     "ssh per host",
     "trips/resource",
     "max trips host+ns",

@@ -18,72 +18,95 @@ import shutil
 import statistics
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from _common import load_average, machine_line, require_lab, table
-from _stacks import REPO, BenchError, Stack, count_resources, noop_project, pulumi_env, shape_of
+from _stacks import (
+    REPO,
+    BenchError,
+    Stack,
+    Timing,
+    count_resources,
+    noop_project,
+    pulumi_env,
+    shape_of,
+)
+
+PHASES = ("up", "destroy")
 
 
 @dataclass
 class Runs:
-    seed_up: list[float]
-    seed_destroy: list[float]
-    floor_up: list[float]
-    floor_destroy: list[float]
+    """Timings by (stack, phase): stack "seed" or "floor", phase "up" or "destroy"."""
+
+    timings: dict[tuple[str, str], list[Timing]] = field(default_factory=dict)
     resources: int = 0
+
+    def add(self, stack: str, phase: str, timing: Timing) -> Timing:
+        self.timings.setdefault((stack, phase), []).append(timing)
+        return timing
 
 
 def one_round(seed: Stack, floor: Stack, runs: Runs, *, shape: Path) -> None:
-    runs.seed_up.append(seed.timed("up"))
+    def timed(name: str, stack: Stack, phase: str) -> str:
+        timing = runs.add(name, phase, stack.timed(phase, "--yes", "--skip-preview"))
+        return f"{name} {phase} {timing.wall:.1f} s (CPU {timing.cpu:.1f} s)"
+
+    said = [timed("seed", seed, "up")]
     if not shape.exists():
         state = json.loads(seed.pulumi("stack", "export"))
         shape.write_text(json.dumps({"resources": shape_of(state)}, indent=1))
         floor.pulumi("config", "set", "shapeFile", str(shape))
     counts = count_resources(seed)
-    runs.seed_destroy.append(seed.timed("destroy"))
-    runs.floor_up.append(floor.timed("up"))
+    said += [timed("seed", seed, "destroy"), timed("floor", floor, "up")]
     floor_counts = count_resources(floor)
     if floor_counts != counts:
         raise BenchError(f"the floor has {floor_counts} resources, the seed {counts}")
-    runs.floor_destroy.append(floor.timed("destroy"))
+    said.append(timed("floor", floor, "destroy"))
     runs.resources = counts[0]
     print(
-        f"  round {len(runs.seed_up)}: seed up {runs.seed_up[-1]:.1f} s, destroy "
-        f"{runs.seed_destroy[-1]:.1f} s; floor up {runs.floor_up[-1]:.1f} s, destroy "
-        f"{runs.floor_destroy[-1]:.1f} s; {counts[0]} resources ({counts[1]} in state "
-        "with the stack and providers)",
+        f"  round {len(runs.timings[('seed', 'up')])}: {'; '.join(said)}; {counts[0]} resources "
+        f"({counts[1]} in state with the stack and providers)",
         flush=True,
     )
 
 
 def results_table(runs: Runs) -> str:
     rows = []
-    for phase, seed_runs, floor_runs in (
-        ("up", runs.seed_up, runs.floor_up),
-        ("destroy", runs.seed_destroy, runs.floor_destroy),
-    ):
-        seed, floor = statistics.median(seed_runs), statistics.median(floor_runs)
-        share = seed - floor
+    for phase in PHASES:
+        seed_runs, floor_runs = runs.timings[("seed", phase)], runs.timings[("floor", phase)]
+        seed = statistics.median(t.wall for t in seed_runs)
+        floor = statistics.median(t.wall for t in floor_runs)
+        seed_cpu = statistics.median(t.cpu for t in seed_runs)
+        floor_cpu = statistics.median(t.cpu for t in floor_runs)
+        share, cpu_share = seed - floor, seed_cpu - floor_cpu
+        per = 1000 / max(runs.resources, 1)
         rows.append(
             [
                 phase,
                 f"{seed:.1f}",
                 f"{floor:.1f}",
+                f"{seed / floor:.2f}",
                 f"{share:.1f}",
-                f"{share / seed * 100:.0f}%",
-                f"{share / max(runs.resources, 1) * 1000:.0f}",
-                " ".join(f"{r:.1f}" for r in seed_runs),
-                " ".join(f"{r:.1f}" for r in floor_runs),
+                f"{share * per:.0f}",
+                f"{seed_cpu:.1f}",
+                f"{floor_cpu:.1f}",
+                f"{cpu_share * per:.0f}",
+                " ".join(f"{t.wall:.1f}" for t in seed_runs),
+                " ".join(f"{t.wall:.1f}" for t in floor_runs),
             ]
         )
     headers = [
         "pulumi",
         "seed s",
         "floor s",
+        "x floor",
         "provider s",
-        "provider %",
         "ms/resource",
+        "seed CPU s",
+        "floor CPU s",
+        "CPU ms/resource",
         "seed runs",
         "floor runs",
     ]
@@ -103,7 +126,7 @@ def main() -> int:
     env = pulumi_env(tmp / "backend")
     seed = Stack(workdir=REPO, name="lab", env=env)
     floor = Stack(workdir=noop_project(tmp / "noop"), name="floor", env=env)
-    runs = Runs([], [], [], [])
+    runs = Runs()
     try:
         for stack in (seed, floor):
             stack.pulumi("stack", "init", stack.name, "--secrets-provider", "passphrase")
@@ -117,7 +140,8 @@ def main() -> int:
         cleanup(seed, floor, tmp)
     print(
         f"\nWall seconds, median of {rounds}; {runs.resources} resources; provider = seed - "
-        "floor (ms/resource: provider seconds spread over the resources)"
+        "floor (ms/resource: provider seconds spread over the resources); CPU: the CLI and "
+        "every process it started (not the agents on the hosts)"
     )
     print(results_table(runs))
     print(f"load average at the end: {load_average()}")

@@ -132,13 +132,15 @@ def container_part(c: Container, host: hn.Host, bridges: list[hn.Bridge]) -> Non
         )
 
 
-connections = {}
-for h in hosts:
-    host = host_from_config(config, name=h.name, address=h.address)
-    bridges = host_part(h, host)
-    for i in range(1, count + 1):
-        container_part(Container(host=h, i=i), host, bridges)
-    connections[h.name] = verify_connection(host)
+# Registered container by container across the hosts, not host by host: the
+# engine runs its steps in this order, at most --parallel at once, and each host
+# makes its changes one request at a time; interleaved, the hosts work in parallel.
+logins = {h.name: host_from_config(config, name=h.name, address=h.address) for h in hosts}
+bridges = {h.name: host_part(h, logins[h.name]) for h in hosts}
+for i in range(1, count + 1):
+    for h in hosts:
+        container_part(Container(host=h, i=i), logins[h.name], bridges[h.name])
+connections = {h.name: verify_connection(logins[h.name]) for h in hosts}
 
 pulumi.export("containers", count)
 pulumi.export("matrix", claims_of(hosts, count))
