@@ -26,13 +26,15 @@ debs:
 	@bash scripts/install-debs.sh
 
 venv: .venv/.installed
-.venv/.installed: pyproject.toml
+.venv/.installed: pyproject.toml provider/hostnet_lab/pyproject.toml
 	@test -x $(PY) || python3 -m venv .venv
 	@$(PY) -m pip install -q --upgrade pip
 	@# The distribution was called pulumi-hostnet once; that name sends Pulumi
 	@# looking for a resource plugin, so an old install of it must go.
 	@$(PY) -m pip uninstall -q -y pulumi-hostnet 2>/dev/null || true
 	@$(PY) -m pip install -q -e '.[dev]'
+	@# The lab is its own distribution (not in the hostnet wheel); `hostnet lab` needs it.
+	@$(PY) -m pip install -q -e provider/hostnet_lab
 	@touch $@
 
 pulumi: venv
@@ -47,6 +49,8 @@ lint: venv
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy provider sdk/python tools/pulumi_language_python.py
 	.venv/bin/lint-imports
+	@command -v shellcheck >/dev/null || { echo "lint: shellcheck is missing: make debs"; exit 1; }
+	shellcheck provider/hostnet_lab/scripts/*.sh scripts/*.sh
 
 fmt: venv
 	$(PY) -m ruff format .

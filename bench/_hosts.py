@@ -11,9 +11,9 @@ import paramiko
 
 from _common import wall
 from hostnet import transport
-from hostnet.lab import load_lab
 from hostnet.protocol import Op
 from hostnet.transport import Connection
+from hostnet_lab import load_lab
 
 OWNER = "bench"
 BRIDGE = "hnbench0"  # scratch bridge on every host, for the typical op

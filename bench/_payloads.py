@@ -15,10 +15,11 @@ from dataclasses import replace
 from typing import Any
 
 from _common import fmt, sample, table
-from hostnet import labhosts, transport
-from hostnet.lab import load_lab
+from hostnet import transport
 from hostnet.protocol import Op
 from hostnet.transport import Connection
+from hostnet_lab import hosts as labhosts
+from hostnet_lab import load_lab
 
 BRIDGE = "hnbench2"  # a scratch bridge of this section only
 ROUTE = "198.18.2.0/24"  # RFC 2544 benchmarking range, only ever via BRIDGE

@@ -33,8 +33,8 @@ from _hosts import ADDRESS, BRIDGE, OWNER, TYPICAL, Host, connect
 from _pairs import NETNS, scale, scale_table
 from _payloads import compare
 from hostnet import transport
-from hostnet.lab import load_lab
 from hostnet.protocol import Op
+from hostnet_lab import load_lab
 
 
 @dataclass(frozen=True, kw_only=True)

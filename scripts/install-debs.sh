@@ -8,8 +8,9 @@
 # for the install (unless one exists) and removed afterwards.
 set -eu
 
-# gcc, libc6-dev: the lab compiles its old-kernel shim (hostnet.labhosts).
-PACKAGES="iproute2 iptables openssh-server openssh-client iputils-ping procps util-linux psmisc python3 mount graphviz postgresql gcc libc6-dev"
+# gcc, libc6-dev: the lab compiles its old-kernel shim (hostnet_lab.hosts).
+# ShellCheck: make lint runs it on the shell scripts (the lab's and scripts/).
+PACKAGES="iproute2 iptables openssh-server openssh-client iputils-ping procps util-linux psmisc python3 mount graphviz postgresql gcc libc6-dev shellcheck"
 POLICY=/usr/sbin/policy-rc.d
 
 if [ "$(id -u)" -ne 0 ]; then

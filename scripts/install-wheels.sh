@@ -19,5 +19,6 @@ if [ -z "$missing" ]; then
 fi
 mkdir -p "$dir"
 # --python-version 3.6: the wheels that interpreter would install, whatever runs pip.
+# shellcheck disable=SC2086 # word splitting of the wheel list is intended
 $PY -m pip download -q --no-deps --only-binary=:all: --python-version 3.6 -d "$dir" $missing
 echo "install-wheels: $dir has $wheels"

@@ -6,7 +6,7 @@
 # failure or error, on a skip (a skipped test hides a missing prerequisite), and on
 # a run that collected nothing.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 source scripts/pulumi-env.sh
 
 report=$(mktemp)

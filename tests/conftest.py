@@ -1,4 +1,4 @@
-"""Fixtures shared by lab and e2e tests: the local lab (root; see hostnet.lab).
+"""Fixtures shared by lab and e2e tests: the local lab (root; see hostnet_lab).
 
 The lab is built once per session and removed at the end of it, unless
 HOSTNET_KEEP_LAB=1 (then it stays up for the next run, which reuses it).
@@ -7,7 +7,7 @@ A lab test never skips: without root, or if the lab cannot be built, it fails.
 Start pytest from the machine's namespace (not under `hostnet lab exec`): the
 fixture builds the lab there, then moves the test process's network namespace
 into hn-ctl, so every socket a test opens in-process (paramiko included) can
-reach only the lab. Subprocesses inherit hn-ctl too; hostnet.lab.machine_argv
+reach only the lab. Subprocesses inherit hn-ctl too; hostnet_lab.machine_argv
 runs a command in the machine's namespace when a test must look at it.
 """
 
@@ -18,8 +18,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from hostnet import lab as hostnet_lab
-from hostnet.lab import LabError, LabInfo
+import hostnet_lab
+from hostnet_lab import LabError, LabInfo
 
 LAST = "lab_last"
 
@@ -43,7 +43,7 @@ def lab() -> Iterator[LabInfo]:
              (scripts/install-debs.sh)
 
     Runs `lab up` (idempotent: an already running lab is verified and reused),
-    enters hn-ctl (hostnet.lab.enter_ctl) and yields the LabInfo. At session end
+    enters hn-ctl (hostnet_lab.enter_ctl) and yields the LabInfo. At session end
     returns to the machine's namespace and runs `lab down`, unless
     HOSTNET_KEEP_LAB=1.
     """

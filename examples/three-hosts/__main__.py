@@ -279,6 +279,13 @@ pulumi.export(
     "hosts",
     {h.name: {"container": h.container, "built": sorted(built_all[h.name])} for h in seed.hosts},
 )
-pulumi.export("connections", {h.name: verify_connection(connect(h)) for h in seed.hosts})
-pulumi.export("matrix", expected_matrix(seed))
-pulumi.export("earlier", earlier_claims(seed))
+# What `hostnet verify` probes (README, "Verifying a stack"); `earlier` for --sweep.
+pulumi.export(
+    "hostnet:claims",
+    {
+        "version": 1,
+        "hosts": {h.name: verify_connection(connect(h)) for h in seed.hosts},
+        "claims": expected_matrix(seed),
+        "earlier": earlier_claims(seed),
+    },
+)

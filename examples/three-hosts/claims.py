@@ -2,7 +2,9 @@
 
 Each claim says who (a host, or the container on a host) reaches what address,
 by ping or on a TCP port, whether it must work or must fail, and which milestone
-says so. The stack exports them; ``hostnet verify`` probes each one on the hosts.
+says so, in the claims format of ``hostnet verify`` (README, "Verifying a
+stack"). The stack exports them as ``hostnet:claims``; ``hostnet verify`` probes
+each one on the hosts.
 """
 
 from __future__ import annotations
@@ -37,16 +39,13 @@ def _claim(
     """``target`` is ``ADDRESS`` (ping) or ``ADDRESS:PORT`` (TCP connect)."""
     address, _, port = target.partition(":")
     return {
-        "milestone": milestone,
-        "source": src.container if container else src.name,
-        "host": src.name,
-        "netns": src.container_ns if container else None,
-        "kind": "tcp" if port else "ping",
-        "address": address,
-        "port": int(port) if port else None,
+        "from": {"host": src.name, "netns": src.container_ns if container else None},
+        "to": {"address": address, "port": int(port) if port else None},
         "expect": "ok" if ok else "blocked",
         "banner": banner,
         "why": why,
+        "name": src.container if container else src.name,
+        "milestone": milestone,
     }
 
 
@@ -131,7 +130,7 @@ def expected_matrix(seed: Seed) -> list[dict[str, Any]]:
 
 
 def _probe(claim: dict[str, Any]) -> tuple[Any, ...]:
-    return (claim["source"], claim["kind"], claim["address"], claim["port"])
+    return (claim["name"], claim["to"]["address"], claim["to"]["port"])
 
 
 def earlier_claims(seed: Seed) -> list[dict[str, Any]]:

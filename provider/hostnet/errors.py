@@ -139,6 +139,8 @@ class AgentError(HostnetError):
         message: str,
         index: int | None = None,
         errno: int | None = None,
+        failed_at: int | None = None,
+        results: list[Any] | None = None,
     ) -> None:
         where = f"{host}: {op}" if index is None else f"{host}: {op} (step {index + 1})"
         super().__init__(f"{where}: {kind}: {message}")
@@ -148,6 +150,10 @@ class AgentError(HostnetError):
         self.message = message
         self.index = index
         self.errno = errno
+        # Where the batch stopped and what the ops before it returned: what a
+        # plan's undo needs (``index`` is only set for batches of several ops).
+        self.failed_at = failed_at
+        self.results = list(results or [])
 
     @property
     def detail(self) -> str:

@@ -83,4 +83,6 @@ def raise_for_reply(reply: Reply, *, host: str, ops: list[Op]) -> list[Any]:
         message=str(error.get("message") or "no message"),
         index=index if isinstance(index, int) and len(ops) > 1 else None,
         errno=error.get("errno"),
+        failed_at=index if isinstance(index, int) else None,
+        results=reply.results,
     )

@@ -1,11 +1,14 @@
 """``hostnet verify``: probe a stack's expected connectivity on its hosts.
 
-The stack exports ``matrix`` (claims: who reaches which address and port, and
-whether it must or must not) and ``connections`` (how to reach each host). Each
-claim is probed by the agent on the source's host, inside the source's
-namespace, and the result printed as a matrix. Exit status 1 on any mismatch;
-0 when every claim holds or the matrix claims nothing; 2 when the stack exports
-no matrix at all (nothing to verify: most likely the wrong stack).
+The stack exports ``hostnet:claims``, in the format hostnet.claims documents:
+who reaches which address and port, whether it must or must not, and how to
+reach each host (the older outputs ``matrix`` and ``connections`` are read too;
+README, "Verifying a stack", shows an example). Each claim is probed by the
+agent on the source's host, inside the source's namespace, and the result
+printed as a matrix. Exit status 1 on any mismatch; 0 when every claim holds or
+the stack claims nothing; 2 when the stack exports no claims at all (nothing to
+verify: most likely the wrong stack) or exports them malformed (the message
+names the field).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from hostnet import errors, hosts, transport
+from hostnet import claims, errors, hosts, transport
 from hostnet.stackjson import pulumi_json
 
 PROBE_TIMEOUT = 2.0
@@ -86,23 +89,23 @@ def probe(claim: Mapping[str, Any], connections: Mapping[str, Any]) -> Result:
 
 
 def sweep_claims(outputs: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Claims of earlier milestones the stack exports (``earlier``): those that must
-    still hold, and those the write-up itself gave up (each with ``given_up``)."""
-    if "earlier" not in outputs:
+    """Claims of earlier states the stack exports (``earlier``): those that must
+    still hold, and those given up since (each with ``given_up``)."""
+    earlier = claims.read(outputs).earlier
+    if earlier is None:
         raise SystemExit("hostnet verify --sweep: the stack exports no `earlier` claims")
-    earlier = [dict(c) for c in outputs.get("earlier") or []]
     hold = [{**c, "sweep": True} for c in earlier if not c.get("given_up")]
     return hold, [c for c in earlier if c.get("given_up")]
 
 
 def run(outputs: Mapping[str, Any], *, sweep: bool = False) -> list[Result]:
-    """Probe the matrix (and with ``sweep`` the earlier claims that still hold)."""
-    claims = list(outputs.get("matrix") or [])
+    """Probe the stack's claims (and with ``sweep`` the earlier ones that still hold)."""
+    found = claims.read(outputs)
+    todo = list(found.claims)
     if sweep:
-        claims += sweep_claims(outputs)[0]
-    connections = outputs.get("connections") or {}
+        todo += sweep_claims(outputs)[0]
     with ThreadPoolExecutor(max_workers=12) as pool:
-        return list(pool.map(lambda c: probe(c, connections), claims))
+        return list(pool.map(lambda c: probe(c, found.connections), todo))
 
 
 def render_sweep(outputs: Mapping[str, Any], results: Sequence[Result]) -> str:
@@ -152,9 +155,11 @@ def render(results: Sequence[Result]) -> str:
     )
     for r in failed:
         c = r.claim
+        milestone = "" if c.get("milestone") is None else f" [milestone {c['milestone']}]"
+        why = f" ({c['why']})" if c.get("why") else ""
         lines.append(
-            f"FAIL [milestone {c['milestone']}] {c['source']} -> {_target(c)}: expected "
-            f"{c['expect']}, {r.detail} ({c['why']})"
+            f"FAIL{milestone} {c['source']} -> {_target(c)}: expected "
+            f"{c['expect']}, {r.detail}{why}"
         )
     return "\n".join(lines)
 
@@ -167,7 +172,7 @@ def stack_outputs(*, stack: str | None, cwd: str | None) -> dict[str, Any]:
 
 def add_verify_command(subparsers: Any) -> None:
     parser = subparsers.add_parser("verify", help="probe a stack's expected connectivity")
-    parser.add_argument("--stack", help="stack whose outputs hold the matrix")
+    parser.add_argument("--stack", help=f"stack whose outputs hold {claims.OUTPUT}")
     parser.add_argument("--cwd", help="project directory (default: here)")
     parser.add_argument("--outputs", help="read stack outputs from this JSON file instead")
     parser.add_argument("--json", action="store_true", help="print results as JSON")
@@ -189,16 +194,22 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             outputs = json.load(handle)
     else:
         outputs = stack_outputs(stack=args.stack, cwd=args.cwd)
-    if "matrix" not in outputs:
+    if not claims.exported(outputs):
         # Most likely the wrong stack or program: say so instead of passing or failing.
         print(
-            "hostnet verify: the stack exports no 'matrix' (its connectivity claims), so there "
-            "is nothing to verify; check --stack, or export a list of claims as 'matrix'",
+            f"hostnet verify: the stack exports no '{claims.OUTPUT}' (its connectivity "
+            f"claims), so there is nothing to verify; check --stack, or export "
+            f"'{claims.OUTPUT}' as README's 'Verifying a stack' describes",
             file=sys.stderr,
         )
         return NOTHING_TO_VERIFY
-    if not outputs["matrix"]:
-        print("hostnet verify: the stack's matrix claims nothing; nothing to verify")
+    try:
+        found = claims.read(outputs)
+    except errors.InvalidInput as exc:
+        print(f"hostnet verify: {exc}", file=sys.stderr)
+        return NOTHING_TO_VERIFY
+    if not found.claims:
+        print("hostnet verify: the stack claims nothing; nothing to verify")
         return 0
     try:
         results = run(outputs, sweep=args.sweep)

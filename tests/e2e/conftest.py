@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from hostnet.lab import LabInfo
+from hostnet_lab import LabInfo
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hostnet import lab
+import hostnet_lab as lab
 
 
 def _ip_json(host: str, *args: str) -> Any:

@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from hostnet import lab
-from hostnet.lab import LabInfo
+import hostnet_lab as lab
+from hostnet_lab import LabInfo
 from tests.e2e.conftest import Stack
 
 pytestmark = pytest.mark.e2e

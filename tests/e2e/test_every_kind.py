@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hostnet import lab as hostnet_lab
+import hostnet_lab
 from tests.e2e import hoststate
 from tests.e2e.conftest import close_stack, open_stack
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from hostnet import lab as hostnet_lab
+import hostnet_lab
 from tests.e2e import hoststate
 from tests.e2e.conftest import Stack, close_stack, copy_root_project
 from tests.e2e.graphfile import dot_classes, holders, parse_svg, run_graph

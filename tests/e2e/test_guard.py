@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from hostnet import lab
+import hostnet_lab as lab
 from tests.e2e import hoststate
 from tests.e2e.conftest import Stack
 

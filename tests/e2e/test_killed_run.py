@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from hostnet import transport, verify
-from hostnet.labnodes import HOSTS, read_state
+from hostnet_lab.nodes import HOSTS, read_state
 from tests.e2e import events, hoststate
 from tests.e2e.conftest import Stack, close_stack, open_stack
 

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from hostnet import verify
-from hostnet.lab import host_exec
-from hostnet.labnodes import NODES
+from hostnet_lab import host_exec
+from hostnet_lab.nodes import NODES
 from tests.e2e import hoststate
 from tests.e2e.conftest import Stack, close_stack, open_stack
 from tests.e2e.graphfile import run_graph

@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from hostnet import lab, verify
+import hostnet_lab as lab
+from hostnet import verify
 from tests.e2e import hoststate
 from tests.e2e.conftest import REPO, Stack
 

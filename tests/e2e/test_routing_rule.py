@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hostnet import lab
+import hostnet_lab as lab
 from tests.e2e.conftest import Stack
 from tests.e2e.test_ownership import _summary, _urns, stack_on_h3
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from hostnet import lab as hostnet_lab
+import hostnet_lab
 from hostnet import transport, verify
 from tests.e2e import hoststate
 from tests.e2e.conftest import Stack, copy_root_project

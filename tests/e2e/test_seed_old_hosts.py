@@ -3,7 +3,7 @@
 h1 (which carries the router testrt3 and the uplink takeover of ens32) runs
 Python 3.6 in the lab's old-kernel mode (netlink options and memfd_create
 refused as by a 3.10 kernel, iptables-restore without -w as in 1.4.21), h2
-runs Python 3.8, h3 the machine's python3 (hostnet.labhosts). The tests are
+runs Python 3.8, h3 the machine's python3 (hostnet_lab.hosts). The tests are
 test_seed's, run again here: milestone by milestone with every claim probed,
 drift repaired, the failed milestones refused, and destroy leaving every host
 as it was. The stack names no interpreter: each host's is discovered.
@@ -15,9 +15,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from hostnet import lab as hostnet_lab
-from hostnet import labhosts, transport
-from hostnet.lab import LabInfo
+import hostnet_lab
+from hostnet import transport
+from hostnet_lab import LabInfo
+from hostnet_lab import hosts as labhosts
 from tests.e2e import test_seed as seed_tests
 from tests.e2e.conftest import Stack, copy_root_project
 from tests.e2e.test_seed import SeedRun

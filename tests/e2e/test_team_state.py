@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from hostnet import lab as hostnet_lab
+import hostnet_lab
 from hostnet import verify
 from tests.e2e import hoststate
 from tests.e2e.conftest import Stack, _require, close_stack, copy_root_project

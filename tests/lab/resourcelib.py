@@ -2,7 +2,7 @@
 
 Every object a test makes is named ``hnt<4 hex>...`` (``uid()``), so runs and
 tests never collide. Host state is read straight from the host's namespaces
-(``hostnet.lab.host_exec``), never through hostnet, so a bug in hostnet's reads
+(``hostnet_lab.host_exec``), never through hostnet, so a bug in hostnet's reads
 cannot hide a bug in its writes.
 """
 
@@ -18,8 +18,8 @@ from typing import Any
 
 from hostnet import hosts, transport
 from hostnet.agent_client import Agent
-from hostnet.lab import LabInfo, host_exec
 from hostnet.resources import KINDS
+from hostnet_lab import LabInfo, host_exec
 
 # A network that no lab route or address covers: routes to it never carry traffic.
 SPARE_NET = "198.18"

@@ -8,7 +8,7 @@ Needs root; never skips.
 
 The op suite runs three times, once per kind of host (VARIANTS), and every
 answer must be the same: the controller's Python; a 3.8 host (pyroute2 0.8.1);
-a 3.6 host in the lab's old-kernel mode (hostnet.labhosts: the netlink options
+a 3.6 host in the lab's old-kernel mode (hostnet_lab.hosts: the netlink options
 of 4.12/4.20 and memfd_create refused as a 3.10 kernel does, iptables-restore
 without -w as in 1.4.21). The pyenv interpreters of this machine provide 3.6
 and 3.8.
@@ -40,9 +40,9 @@ from typing import Any
 
 import pytest
 
-from hostnet import labhosts
 from hostnet.agent.owner import FOREIGN
 from hostnet.payload import BOOTSTRAP, build_payload
+from hostnet_lab import hosts as labhosts
 
 pytestmark = pytest.mark.lab
 
@@ -195,7 +195,7 @@ def variant(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     version, old_kernel = VARIANTS[request.param]
     if version is None:
         return Variant(request.param, str(PYTHON))
-    # The files a lab host's session finds first on its PATH (hostnet.labhosts).
+    # The files a lab host's session finds first on its PATH (hostnet_lab.hosts).
     bin_dir = tmp_path_factory.mktemp(f"bin-{request.param}")
     files = labhosts.bin_files(python=labhosts.pyenv_python(version), old_kernel=old_kernel)
     for name, text in files.items():

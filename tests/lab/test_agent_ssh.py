@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
+import hostnet_lab
 from hostnet import errors, transport
-from hostnet import lab as hostnet_lab
 from hostnet.agent.owner import FOREIGN
 from hostnet.agent_client import Agent
-from hostnet.lab import LabInfo
 from hostnet.protocol import Op
 from hostnet.transport import Connection
+from hostnet_lab import LabInfo
 
 pytestmark = pytest.mark.lab
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
+import hostnet_lab
 import pulumi_hostnet as hn
-from hostnet import lab as hostnet_lab
 from hostnet import transport
-from hostnet.lab import LabInfo
 from hostnet.resources import KINDS
+from hostnet_lab import LabInfo
 from pulumi_hostnet._provider import HostnetProvider
 from tests.lab import resourcelib as rl
 

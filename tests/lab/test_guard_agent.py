@@ -10,11 +10,11 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+import hostnet_lab
 from hostnet import errors, transport
-from hostnet import lab as hostnet_lab
 from hostnet.agent_client import Agent
-from hostnet.lab import LabInfo
 from hostnet.transport import Connection
+from hostnet_lab import LabInfo
 
 pytestmark = pytest.mark.lab
 

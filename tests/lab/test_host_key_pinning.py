@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from hostnet import lab as hostnet_lab
-from hostnet.lab import LabInfo
-from hostnet.labnodes import read_state
+import hostnet_lab
+from hostnet_lab import LabInfo
+from hostnet_lab.nodes import read_state
 from tests.e2e import events, hoststate
 from tests.e2e.conftest import Stack
 

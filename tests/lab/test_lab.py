@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from hostnet import lab as hostnet_lab
-from hostnet._labinit import proc_ns
-from hostnet.lab import (
+import hostnet_lab
+from hostnet_lab import (
     LabInfo,
     assert_no_lab_route_in_machine_ns,
     ctl_argv,
     host_exec,
     machine_argv,
 )
+from hostnet_lab.plumbing import pids_in, proc_ns
 
 pytestmark = pytest.mark.lab
 
@@ -243,10 +243,70 @@ def test_container_sshd_key_is_known(lab: LabInfo) -> None:
     assert "0.0.0.0:22" in listening
 
 
+def _named(host: str) -> set[str]:
+    return set(ok(host_exec(host, ["ip", "netns", "list"])).split())
+
+
+def _netns_inode(host: str, name: str) -> int:
+    return int(ok(host_exec(host, ["stat", "-L", "-c", "%i", f"/run/netns/{name}"])))
+
+
+def test_containers_are_namespaces_named_on_their_host_and_go_in_place(lab: LabInfo) -> None:
+    hosts = {"h1": 1, "h2": 2, "h3": 3}
+    try:
+        info = hostnet_lab.up(containers=5)
+        assert info.containers_per_host == 5
+        assert info.containers == {f"test{k}.{i}": h for h, k in hosts.items() for i in range(1, 6)}
+        assert info.container_addresses == lab.container_addresses  # testK.1's, as before
+        for host, k in hosts.items():
+            assert {f"test{k}.{i}" for i in range(1, 6)} <= _named(host)
+            assert not {name for name in _named(host) if name.startswith("test")} - set(
+                info.containers
+            )
+            links = json.loads(ok(host_exec(host, ["ip", "-n", f"test{k}.5", "-j", "link"])))
+            assert [(link["ifname"], "UP" in link["flags"]) for link in links] == [("lo", True)]
+        extra = {
+            _netns_inode(host, f"test{k}.{i}") for host, k in hosts.items() for i in range(2, 6)
+        }
+        assert len(extra) == 12  # a namespace each, none shared
+        assert pids_in({"net": extra}) == []  # and no process in any
+        assert "test1.5" not in machine_netns()
+        assert "containers per host: 5" in hostnet_lab.status()
+
+        again = hostnet_lab.up(containers=5)
+        assert again == info
+        assert {_netns_inode("h2", f"test2.{i}") for i in range(2, 6)} <= extra
+
+        inner = subprocess.Popen(
+            hostnet_lab.node_argv("h1", ["ip", "netns", "exec", "test1.5", "sleep", "300"]),
+        )
+        try:
+            until = time.monotonic() + 10
+            while not pids_in({"net": extra}) and time.monotonic() < until:
+                time.sleep(0.05)
+            assert pids_in({"net": extra}) != []
+            assert hostnet_lab.up() == lab  # back to one container per host
+            assert inner.wait(timeout=10) != 0
+        finally:
+            inner.kill()
+        assert pids_in({"net": extra}) == []
+        for host, k in hosts.items():
+            assert {name for name in _named(host) if name.startswith("test")} == {f"test{k}.1"}
+    finally:
+        hostnet_lab.up()
+
+
+def test_containers_out_of_range_are_refused_before_anything_changes(lab: LabInfo) -> None:
+    for bad in (0, 255, True):
+        with pytest.raises(hostnet_lab.LabError, match="containers: "):
+            hostnet_lab.up(containers=bad)
+    assert hostnet_lab.load_lab() == lab
+
+
 def test_lab_exec_passes_env_and_exit_code(lab: LabInfo) -> None:
     script = 'echo "$HOSTNET_LAB $HOSTNET_LAB_DIR"; cat; exit 3'
     done = subprocess.run(
-        [sys.executable, "-m", "hostnet.lab", "exec", "--", "sh", "-c", script],
+        [sys.executable, "-m", "hostnet_lab", "exec", "--", "sh", "-c", script],
         input="from stdin\n",
         capture_output=True,
         text=True,
@@ -271,13 +331,22 @@ def test_down_leaves_nothing_and_up_rebuilds(lab: LabInfo) -> None:
     inner = subprocess.Popen(
         hostnet_lab.node_argv("h1", ["ip", "netns", "exec", "testrt3", "sleep", "300"]),
     )
+    # Containers beyond the seed's, one with a process in it.
+    hostnet_lab.up(containers=5)
+    containers = {_netns_inode(f"h{k}", f"test{k}.{i}") for k in (1, 2, 3) for i in (2, 5)}
+    in_container = subprocess.Popen(
+        hostnet_lab.node_argv("h3", ["ip", "netns", "exec", "test3.4", "sleep", "300"]),
+    )
     time.sleep(0.5)
     recorded = [record["pid"] for record in state["nodes"].values()]
     lab_net = set(state["netns"].values()) | {r["net"] for r in state["nodes"].values()}
+    lab_net |= containers | {_netns_inode("h3", "test3.4")}
+    hosts_mnt = {state["nodes"][host]["mnt"] for host in ("h1", "h2", "h3")}
     hostnet_lab.down()
     try:
         assert session.wait(timeout=10) != 0
         assert inner.wait(timeout=10) != 0
+        assert in_container.wait(timeout=10) != 0
         assert not machine_netns() & set(hostnet_lab.NETNS)
         assert not hostnet_lab.LAB_DIR.exists()
         assert not [pid for pid in recorded if Path(f"/proc/{pid}").exists()]
@@ -287,6 +356,8 @@ def test_down_leaves_nothing_and_up_rebuilds(lab: LabInfo) -> None:
             if proc_ns(pid, "net") in lab_net
         ]
         assert in_lab == []
+        # The containers' names lived in their hosts' mount namespaces: gone with them.
+        assert pids_in({"mnt": hosts_mnt}) == []
         assert_no_lab_route_in_machine_ns()
     finally:
         hostnet_lab.up()

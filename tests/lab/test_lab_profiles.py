@@ -1,5 +1,5 @@
 """The lab's profiles: what `lab up --profile centos7` and `--profile plain` give
-the hosts before hostnet touches them (hostnet.labprofiles)."""
+the hosts before hostnet touches them (hostnet_lab.profiles)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from hostnet import lab as hostnet_lab
+import hostnet_lab
 from hostnet import transport
-from hostnet.lab import LabInfo, host_exec
+from hostnet_lab import LabInfo, host_exec
 from tests.lab.test_lab import ok, ssh
 
 pytestmark = [pytest.mark.lab, pytest.mark.lab_last]

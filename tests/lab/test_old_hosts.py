@@ -15,11 +15,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from hostnet import errors, labhosts, transport
-from hostnet import lab as hostnet_lab
-from hostnet.lab import LabError, LabInfo
+import hostnet_lab
+from hostnet import errors, transport
 from hostnet.payload import DISCOVERY
 from hostnet.transport import Connection
+from hostnet_lab import LabError, LabInfo
+from hostnet_lab import hosts as labhosts
 from tests.e2e import hoststate
 from tests.lab.test_transport import _conn, _host_key
 

@@ -24,7 +24,7 @@ from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
-from hostnet.lab import LabInfo
+from hostnet_lab import LabInfo
 from pulumi_hostnet._provider import HostnetProvider
 from tests.lab import resourcelib as rl
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from hostnet.lab import LabInfo
 from hostnet.resources import KINDS
+from hostnet_lab import LabInfo
 from tests.lab import resourcelib as rl
 
 pytestmark = pytest.mark.lab

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from hostnet import errors
-from hostnet.lab import LabInfo
 from hostnet.resources import netns
+from hostnet_lab import LabInfo
 from tests.lab import resourcelib as rl
 
 pytestmark = pytest.mark.lab
@@ -35,13 +35,13 @@ def test_create_twice_changes_nothing(lab: LabInfo, cleanup: rl.Cleanup) -> None
     inputs = _inputs(lab, name)
     cleanup.delete_resource("netns", inputs)
     agent = rl.agent_for(inputs)
-    first = netns.create(agent, inputs)
+    first = netns.KIND.create(agent, inputs)
     assert first["resource_id"] == "h2/netns/" + name
     assert name in rl.netns_names("h2")
     lo = rl.link("h2", "lo", name)
     assert lo is not None and lo["ifalias"] == "hostnet:h2/netns/" + name
     before = _state(name)
-    assert netns.create(agent, inputs) == first
+    assert netns.KIND.create(agent, inputs) == first
     rl.assert_same(before, _state(name))
 
 
@@ -51,9 +51,9 @@ def test_delete_twice_succeeds(lab: LabInfo, cleanup: rl.Cleanup) -> None:
     cleanup.delete_resource("netns", inputs)
     agent = rl.agent_for(inputs)
     before = rl.snapshot("h2")
-    outputs = netns.create(agent, inputs)
-    netns.delete(agent, outputs)
-    netns.delete(agent, outputs)
+    outputs = netns.KIND.create(agent, inputs)
+    netns.KIND.delete(agent, outputs)
+    netns.KIND.delete(agent, outputs)
     assert name not in rl.netns_names("h2")
     rl.assert_same(before, rl.snapshot("h2"))
 
@@ -64,13 +64,13 @@ def test_read_reports_changes_made_by_hand(lab: LabInfo, cleanup: rl.Cleanup) ->
     cleanup.delete_resource("netns", inputs)
     cleanup.delete_netns("h2", name)
     agent = rl.agent_for(inputs)
-    outputs = netns.create(agent, inputs)
+    outputs = netns.KIND.create(agent, inputs)
     assert netns.read(agent, outputs) == outputs
     # The mark removed: no longer hostnet's namespace.
     rl.run("h2", "ip", "-n", name, "link", "set", "lo", "alias", "")
     assert netns.read(agent, outputs) is None
     # Left as it is, with a line in the log: it is not this resource\'s.
-    netns.delete(agent, outputs)
+    netns.KIND.delete(agent, outputs)
     assert name in rl.netns_names("h2")
     rl.run("h2", "ip", "netns", "delete", name)
     assert netns.read(agent, outputs) is None
@@ -84,10 +84,10 @@ def test_foreign_namespace_is_never_adopted(lab: LabInfo, cleanup: rl.Cleanup) -
     agent = rl.agent_for(inputs)
     before = _state(name)
     with pytest.raises(errors.NotOwned):
-        netns.create(agent, inputs)
+        netns.KIND.create(agent, inputs)
     rl.assert_same(before, _state(name))
     # Left as it is, with a line in the log: it is not this resource\'s.
-    netns.delete(agent, inputs)
+    netns.KIND.delete(agent, inputs)
     rl.assert_same(before, _state(name))
 
 
@@ -101,7 +101,7 @@ def test_a_stray_file_under_the_name_is_left_alone(lab: LabInfo, cleanup: rl.Cle
     agent = rl.agent_for(inputs)
     before = rl.snapshot("h2")
     with pytest.raises(errors.NotOwned):
-        netns.create(agent, inputs)
+        netns.KIND.create(agent, inputs)
     assert netns.read(agent, inputs) is None
     rl.assert_same(before, rl.snapshot("h2"))
     assert rl.run("h2", "cat", path) == "stray\n"

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from hostnet import errors
-from hostnet.lab import LabInfo
 from hostnet.resources import netns_router
+from hostnet_lab import LabInfo
 from tests.lab import resourcelib as rl
 
 pytestmark = pytest.mark.lab

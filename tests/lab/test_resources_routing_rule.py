@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from hostnet import errors, ownership
-from hostnet.lab import LabInfo
 from hostnet.resources import route, routing_rule
+from hostnet_lab import LabInfo
 from tests.lab import resourcelib as rl
 
 pytestmark = pytest.mark.lab

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+import hostnet_lab
 from hostnet import errors, transport
-from hostnet import lab as hostnet_lab
-from hostnet.lab import LabInfo
 from hostnet.protocol import Op
 from hostnet.transport import Connection
+from hostnet_lab import LabInfo
 
 pytestmark = pytest.mark.lab
 

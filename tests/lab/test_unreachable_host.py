@@ -3,7 +3,7 @@ and one timeout for it, the other hosts refreshed, and the stack converging once
 it answers again.
 
 The lab drops every packet to and from the host on its switch
-(hostnet.labfault), so a connect to it times out as to a dead machine. A sniffer
+(hostnet_lab.fault), so a connect to it times out as to a dead machine. A sniffer
 on the switch's port toward the controller counts connection attempts: TCP SYNs
 to the host's port 22, one per source port (retransmissions of one attempt
 count once).
@@ -23,10 +23,10 @@ from typing import Any
 
 import pytest
 
-from hostnet import lab as hostnet_lab
-from hostnet.lab import LabInfo
-from hostnet.labnodes import SW32
+import hostnet_lab
 from hostnet.transport import Connection
+from hostnet_lab import LabInfo
+from hostnet_lab.nodes import SW32
 from tests.e2e import events, hoststate
 from tests.e2e.conftest import Stack, close_stack, open_stack
 

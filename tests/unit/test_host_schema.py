@@ -80,7 +80,7 @@ def test_verify_without_a_matrix_says_there_is_nothing_to_verify(tmp_path: Path)
     done = _verify(tmp_path, {"connections": {}})
     assert done.returncode == verify.NOTHING_TO_VERIFY
     assert "FAIL" not in done.stdout + done.stderr
-    assert "exports no 'matrix'" in done.stderr
+    assert "exports no 'hostnet:claims'" in done.stderr
 
 
 def test_verify_of_an_empty_matrix_passes_and_says_so(tmp_path: Path) -> None:

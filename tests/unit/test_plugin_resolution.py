@@ -86,6 +86,13 @@ def test_the_wheel_ships_pulumi_plugin_json_saying_no_plugin(wheel: Path) -> Non
     assert data == {"resource": False}
 
 
+def test_the_wheel_holds_the_engine_and_sdk_but_not_the_lab(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        packages = {name.split("/")[0] for name in archive.namelist()}
+    assert {"hostnet", "pulumi_hostnet"} <= packages
+    assert not any(name.startswith("hostnet_lab") for name in packages)
+
+
 def test_the_editable_install_carries_the_same_file() -> None:
     text = importlib.resources.files("pulumi_hostnet").joinpath("pulumi-plugin.json").read_text()
     assert json.loads(text) == {"resource": False}

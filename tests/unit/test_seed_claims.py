@@ -1,9 +1,11 @@
-"""The seed program's claims: which milestone says what, for each milestone set."""
+"""The seed program's claims: which milestone says what, for each milestone set,
+read as `hostnet verify` reads the stack's export (hostnet.claims)."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,9 +14,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "three
 from claims import earlier_claims, expected_matrix
 from seed import from_config
 
+from hostnet import claims as claims_format
 
-def _matrix(milestones: list[int], outside: str | None = "203.0.113.7") -> list[dict[str, object]]:
-    return expected_matrix(from_config(None, milestones, None, outside))
+
+def _read(exported: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [claims_format.claim(c, f"claims[{i}]", None) for i, c in enumerate(exported)]
+
+
+def _matrix(milestones: list[int], outside: str | None = "203.0.113.7") -> list[dict[str, Any]]:
+    return _read(expected_matrix(from_config(None, milestones, None, outside)))
 
 
 @pytest.mark.parametrize(
@@ -58,14 +66,14 @@ def test_unknown_milestone_is_refused() -> None:
 
 def test_sweep_lists_what_the_write_up_gave_up() -> None:
     seed = from_config(None, [1, 2, 3, 4, 7], None, "203.0.113.7")
-    earlier = earlier_claims(seed)
+    earlier = _read(earlier_claims(seed))
     # Milestone 7 sends 10.32.171.0/24 through the router: the NAT claim towards the
     # gateway (milestone 2) is given up; nothing else of earlier states is left out.
     assert {(c["source"], c["address"], c["milestone"]) for c in earlier} == {
         (f"test{i}.1", "10.32.171.1", 2) for i in (1, 2, 3)
     }
     assert {c["given_up"]["milestone"] for c in earlier} == {7}
-    kept = [c for c in expected_matrix(seed) if c.get("write_up_gave_up")]
+    kept = [c for c in _read(expected_matrix(seed)) if c.get("write_up_gave_up")]
     assert len(kept) == 6 and {c["address"][:10] for c in kept} == {"192.168.6."}
     assert all(c["expect"] == "ok" and c["milestone"] == 3 for c in kept)
 

@@ -50,7 +50,7 @@ def status_of(res: Declared, observed: Mapping[str, Any] | None) -> Status:
     if observed is None:
         return Status(rid=res.rid, name=res.name, state="missing")
     module = KINDS[res.kind]
-    keys = (module.POLICY.replace | module.POLICY.update) - _NOT_COMPARED
+    keys = (module.policy.replace | module.policy.update) - _NOT_COMPARED
     fields = tuple(
         sorted(k for k in keys if k in res.outputs and observed.get(k) != res.outputs[k])
     )

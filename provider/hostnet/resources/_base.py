@@ -13,7 +13,7 @@ import contextvars
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from hostnet import errors, ownership
 from hostnet.agent_client import Agent
@@ -103,50 +103,153 @@ def _replaces(key: str, old: Any, new: Any) -> bool:
 
 @dataclass(frozen=True, kw_only=True)
 class Step:
-    """A forward op and, if it changed something, the ops that take it back."""
+    """A forward op and, if it makes or changes something, the ops that take it back."""
 
     op: Op
-    undo: Callable[[Any], list[Op]] | None = None
+    undo: tuple[Op, ...] = ()
+
+    def __str__(self) -> str:
+        text = _op_text(self.op)
+        if not self.undo:
+            return text
+        return f"{text}  (undo: {'; '.join(_op_text(op) for op in self.undo)})"
+
+
+def _op_text(op: Op) -> str:
+    args = " ".join(f"{k}={v!r}" for k, v in sorted(op.wire()["args"].items()))
+    return f"{op.op} {args}".rstrip()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Plan:
+    """What one apply sends to the host: data, printed one step per line."""
+
+    steps: tuple[Step, ...] = ()
+
+    @property
+    def ops(self) -> list[Op]:
+        return [step.op for step in self.steps]
+
+    @property
+    def makes(self) -> bool:
+        """Whether the plan makes something a failed create must take back."""
+        return any(step.undo for step in self.steps)
+
+    def __str__(self) -> str:
+        return "\n".join(str(step) for step in self.steps) or "(nothing to do)"
+
+
+def apply(agent: Agent, plan: Plan) -> list[Any]:
+    """Send the plan as one batch: the agent holds the host lock across it and
+    stops at the first failing op, whose index tells what ran and must be undone.
+
+    A Python dynamic provider cannot report a half-made resource, so a plan that
+    fails leaves nothing it made behind.
+    """
+    if not plan.steps:
+        return []
+    try:
+        results = agent.batch(plan.ops)
+    except errors.AgentError as exc:
+        ran = exc.failed_at if exc.failed_at is not None else len(exc.results)
+        undo(agent, plan.steps[:ran])
+        raise
+    if plan.makes:
+        note_made()
+    return results
+
+
+def undo(agent: Agent, steps: Iterable[Step]) -> None:
+    """Take back steps in reverse; keep going past a failing undo, because the
+    error that caused the undo is the one to report."""
+    for step in reversed(list(steps)):
+        if step.undo:
+            with contextlib.suppress(errors.HostnetError):
+                agent.batch(list(step.undo))
 
 
 def run_plan(agent: Agent, steps: Iterable[Step]) -> list[Any]:
-    """Run steps one by one; on failure undo the done ones in reverse, then raise.
+    """Transition: the old entry point; kinds move to ``Kind`` and ``apply``."""
+    return apply(agent, Plan(steps=tuple(steps)))
 
-    A Python dynamic provider cannot report a half-made resource, so a create that
-    fails must leave nothing behind.
+
+Spec = Mapping[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Kind:
+    """One resource kind: ``check -> observe -> plan -> apply -> verify``.
+
+    ``spec`` is the checked inputs plus ``resource_id`` (the id, and so the mark,
+    the object is made with; an update keeps the one it was created with).
+    ``observe`` reads the host; ``plan(spec, observed, olds)`` is pure and returns
+    the steps; ``read`` is the read-back and the refresh; ``retire`` gives the ops
+    that delete the object. ``settle`` turns the plan's results into the outputs
+    read back (the value a sysctl had before); ``verify`` compares the read-back
+    with the spec (by default on every update field).
     """
-    done: list[tuple[Step, Any]] = []
-    try:
-        for step in steps:
-            done.append((step, agent.call(step.op.op, **step.op.args)))
-            if step.undo is not None:
-                note_made()
-    except Exception:
-        for step, result in reversed(done):
-            if step.undo is None:
-                continue
-            try:
-                agent.batch(step.undo(result))
-            except errors.HostnetError:
-                continue  # keep undoing the rest; the original error matters more
-        raise
-    return [result for _, result in done]
 
+    name: str
+    policy: FieldPolicy
+    what: str
+    check: Callable[[Mapping[str, Any]], tuple[dict[str, Any], list[Failure]]]
+    make_id: Callable[[Mapping[str, Any]], str]
+    observe: Callable[[Agent, Spec], Any]
+    plan: Callable[[Spec, Any, Spec], Plan]
+    read: Callable[[Agent, Mapping[str, Any]], dict[str, Any] | None]
+    retire: Callable[[Spec], list[Op]]
+    settle: Callable[[Spec, list[Any], Spec], dict[str, Any]] | None = None
+    verify: Callable[[dict[str, Any] | None, Spec], dict[str, Any]] | None = None
 
-class Kind(Protocol):
-    """The shape of a resource kind module."""
+    def spec(self, inputs: Mapping[str, Any], olds: Mapping[str, Any] | None = None) -> Spec:
+        rid = (olds or {}).get("resource_id") or inputs.get("resource_id") or self.make_id(inputs)
+        return {**inputs, "resource_id": rid}
 
-    KIND: str
-    POLICY: FieldPolicy
+    def create(self, agent: Agent, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        spec = self.spec(inputs)
+        plan = self.plan(spec, self.observe(agent, spec), {})
+        results = apply(agent, plan)
+        try:
+            return self._verified(agent, spec, results, {})
+        except Exception:
+            undo(agent, plan.steps)  # Pulumi records nothing of a failed create
+            raise
 
-    def check(self, news: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]: ...
-    def make_id(self, inputs: Mapping[str, Any]) -> str: ...
-    def create(self, agent: Agent, inputs: Mapping[str, Any]) -> dict[str, Any]: ...
-    def read(self, agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None: ...
     def update(
         self, agent: Agent, olds: Mapping[str, Any], news: Mapping[str, Any]
-    ) -> dict[str, Any]: ...
-    def delete(self, agent: Agent, outputs: Mapping[str, Any]) -> None: ...
+    ) -> dict[str, Any]:
+        spec = self.spec(news, olds)
+        results = apply(agent, self.plan(spec, self.observe(agent, spec), olds))
+        return self._verified(agent, spec, results, olds)
+
+    def delete(self, agent: Agent, outputs: Mapping[str, Any]) -> None:
+        spec = self.spec(outputs)
+        delete_quietly(agent, self.retire(spec), rid=spec["resource_id"])
+
+    def _verified(self, agent: Agent, spec: Spec, results: list[Any], olds: Spec) -> dict[str, Any]:
+        outputs = self.settle(spec, results, olds) if self.settle else dict(spec)
+        observed = self.read(agent, outputs)
+        if self.verify is not None:
+            return self.verify(observed, spec)
+        return verified(
+            observed,
+            rid=spec["resource_id"],
+            inputs=spec,
+            fields=self.policy.update,
+            what=self.what,
+        )
+
+
+REGISTRY: dict[str, Kind] = {}
+
+
+def register(kind: Kind) -> Kind:
+    """Add a kind to the registry the provider and the SDK dispatch on; a name
+    given twice is a programming error caught at import."""
+    if kind.name in REGISTRY:
+        raise ValueError(f"resource kind {kind.name!r} registered twice")
+    REGISTRY[kind.name] = kind
+    return kind
 
 
 def note_made() -> None:
@@ -180,9 +283,9 @@ def delete_quietly(agent: Agent, ops: list[Op], *, rid: str) -> None:
         log.warning(note)
 
 
-def undo_with(ops: list[Op]) -> Callable[[Any], list[Op]]:
-    """An undo that runs fixed ops whatever the forward op returned."""
-    return lambda _result: ops
+def undo_with(ops: list[Op]) -> tuple[Op, ...]:
+    """Transition: kinds build ``Step(undo=(...))`` directly."""
+    return tuple(ops)
 
 
 def create_or_undo(make: Callable[[], dict[str, Any]], undo: Callable[[], None]) -> dict[str, Any]:

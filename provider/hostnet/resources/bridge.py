@@ -134,7 +134,7 @@ def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> None:
         args={"netns": netns, "ifname": name, **own, "mtu": inputs.get("mtu")},
     )
     undo_create = [Op(op="link_delete", args={"netns": netns, "ifname": name, **own})]
-    steps = [Step(op=ensure, undo=undo_with(undo_create) if created else None)]
+    steps = [Step(op=ensure, undo=undo_with(undo_create) if created else ())]
     # Ports join while the bridge is still down: attaching to a running bridge
     # costs the kernel work proportional to the ports it already has.
     steps += _port_steps(inputs, rid, links, current)

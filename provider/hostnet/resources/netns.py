@@ -13,16 +13,10 @@ from hostnet.agent_client import Agent
 from hostnet.ids import make_id
 from hostnet.ownership import claim, is_mine
 from hostnet.protocol import Op
-from hostnet.resources._base import (
-    FieldPolicy,
-    create_and_update,
-    delete_quietly,
-    note_made,
-    verified,
-)
+from hostnet.resources._base import FieldPolicy, Kind, Plan, Spec, Step, register
 from hostnet.validate import Checker, Failure
 
-KIND = "netns"
+NAME = "netns"
 POLICY = FieldPolicy(replace=frozenset({"host", "name"}), update=frozenset())
 
 
@@ -38,16 +32,21 @@ def check(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]:
 
 
 def make_id_for(inputs: Mapping[str, Any]) -> str:
-    return make_id(host=inputs["host"]["name"], kind=KIND, name=inputs["name"])
+    return make_id(host=inputs["host"]["name"], kind=NAME, name=inputs["name"])
 
 
-def _apply(
-    agent: Agent, rid: str, inputs: Mapping[str, Any], _olds: Mapping[str, Any]
-) -> dict[str, Any]:
-    if agent.call("netns_ensure", name=inputs["name"], **claim(inputs, rid=rid))["created"]:
-        note_made()
-    observed = read(agent, {**inputs, "resource_id": rid})
-    return verified(observed, rid=rid, inputs=inputs, fields=(), what="namespace")
+def observe(agent: Agent, spec: Spec) -> dict[str, Any] | None:
+    found: dict[str, Any] | None = agent.call("netns_read", name=spec["name"])
+    return found
+
+
+def plan(spec: Spec, observed: dict[str, Any] | None, _olds: Spec) -> Plan:
+    own = claim(spec, rid=spec["resource_id"])
+    ensure = Op(op="netns_ensure", args={"name": spec["name"], **own})
+    # A namespace that was there (this stack's, renamed or replaced) is taken
+    # over by the agent's claim rule and stays if this create fails.
+    undo = () if observed is not None else tuple(retire(spec))
+    return Plan(steps=(Step(op=ensure, undo=undo),))
 
 
 def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -58,10 +57,21 @@ def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
     return {**outputs, "resource_id": rid}
 
 
-def delete(agent: Agent, outputs: Mapping[str, Any]) -> None:
-    rid = outputs.get("resource_id") or make_id_for(outputs)
-    own = claim(outputs, rid=rid)
-    delete_quietly(agent, [Op(op="netns_delete", args={"name": outputs["name"], **own})], rid=rid)
+def retire(spec: Spec) -> list[Op]:
+    own = claim(spec, rid=spec["resource_id"])
+    return [Op(op="netns_delete", args={"name": spec["name"], **own})]
 
 
-create, update = create_and_update(make_id_for=make_id_for, apply=_apply, delete=delete)
+KIND = register(
+    Kind(
+        name=NAME,
+        policy=POLICY,
+        what="namespace",
+        check=check,
+        make_id=make_id_for,
+        observe=observe,
+        plan=plan,
+        read=read,
+        retire=retire,
+    )
+)

@@ -163,7 +163,7 @@ def _leg_steps(
                     **own,
                 },
             ),
-            undo=undo_with(undo) if made else None,
+            undo=undo_with(undo) if made else (),
         ),
         Step(op=Op(op="addr_replace", args={**inside, "addresses": [leg["address"]]})),
         Step(op=Op(op="link_set", args={**inside, **own, "up": True})),
@@ -192,7 +192,7 @@ def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any], olds: Mapping[str,
     steps = [
         Step(
             op=Op(op="netns_ensure", args={"name": ns, **own}),
-            undo=undo_with([Op(op="netns_delete", args={"name": ns, **own})]) if fresh else None,
+            undo=undo_with([Op(op="netns_delete", args={"name": ns, **own})]) if fresh else (),
         ),
         Step(
             op=Op(

@@ -120,7 +120,7 @@ def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> None:
         },
     )
     undo = [Op(op="link_delete", args={"ifname": inputs["name"], **claim(inputs, rid=rid)})]
-    steps = [Step(op=ensure, undo=undo_with(undo) if existing is None else None)]
+    steps = [Step(op=ensure, undo=undo_with(undo) if existing is None else ())]
     run_plan(agent, steps + _set_ends(inputs, rid))
 
 

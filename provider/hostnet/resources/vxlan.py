@@ -192,15 +192,13 @@ def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> int | None:
         },
     )
     undo_create = [Op(op="link_delete", args={"netns": netns, "ifname": name, **own})]
-    steps = [Step(op=ensure, undo=undo_with(undo_create) if have is None else None)]
+    steps = [Step(op=ensure, undo=undo_with(undo_create) if have is None else ())]
     remotes = list(inputs.get("remotes") or [])
     for dst in remotes:
         if dst not in (have or []):
             # On a device that was there, an added entry is taken back on failure;
             # on a new one the device's own undo removes it.
-            undo = (
-                undo_with([_fdb_op("fdb_delete", inputs, own, dst)]) if have is not None else None
-            )
+            undo = undo_with([_fdb_op("fdb_delete", inputs, own, dst)]) if have is not None else ()
             steps.append(Step(op=_fdb_op("fdb_ensure", inputs, own, dst), undo=undo))
     steps += [
         Step(op=_fdb_op("fdb_delete", inputs, own, dst, learned=True))

@@ -168,7 +168,7 @@ def resource_name(kind: str, props: Mapping[str, Any]) -> str:
     if props.get("resource_id"):
         return str(props["resource_id"])
     try:
-        return str(KINDS[kind].make_id_for(props))
+        return str(KINDS[kind].make_id(props))
     except (KeyError, TypeError, ValueError):
         return "?"
 
@@ -230,7 +230,7 @@ class HostnetProvider(ResourceProvider):
     @_profiling.profiled
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         learn_pin(_from_wire(olds))
-        result = diff(policy=self._module().POLICY, olds=_from_wire(olds), news=_from_wire(news))
+        result = diff(policy=self._module().policy, olds=_from_wire(olds), news=_from_wire(news))
         return DiffResult(
             changes=result.changes,
             replaces=result.replaces,
@@ -248,7 +248,7 @@ class HostnetProvider(ResourceProvider):
         outs = guard.run(
             kind=self.kind,
             conn=conn,
-            key=module.make_id_for(inputs),
+            key=module.make_id(inputs),
             inputs=inputs,
             olds=None,
             apply=lambda agent: module.create(agent, inputs),
@@ -267,7 +267,7 @@ class HostnetProvider(ResourceProvider):
         if observed is None:
             return ReadResult("", {})
         module = self._module()
-        keys = module.POLICY.inputs | set(hosts.SECRET_INPUTS) | {"owner", "adopt"}
+        keys = module.policy.inputs | set(hosts.SECRET_INPUTS) | {"owner", "adopt"}
         inputs = {k: v for k, v in observed.items() if k in keys}
         return ReadResult(id_, observed, inputs)
 
@@ -291,7 +291,7 @@ class HostnetProvider(ResourceProvider):
         outs = guard.run(
             kind=self.kind,
             conn=conn,
-            key=olds.get("resource_id") or module.make_id_for(inputs),
+            key=olds.get("resource_id") or module.make_id(inputs),
             inputs=inputs,
             olds=olds,
             apply=lambda agent: module.update(agent, olds, inputs),

@@ -114,7 +114,7 @@ def _register(kind: str, resource_name: str, known: Mapping[str, Any]) -> None:
     inputs, failures = module.check(known)
     if failures:
         return  # the provider's check names the field
-    rid = module.make_id_for(inputs)
+    rid = module.make_id(inputs)
     with _declared_lock:
         other = _declared.setdefault(rid, resource_name)
     if other != resource_name:

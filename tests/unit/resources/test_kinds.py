@@ -114,7 +114,7 @@ def _inputs(kind_name: str, /, **overrides: Any) -> dict[str, Any]:
 def test_valid_inputs_pass_and_make_a_readable_id(kind: str) -> None:
     inputs, failures = KINDS[kind].check(_inputs(kind))
     assert failures == []
-    rid = KINDS[kind].make_id_for(inputs)
+    rid = KINDS[kind].make_id(inputs)
     parsed = parse_id(rid)
     assert (parsed.host, parsed.kind) == ("h1", kind)
 
@@ -172,10 +172,10 @@ def test_diff_classifies(kind: str, change: dict[str, Any], replaces: list[str])
     module = KINDS[kind]
     olds, failures = module.check(_inputs(kind))
     assert failures == []
-    olds = {**olds, "resource_id": module.make_id_for(olds), "ifindex": 9}
+    olds = {**olds, "resource_id": module.make_id(olds), "ifindex": 9}
     news, failures = module.check(_inputs(kind, **change))
     assert failures == []
-    result = diff(policy=module.POLICY, olds=olds, news=news)
+    result = diff(policy=module.policy, olds=olds, news=news)
     assert result.changes is True
     assert result.replaces == replaces
 
@@ -185,6 +185,6 @@ def test_no_change_is_no_diff(kind: str) -> None:
     module = KINDS[kind]
     olds, failures = module.check(_inputs(kind))
     assert failures == []
-    outputs = {**olds, "resource_id": module.make_id_for(olds), "ifindex": 9, "mac": "aa:bb"}
+    outputs = {**olds, "resource_id": module.make_id(olds), "ifindex": 9, "mac": "aa:bb"}
     news, _ = module.check(_inputs(kind))
-    assert diff(policy=module.POLICY, olds=outputs, news=news).changes is False
+    assert diff(policy=module.policy, olds=outputs, news=news).changes is False

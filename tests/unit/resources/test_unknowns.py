@@ -179,7 +179,7 @@ CASES = [(kind, path) for kind in sorted(FULL) for path in _paths(_inputs(kind))
 def test_the_table_covers_every_input_of_every_kind() -> None:
     for kind, module in KINDS.items():
         covered = {k for case in FULL if case.split("-")[0] == kind for k in FULL[case]}
-        assert covered | {"host"} == set(module.POLICY.inputs), kind
+        assert covered | {"host"} == set(module.policy.inputs), kind
     assert len(CASES) > 150
 
 
@@ -204,13 +204,13 @@ def test_unknown_diffs_as_a_change_that_replaces_only_replace_fields(
 ) -> None:
     module = _kind(kind)
     olds, _ = module.check(_inputs(kind))
-    outputs = {**olds, "resource_id": module.make_id_for(olds)}
+    outputs = {**olds, "resource_id": module.make_id(olds)}
     news, _ = module.check(_with(_inputs(kind), path, UNKNOWN))
-    result = diff(policy=module.POLICY, olds=outputs, news=news)
+    result = diff(policy=module.policy, olds=outputs, news=news)
     field = path[0]
     assert result.changes is True
     # A host is the same machine while its name and address stay; only they may replace.
-    replaces = field in module.POLICY.replace and (
+    replaces = field in module.policy.replace and (
         field != "host" or path in (("host",), ("host", "name"), ("host", "address"))
     )
     assert (field in result.replaces) is replaces

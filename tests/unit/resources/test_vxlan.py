@@ -34,7 +34,7 @@ def test_valid_inputs_get_the_defaults_and_a_readable_id() -> None:
     assert inputs["dstport"] == 4789
     assert inputs["learning"] is True
     assert "mtu" not in inputs  # the underlay's minus 50, found on the host
-    assert parse_id(vxlan.make_id_for(inputs)).kind == "vxlan"
+    assert parse_id(vxlan.make_id(inputs)).kind == "vxlan"
     multicast, failures = vxlan.check(
         _inputs(remotes=None, group="239.1.1.42", dev="ens32", dstport=8472.0)
     )
@@ -102,7 +102,7 @@ def test_diff(change: dict[str, Any], replaces: list[str], first: bool) -> None:
     olds, _ = vxlan.check(_inputs())
     news, failures = vxlan.check(_inputs(**change))
     assert failures == []
-    found = diff(policy=vxlan.POLICY, olds={**olds, "ifindex": 7}, news=news)
+    found = diff(policy=vxlan.policy, olds={**olds, "ifindex": 7}, news=news)
     assert found.changes
     assert found.replaces == replaces
     assert found.delete_before_replace is first
@@ -111,4 +111,4 @@ def test_diff(change: dict[str, Any], replaces: list[str], first: bool) -> None:
 def test_no_change_is_no_diff() -> None:
     olds, _ = vxlan.check(_inputs())
     news, _ = vxlan.check(_inputs())
-    assert not diff(policy=vxlan.POLICY, olds={**olds, "default_mtu": 1450}, news=news).changes
+    assert not diff(policy=vxlan.policy, olds={**olds, "default_mtu": 1450}, news=news).changes

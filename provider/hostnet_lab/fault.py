@@ -19,9 +19,9 @@ import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from hostnet import _labinit as li
-from hostnet._labinit import LabError
-from hostnet.labnodes import HOSTS, SW32, read_state
+from hostnet_lab import plumbing as li
+from hostnet_lab.nodes import HOSTS, SW32, read_state
+from hostnet_lab.plumbing import LabError
 
 _CHAIN = "FORWARD"
 

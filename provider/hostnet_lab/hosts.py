@@ -7,7 +7,7 @@ A lab host's sshd gives every session ``PATH=/run/hostnet-lab/bin:...`` (its own
   interpreter of that version (``pyenv prefix 3.6``; nothing is downloaded).
 - ``--old-kernel h1`` makes the host answer as CentOS 7 does (kernel 3.10,
   iptables 1.4.21), through a ``python3`` wrapper that preloads a shim the lab
-  compiles with ``cc`` from the C below: setsockopt(SOL_NETLINK,
+  compiles with ``cc`` from files/old_kernel.c: setsockopt(SOL_NETLINK,
   NETLINK_EXT_ACK or NETLINK_GET_STRICT_CHK) fails with ENOPROTOOPT (options of
   4.12 and 4.20) and memfd_create (3.17) with ENOSYS. ``iptables-restore``
   wrappers refuse ``-w`` as 1.4.21 does (it came in 1.6.2) and run the real
@@ -28,53 +28,11 @@ import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from hostnet._labinit import LabError
-from hostnet.labnodes import HOSTS, host_exec
+from hostnet_lab.nodes import HOSTS, host_exec
+from hostnet_lab.plumbing import LabError, lab_file, script
 
 BIN_DIR = "/run/hostnet-lab/bin"
 SESSION_PATH = f"{BIN_DIR}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-OLD_KERNEL_C = r"""
-#define _GNU_SOURCE
-#include <dlfcn.h>
-#include <errno.h>
-#include <sys/socket.h>
-
-/* What a 3.10 kernel answers: netlink_setsockopt() knows neither option. */
-int setsockopt(int fd, int level, int name, const void *value, socklen_t length)
-{
-    static int (*real)(int, int, int, const void *, socklen_t);
-    if (level == 270 && (name == 11 || name == 12)) {  /* SOL_NETLINK: EXT_ACK, GET_STRICT_CHK */
-        errno = ENOPROTOOPT;
-        return -1;
-    }
-    if (!real)
-        real = (int (*)(int, int, int, const void *, socklen_t))dlsym(RTLD_NEXT, "setsockopt");
-    return real(fd, level, name, value, length);
-}
-
-/* No memfd_create before 3.17. */
-int memfd_create(const char *name, unsigned int flags)
-{
-    (void)name;
-    (void)flags;
-    errno = ENOSYS;
-    return -1;
-}
-"""
-
-# iptables-restore 1.4.21 knows no -w/--wait (getopt says so, exit 2) and takes
-# no xtables lock; the real tool here would take /run/xtables.lock itself, so it
-# is pointed at a lock file of its own.
-_OLD_RESTORE = """\
-#!/bin/sh
-for a in "$@"; do
-  case $a in
-    -w|--wait|-w*|--wait=*) echo "$(basename "$0"): invalid option -- 'w'" >&2; exit 2 ;;
-  esac
-done
-XTABLES_LOCKFILE=/run/hostnet-lab-restore-1.4.21.lock exec {real} "$@"
-"""
 
 
 def pyenv_python(version: str) -> Path:
@@ -98,7 +56,8 @@ def pyenv_python(version: str) -> Path:
 
 def shim() -> Path:
     """The old-kernel shim, compiled once per source into the user's cache."""
-    digest = hashlib.sha256(OLD_KERNEL_C.encode()).hexdigest()[:16]
+    code = lab_file("old_kernel.c")
+    digest = hashlib.sha256(code.encode()).hexdigest()[:16]
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hostnet" / "lab"
     target = base / f"oldkernel-{digest}.so"
     if target.is_file():
@@ -106,7 +65,7 @@ def shim() -> Path:
     base.mkdir(parents=True, exist_ok=True)
     source = base / f"oldkernel-{digest}.{os.getpid()}.c"
     tmp = source.with_suffix(".so")
-    source.write_text(OLD_KERNEL_C)
+    source.write_text(code)
     try:
         argv = ["cc", "-shared", "-fPIC", "-O2", "-Wall", "-o", str(tmp), str(source), "-ldl"]
         done = subprocess.run(argv, capture_output=True, text=True, check=False)  # noqa: S603
@@ -122,17 +81,18 @@ def shim() -> Path:
 
 
 def bin_files(*, python: Path | None, old_kernel: bool) -> dict[str, str]:
-    """The files of one host's session bin directory (name -> contents)."""
-    files: dict[str, str] = {}
-    exe = shlex.quote(str(python or "/usr/bin/python3"))
+    """The files of one host's session bin directory (name -> contents): a python3
+    (scripts/python3.sh) and the settings it reads, and in old-kernel mode the
+    iptables-restore wrappers."""
+    if python is None and not old_kernel:
+        return {}
+    settings = [f"interpreter={shlex.quote(str(python or '/usr/bin/python3'))}"]
     if old_kernel:
-        preload = shlex.quote(str(shim()))
-        files["python3"] = f'#!/bin/sh\nLD_PRELOAD={preload} exec {exe} "$@"\n'
-        for mode in ("", "-legacy", "-nft"):
-            name = f"iptables{mode}-restore"
-            files[name] = _OLD_RESTORE.format(real=shlex.quote(f"/usr/sbin/{name}"))
-    elif python is not None:
-        files["python3"] = f'#!/bin/sh\nexec {exe} "$@"\n'
+        settings.append(f"shim={shlex.quote(str(shim()))}")
+    files = {"python3": script("python3.sh"), "python3.env": "\n".join(settings) + "\n"}
+    if old_kernel:
+        restore = script("iptables-restore-1.4.21.sh")
+        files.update({f"iptables{mode}-restore": restore for mode in ("", "-legacy", "-nft")})
     return files
 
 
@@ -159,11 +119,8 @@ def configure(
 
 
 def _install(host: str, files: Mapping[str, str]) -> None:
-    script = [f"rm -rf {BIN_DIR}", f"mkdir -p {BIN_DIR}"]
-    for name, text in files.items():
-        path = shlex.quote(f"{BIN_DIR}/{name}")
-        script.append(f"printf %s {shlex.quote(text)} > {path} && chmod 755 {path}")
-    done = host_exec(host, ["/bin/sh", "-ec", "\n".join(script)])
+    argv = ["/bin/sh", "-c", script("install-bin.sh"), "install-bin.sh", BIN_DIR]
+    done = host_exec(host, [*argv, *(item for pair in files.items() for item in pair)])
     if done.returncode != 0:
         raise LabError(f"cannot set up {host}'s interpreter: {done.stderr.strip()}")
 

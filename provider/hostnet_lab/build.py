@@ -9,19 +9,20 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from hostnet import _labinit as li
-from hostnet import labhosts
-from hostnet._labinit import LabError
-from hostnet.labnodes import (
+from hostnet_lab import hosts as labhosts
+from hostnet_lab import plumbing as li
+from hostnet_lab.nodes import (
     CONTAINERS,
     CTL,
     CTL_ADDRESS,
     CTL_SESSION,
+    DEFAULT_CONTAINERS,
     GATEWAY,
     GW,
     HOST_SYSCTLS,
     HOSTS,
     LAB_DIR,
+    MAX_CONTAINERS,
     NETNS,
     NODES,
     OUTSIDE,
@@ -33,6 +34,8 @@ from hostnet.labnodes import (
     LabInfo,
     Node,
     assert_no_lab_route_in_machine_ns,
+    container_name,
+    container_prefix,
     ctl_argv,
     enter_ctl,
     health,
@@ -44,26 +47,34 @@ from hostnet.labnodes import (
     step_out,
     write_state,
 )
-from hostnet.labprofiles import PLAIN, RP_FILTER, RP_WATCHER, Profile, profile_named
-from hostnet.labprofiles import host_batch as profile_host_batch
-from hostnet.labprofiles import host_shell as profile_host_shell
+from hostnet_lab.plumbing import LabError
+from hostnet_lab.profiles import PLAIN, RP_FILTER, Profile, profile_named
+from hostnet_lab.profiles import host_args as profile_host_args
+from hostnet_lab.profiles import host_batch as profile_host_batch
 
 
 def up(
     *,
     profile: str = PLAIN,
+    containers: int = DEFAULT_CONTAINERS,
     host_python: Mapping[str, str] | None = None,
     old_kernel: Iterable[str] = (),
 ) -> LabInfo:
     """Build the lab, or verify the running one (idempotent; a running lab of another
-    profile, hostnet.labprofiles, is rebuilt); then give each host the interpreter
-    and mode asked for (hostnet.labhosts), the defaults otherwise."""
-    info = _up(profile=profile)
+    profile, hostnet_lab.profiles, is rebuilt); give each host `containers`
+    containers (testK.1 .. testK.N; added or removed in place on a running lab);
+    then give each host the interpreter and mode asked for (hostnet_lab.hosts), the
+    defaults otherwise."""
+    if isinstance(containers, bool) or not isinstance(containers, int):
+        raise LabError(f"containers: {containers!r} is not a whole number")
+    if not 1 <= containers <= MAX_CONTAINERS:
+        raise LabError(f"containers: {containers} is not between 1 and {MAX_CONTAINERS}")
+    info = _up(profile=profile, containers=containers)
     labhosts.configure(host_python=host_python, old_kernel=old_kernel)
     return info
 
 
-def _up(*, profile: str) -> LabInfo:
+def _up(*, profile: str, containers: int) -> LabInfo:
     _require_root()
     try:
         chosen = profile_named(profile)
@@ -71,6 +82,7 @@ def _up(*, profile: str) -> LabInfo:
         raise LabError(str(exc)) from None
     state = read_state()
     if state is not None and not health(state) and state.get("profile", PLAIN) == profile:
+        _set_containers(state, count=containers, profile=chosen)
         return load_lab()
     step_out()
     if li.proc_ns(os.getpid(), "net") in lab_netns_inodes():
@@ -89,6 +101,9 @@ def _up(*, profile: str) -> LabInfo:
     write_state(state)
     try:
         _build(state, chosen)
+        _set_containers(state, count=containers, profile=chosen)
+        state["complete"] = True
+        write_state(state)
     except BaseException:
         down()
         raise
@@ -111,12 +126,14 @@ def _build(state: dict[str, Any], profile: Profile) -> None:
     for netns, batch in _netns_batches(profile).items():
         li.run(["ip", "-n", netns, "-batch", "-"], stdin=batch)
     for host in HOSTS:
-        script = profile_host_shell(profile)
         li.run(
-            ["ip", "netns", "exec", host.netns, "/bin/sh", "-c", script],
+            [
+                *["ip", "netns", "exec", host.netns, "/bin/sh", "-c"],
+                *[li.script("host-profile.sh"), "host-profile.sh", *profile_host_args(profile)],
+            ],
             stdin=profile.foreign_rules,
         )
-    whoami = ["ip", "netns", "exec", GW, "/usr/bin/python3", "-c", li.WHOAMI]
+    whoami = ["ip", "netns", "exec", GW, "/usr/bin/python3", "-c", li.script("whoami.py")]
     first = {host.name: (_host_argv(host), SSH_PORT) for host in HOSTS}
     _start_all(state, {**first, "whoami": (whoami, WHOAMI_PORT)})
     # A container is created from inside its host, so the host must be up first.
@@ -129,15 +146,43 @@ def _build(state: dict[str, Any], profile: Profile) -> None:
         container_net = f"/proc/{state['nodes'][name]['pid']}/ns/net"
         li.run(
             [
-                *["nsenter", "-t", str(host_pid), "-m", "--", "/bin/sh", "-c", li.BIND_NS],
-                *["hostnet-bind", container_net, f"/run/netns/{name}"],
+                *["nsenter", "-t", str(host_pid), "-m", "--", "/bin/sh", "-c"],
+                *[li.script("bind-ns.sh"), "bind-ns.sh", container_net, f"/run/netns/{name}"],
             ]
         )
     if profile.container_rp_filter:
         _strict_namespaces(state)
     _verify_ssh()
     assert_no_lab_route_in_machine_ns()
-    state["complete"] = True
+
+
+def _set_containers(state: dict[str, Any], *, count: int, profile: Profile) -> None:
+    """Containers 2..count on every host as network namespaces named on it, no
+    process each (scripts/containers.sh); those above count that an earlier `up`
+    made are removed with every process in them. A missing one is made again."""
+    made = int(state.get("containers", DEFAULT_CONTAINERS))
+    if count == made == DEFAULT_CONTAINERS:
+        return
+    state["containers"] = max(made, count)  # what `down` or the next `up` may find
+    write_state(state)
+    settings = RP_FILTER if profile.container_rp_filter else ()
+    script = li.script("containers.sh")
+    for host in HOSTS:
+        pid = str(state["nodes"][host.name]["pid"])
+        named = (
+            Path(f"/proc/{pid}/root/run/netns") / container_name(host, i)
+            for i in range(count + 1, made + 1)
+        )
+        leaving = {inode for path in named if (inode := li.ns_file_inode(path)) is not None}
+        if leaving:
+            li.kill_in({"net": leaving}, pids=set())
+        li.run(
+            [
+                *["nsenter", "-t", pid, "-n", "-m", "--", "/bin/sh", "-c", script],
+                *["containers.sh", container_prefix(host), str(count), str(made), *settings],
+            ]
+        )
+    state["containers"] = count
     write_state(state)
 
 
@@ -146,9 +191,10 @@ def _strict_namespaces(state: dict[str, Any]) -> None:
     for node in CONTAINERS:
         pid = str(state["nodes"][node.name]["pid"])
         li.run(["nsenter", "-t", pid, "-n", "--", "sysctl", "-q", "-w", *RP_FILTER])
+    rp_watcher = li.script("rp_watcher.py")
     for host in HOSTS:
         pid = str(state["nodes"][host.name]["pid"])
-        argv = ["nsenter", "-t", pid, "-n", "-m", "--", "/usr/bin/python3", "-c", RP_WATCHER]
+        argv = ["nsenter", "-t", pid, "-n", "-m", "--", "/usr/bin/python3", "-c", rp_watcher]
         # Lives in the host's namespaces, so `lab down` ends it with them.
         li.spawn_detached(argv=argv, log=LAB_DIR / "logs" / f"rp-watcher-{host.name}.log")
 
@@ -157,7 +203,7 @@ def _host_argv(host: Node) -> list[str]:
     return [
         *["ip", "netns", "exec", host.netns],
         *["unshare", "--mount", "--uts", "--propagation", "private"],
-        *["/bin/sh", "-c", li.NODE_INIT, "hostnet-node", host.name],
+        *["/bin/sh", "-c", li.script("node-init.sh"), "node-init.sh", host.name],
         str(LAB_DIR / "nodes" / host.name),
     ]
 
@@ -169,7 +215,7 @@ def _container_argv(name: str, *, host_pid: int) -> list[str]:
     return [
         *["nsenter", "-t", str(host_pid), "-n", "--"],
         *["unshare", "--net", "--mount", "--uts", "--propagation", "private"],
-        *["/bin/sh", "-c", li.NODE_INIT, "hostnet-node", name],
+        *["/bin/sh", "-c", li.script("node-init.sh"), "node-init.sh", name],
         str(LAB_DIR / "nodes" / name),
     ]
 
@@ -307,7 +353,8 @@ def status() -> str:
     if state is None:
         return "lab: down" + (f" (stray {LAB_DIR})" if LAB_DIR.exists() else "")
     problems = health(state)
-    where = f"{LAB_DIR}, profile {state.get('profile', PLAIN)}"
+    count = state.get("containers", DEFAULT_CONTAINERS)
+    where = f"{LAB_DIR}, profile {state.get('profile', PLAIN)}, containers per host: {count}"
     lines = [f"lab: {'up' if not problems else 'broken'} ({where})"]
     for name, record in state["nodes"].items():
         node = NODES.get(name)

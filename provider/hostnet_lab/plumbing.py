@@ -1,13 +1,14 @@
-"""Process and namespace plumbing for hostnet.lab: the programs a lab node runs,
+"""Process and namespace plumbing for hostnet_lab: the programs a lab node runs,
 detached spawning, and finding processes by the namespaces they live in.
 
-Nothing here knows the lab's topology; hostnet.lab passes names, paths and PIDs.
+Nothing here knows the lab's topology; hostnet_lab passes names, paths and PIDs.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import importlib.resources
 import os
 import shutil
 import signal
@@ -16,66 +17,6 @@ import sys
 import time
 from collections.abc import Iterable, Mapping, Set
 from pathlib import Path
-
-# Runs as PID-stable `sh -c` (every step execs), already inside the node's new
-# mount and UTS namespaces. $1 = node name, $2 = the node's staging directory in
-# the machine's /run. The staging tmpfs is filled first and then moved over /run,
-# because once /run is covered the staged files are out of reach. `mount -n`:
-# libmount's table lives in /run/mount, which the move replaces. The copied
-# namespace mounts (the machine's /run/netns) are dropped so a node never holds
-# a namespace someone else deletes; propagation is private, so the machine keeps them.
-NODE_INIT = r"""
-set -eu
-name="$1"
-src="$2"
-run="$src/run"
-hostname "$name"
-awk '$0 ~ / - nsfs / { print $5 }' /proc/self/mountinfo | while read -r ns; do
-    umount -n -l "$ns" || true
-done
-mount -n -t tmpfs -o mode=0755,nosuid,nodev,size=64m hostnet-run "$run"
-mkdir -p "$run/netns" "$run/sshd" "$run/lock" "$run/hostnet-lab/bin"
-chmod 0700 "$run/hostnet-lab"
-cp -p "$src"/files/* "$run/hostnet-lab/"
-mount -n --move "$run" /run
-umount -n -l /sys
-mount -n -t sysfs -o nosuid,nodev,noexec hostnet-sysfs /sys
-if [ -e /etc/hostname ]; then mount -n --bind /run/hostnet-lab/hostname /etc/hostname; fi
-if [ -e /root/.bashrc ]; then mount -n --bind /run/hostnet-lab/bashrc /root/.bashrc; fi
-ip link set lo up
-exec /usr/sbin/sshd -D -e -f /run/hostnet-lab/sshd_config
-"""
-
-# The gateway's "what is my address" service: one line per connection, the
-# peer address as the gateway sees it, so NAT tests can prove the rewrite.
-WHOAMI = r"""
-import socket
-srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(("0.0.0.0", 7))
-srv.listen(64)
-while True:
-    conn, peer = srv.accept()
-    try:
-        conn.sendall((peer[0] + "\n").encode())
-    except OSError:
-        pass
-    finally:
-        conn.close()
-"""
-
-# A short-lived parent: the node process is orphaned at once, so it is never a
-# zombie of a long-lived caller (pytest) once it is killed.
-_SPAWNER = r"""
-import subprocess, sys
-log = open(sys.argv[1], "ab")
-proc = subprocess.Popen(sys.argv[2:], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                        start_new_session=True)
-print(proc.pid, flush=True)
-"""
-
-# Bind a namespace file onto a new empty file, inside the caller's mount namespace.
-BIND_NS = 'set -eu; : > "$2"; mount -n --bind "$1" "$2"'
 
 NS_KINDS = ("net", "mnt", "uts")
 _CLONE_NEWNET = 0x40000000
@@ -86,10 +27,22 @@ class LabError(RuntimeError):
     """The lab cannot be built, found or removed; the message says what to do."""
 
 
+def script(name: str) -> str:
+    """The text of a script of the package (hostnet_lab/scripts/NAME): run as
+    `sh -c TEXT NAME ARGS...` or `python3 -c TEXT ARGS...`, so it needs no path that
+    a node's own mount namespace may not see."""
+    return importlib.resources.files("hostnet_lab").joinpath("scripts", name).read_text()
+
+
+def lab_file(name: str) -> str:
+    """The text of a file of the package (hostnet_lab/files/NAME): configs, rules."""
+    return importlib.resources.files("hostnet_lab").joinpath("files", name).read_text()
+
+
 def spawn_detached(*, argv: list[str], log: Path) -> int:
     """Start argv in its own session, detached from the caller; return its PID."""
     out = subprocess.run(  # noqa: S603 -- argv list, no shell
-        [sys.executable, "-c", _SPAWNER, str(log), *argv],
+        [sys.executable, "-c", script("spawner.py"), str(log), *argv],
         capture_output=True,
         text=True,
         check=False,
@@ -271,42 +224,6 @@ def _signal_all(pids: Iterable[int], sig: signal.Signals) -> None:
             os.kill(pid, sig)
 
 
-# Paths are as a node sees them: its private /run holds a copy of its files.
-_SSHD_CONFIG = """\
-Port 22
-ListenAddress 0.0.0.0
-ListenAddress ::
-HostKey /run/hostnet-lab/ssh_host_ed25519_key
-PidFile /run/sshd.pid
-AuthorizedKeysFile /run/hostnet-lab/authorized_keys
-PermitRootLogin prohibit-password
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-UsePAM no
-UseDNS no
-X11Forwarding no
-PrintMotd no
-MaxSessions 64
-MaxStartups 64:30:256
-Subsystem sftp /usr/lib/openssh/sftp-server
-# hostnet.labhosts puts a host's own python3 (and old-host wrappers) there.
-SetEnv PATH=/run/hostnet-lab/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-"""
-
-_SSH_CONFIG = """\
-Host *
-  User root
-  IdentityFile {lab_dir}/id_ed25519
-  IdentitiesOnly yes
-  UserKnownHostsFile {lab_dir}/known_hosts
-  GlobalKnownHostsFile /dev/null
-  StrictHostKeyChecking yes
-  BatchMode yes
-  ConnectTimeout 5
-  LogLevel ERROR
-"""
-
 _CLIENT_FILES = ("id_ed25519", "id_ed25519.pub", "known_hosts", "ssh_config")
 
 
@@ -321,10 +238,11 @@ def write_files(*, lab_dir: Path, nodes: Mapping[str, tuple[str, ...]]) -> None:
     client_pub = (lab_dir / "id_ed25519.pub").read_text()
     known = [f"{','.join(addresses)} {_pubkey(keys[name])}" for name, addresses in nodes.items()]
     (lab_dir / "known_hosts").write_text("\n".join(known) + "\n")
-    (lab_dir / "ssh_config").write_text(_SSH_CONFIG.format(lab_dir=lab_dir))
+    (lab_dir / "ssh_config").write_text(lab_file("ssh_config").format(lab_dir=lab_dir))
+    sshd_config = lab_file("sshd_config")
     for name, key in keys.items():
         files = key.parent
-        (files / "sshd_config").write_text(_SSHD_CONFIG)
+        (files / "sshd_config").write_text(sshd_config)
         (files / "authorized_keys").write_text(client_pub)
         (files / "hostname").write_text(name + "\n")
         (files / "bashrc").write_text("")

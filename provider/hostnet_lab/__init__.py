@@ -13,6 +13,14 @@ Topology (every namespace name in the machine's /run/netns starts with ``hn-``):
   namespaces of their own, only ``lo`` (up), their own sshd; named on their host
   as /run/netns/test1.1 (a bind mount of the container's net namespace), the way
   the seed links /proc/PID/ns/net into /var/run/netns.
+- More containers with ``lab up --containers N`` (default 1, at most 254): host hK
+  holds testK.1 .. testK.N, named in its own /run/netns (``ip netns exec test2.7``
+  on h2). testK.2 and beyond are network namespaces only, ``lo`` up, no process,
+  no address and no sshd: what a stack gives them (examples/fleet: veths
+  ``testK.i.eth0..2`` on the host, ``veth0..2`` inside with 172.25/26/27.K.i) is
+  theirs. Changing N on a running lab adds or removes them in place (processes in
+  a removed one are killed); ``lab down`` removes them with their host. LabInfo
+  .containers lists every container, .container_addresses the seed's testK.1.
 - hn-sw32 and hn-sw34: switches, a bridge ``sw`` each, one veth per host NIC.
 - hn-gw: 10.32.171.1/24 on hn-sw32, the "outside": no route to 192.168.0.0/16,
   forwarding off, and a TCP service on port 7 that answers each connection with
@@ -37,7 +45,7 @@ hn-ctl, from a host and from a container.
 
 Sysctls the lab sets on hosts: net.ipv4.ip_forward=0 (hostnet turns it on) and
 net.ipv4.conf.{all,default}.rp_filter=1 (strict, as on RHEL/CentOS). The rest
-depends on the profile (``lab up --profile``, hostnet.labprofiles): ``plain``
+depends on the profile (``lab up --profile``, hostnet_lab.profiles): ``plain``
 leaves containers, switches, gateway and control with the kernel defaults of a
 new namespace (forwarding 0, rp_filter 0), ens34 up, no foreign rules and
 bridge-nf-call-iptables as the kernel sets it (1 where br_netfilter is loaded);
@@ -46,7 +54,7 @@ host, bridge-nf-call-iptables=0, ens34 down, and firewalld's and docker's rules
 and docker0. The lab loads no kernel module.
 
 `lab blackhole HOST on|off` makes a host stop answering: the switch drops every
-packet to and from its ens32 address, so connects time out (hostnet.labfault).
+packet to and from its ens32 address, so connects time out (hostnet_lab.fault).
 
 State (PIDs with start times, namespace inodes) is /run/hostnet-lab/state.json.
 ``lab down`` kills the recorded processes and everything living in the lab's
@@ -65,17 +73,18 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from hostnet._labinit import LabError
-from hostnet.labbuild import (
+from hostnet_lab.build import (
     down,
     status,
     up,
 )
-from hostnet.labfault import blackhole, blackholed, is_blackholed
-from hostnet.labhosts import parse_pairs
-from hostnet.labnodes import (
+from hostnet_lab.fault import blackhole, blackholed, is_blackholed
+from hostnet_lab.hosts import parse_pairs
+from hostnet_lab.nodes import (
+    DEFAULT_CONTAINERS,
     HOSTS,
     LAB_DIR,
+    MAX_CONTAINERS,
     NETNS,
     NODES,
     STATE,
@@ -90,7 +99,8 @@ from hostnet.labnodes import (
     machine_argv,
     node_argv,
 )
-from hostnet.labprofiles import PLAIN, PROFILES
+from hostnet_lab.plumbing import LabError
+from hostnet_lab.profiles import PLAIN, PROFILES
 
 __all__ = [
     "LAB_DIR",
@@ -137,12 +147,13 @@ def _cmd_up(args: argparse.Namespace) -> int:
     start = time.monotonic()
     info = up(
         profile=args.profile,
+        containers=args.containers,
         host_python=parse_pairs(args.host_python),
         old_kernel=args.old_kernel,
     )
     print(
-        f"lab up ({info.profile}) in {time.monotonic() - start:.2f} s; "
-        f"ssh config {info.ssh_config_path}"
+        f"lab up ({info.profile}, containers per host: {info.containers_per_host}) in "
+        f"{time.monotonic() - start:.2f} s; ssh config {info.ssh_config_path}"
     )
     return 0
 
@@ -196,7 +207,16 @@ def _add_actions(actions: Any) -> None:
         choices=sorted(PROFILES),
         default=PLAIN,
         help="how the hosts look before hostnet: plain, or centos7 (strict rp_filter "
-        "everywhere, firewalld and docker rules, ens34 down); see hostnet.labprofiles",
+        "everywhere, firewalld and docker rules, ens34 down); see hostnet_lab.profiles",
+    )
+    build.add_argument(
+        "--containers",
+        type=int,
+        default=DEFAULT_CONTAINERS,
+        metavar="N",
+        help=f"containers per host, testK.1 .. testK.N on hK (default {DEFAULT_CONTAINERS}, "
+        f"at most {MAX_CONTAINERS}); beyond testK.1 each is a network namespace named on "
+        "its host, with lo up and no process",
     )
     build.add_argument(
         "--host-python",
@@ -238,15 +258,11 @@ def add_lab_commands(subparsers: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m hostnet.lab up|down|status|exec|host-exec`."""
+    """`python -m hostnet_lab up|down|status|exec|host-exec`."""
     parser = argparse.ArgumentParser(
-        prog="python -m hostnet.lab", description="the local multi-host lab (root)"
+        prog="python -m hostnet_lab", description="the local multi-host lab (root)"
     )
     _add_actions(parser.add_subparsers(dest="lab_command", required=True))
     args = parser.parse_args(argv)
     code: int = args.handler(args)
     return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,6 +1,6 @@
 """The lab's topology and the handles tests and tools use to reach it:
 node names and addresses, the state file, commands run inside a node, and moving
-a process into the control namespace. Built and removed by hostnet.labbuild."""
+a process into the control namespace. Built and removed by hostnet_lab.build."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hostnet import _labinit as li
-from hostnet._labinit import LabError
-from hostnet.labprofiles import PLAIN
+from hostnet_lab import plumbing as li
+from hostnet_lab.plumbing import LabError
+from hostnet_lab.profiles import PLAIN
 
 LAB_DIR = Path("/run/hostnet-lab")
 STATE = LAB_DIR / "state.json"
@@ -46,11 +46,27 @@ class Node:
 
 
 HOSTS = tuple(Node(name=f"h{i}", host=None, addresses=(f"10.32.171.{201 + i}",)) for i in (1, 2, 3))
+# Containers per host: 1 (the seed's) unless `lab up --containers N` asks for more.
+DEFAULT_CONTAINERS, MAX_CONTAINERS = 1, 254
+
+
+def container_prefix(host: Node) -> str:
+    """hK's containers are testK.1, testK.2, ...: the seed's naming."""
+    return f"test{host.name.removeprefix('h')}"
+
+
+def container_name(host: Node, i: int) -> str:
+    return f"{container_prefix(host)}.{i}"
+
+
+# The seed's container on each host (testK.1): a node with its own sshd.
 CONTAINERS = tuple(
     Node(
-        name=f"test{i}.1", host=f"h{i}", addresses=tuple(f"192.168.{n}.{i + 1}" for n in (5, 6, 7))
+        name=container_name(host, 1),
+        host=host.name,
+        addresses=tuple(f"192.168.{n}.{k + 1}" for n in (5, 6, 7)),
     )
-    for i in (1, 2, 3)
+    for k, host in enumerate(HOSTS, start=1)
 )
 NODES = {node.name: node for node in HOSTS + CONTAINERS}
 NETNS = (CTL, SW32, SW34, GW, *(host.netns for host in HOSTS))
@@ -61,8 +77,9 @@ class LabInfo:
     """Where the lab is: what tests and tools need to reach it."""
 
     hosts: Mapping[str, str]  # host name -> ens32 address
-    containers: Mapping[str, str]  # container name -> host name
-    container_addresses: Mapping[str, tuple[str, ...]]  # the seed's 192.168.5/6/7 addresses
+    containers: Mapping[str, str]  # every container (testK.1 .. testK.N) -> its host
+    # testK.1 only (the seed's containers, with sshd): their 192.168.5/6/7 addresses
+    container_addresses: Mapping[str, tuple[str, ...]]
     ctl_netns: str
     ctl_address: str
     gateway: str
@@ -71,7 +88,8 @@ class LabInfo:
     key_path: Path
     known_hosts_path: Path
     ssh_config_path: Path
-    profile: str = PLAIN  # hostnet.labprofiles: how the hosts look before hostnet
+    profile: str = PLAIN  # hostnet_lab.profiles: how the hosts look before hostnet
+    containers_per_host: int = DEFAULT_CONTAINERS
 
 
 def load_lab() -> LabInfo:
@@ -79,9 +97,12 @@ def load_lab() -> LabInfo:
     state = read_state()
     if state is None or not state.get("complete"):
         raise LabError("the lab is not up: run `hostnet lab up` (as root)")
+    count = int(state.get("containers", DEFAULT_CONTAINERS))
     return LabInfo(
         hosts={host.name: host.addresses[0] for host in HOSTS},
-        containers={node.name: str(node.host) for node in CONTAINERS},
+        containers={
+            container_name(host, i): host.name for host in HOSTS for i in range(1, count + 1)
+        },
         container_addresses={node.name: node.addresses for node in CONTAINERS},
         ctl_netns=CTL,
         ctl_address=CTL_ADDRESS,
@@ -92,6 +113,7 @@ def load_lab() -> LabInfo:
         known_hosts_path=LAB_DIR / "known_hosts",
         ssh_config_path=LAB_DIR / "ssh_config",
         profile=str(state.get("profile", PLAIN)),
+        containers_per_host=count,
     )
 
 
