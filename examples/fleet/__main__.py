@@ -9,8 +9,8 @@ back block: 12 resources. About 1,100 resources at the default C = 50.
 
 Config: ``containers`` (default 50), ``hosts`` (name -> address, default the lab's
 h1-h3), and how to log in: ``user``, ``keyFile``, ``knownHosts``, ``privateKey``
-(secret), ``sudo``. The stack exports ``matrix`` (the claims of the first and the
-last container of every host) and ``connections`` for ``hostnet verify``.
+(secret), ``sudo``. The stack exports ``hostnet:claims`` for ``hostnet verify``:
+the claims of the first and the last container of every host.
 """
 
 from __future__ import annotations
@@ -140,8 +140,14 @@ bridges = {h.name: host_part(h, logins[h.name]) for h in hosts}
 for i in range(1, count + 1):
     for h in hosts:
         container_part(Container(host=h, i=i), logins[h.name], bridges[h.name])
-connections = {h.name: verify_connection(logins[h.name]) for h in hosts}
-
 pulumi.export("containers", count)
-pulumi.export("matrix", claims_of(hosts, count))
-pulumi.export("connections", connections)
+# What `hostnet verify` probes: the claims of the first and the last container of
+# every host (README, "Verifying a stack").
+pulumi.export(
+    "hostnet:claims",
+    {
+        "version": 1,
+        "hosts": {h.name: verify_connection(logins[h.name]) for h in hosts},
+        "claims": claims_of(hosts, count),
+    },
+)

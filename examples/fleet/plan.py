@@ -84,21 +84,21 @@ def from_config(raw_hosts: Any, containers: Any) -> tuple[tuple[FleetHost, ...],
 def _claim(
     src: FleetHost | Container, target: str, *, ok: bool, why: str, banner: str | None = None
 ) -> dict[str, Any]:
-    """``target`` is ``ADDRESS`` (ping) or ``ADDRESS:PORT`` (TCP connect)."""
+    """A claim in the ``hostnet:claims`` format (hostnet.claims); ``target`` is
+    ``ADDRESS`` (ping) or ``ADDRESS:PORT`` (TCP connect)."""
     address, _, port = target.partition(":")
-    host = src.host if isinstance(src, Container) else src
-    return {
-        "milestone": 1,
-        "source": src.name,
-        "host": host.name,
-        "netns": src.name if isinstance(src, Container) else None,
-        "kind": "tcp" if port else "ping",
-        "address": address,
-        "port": int(port) if port else None,
+    source: dict[str, Any] = {"host": src.name}
+    if isinstance(src, Container):
+        source = {"host": src.host.name, "netns": src.name}
+    claim: dict[str, Any] = {
+        "from": source,
+        "to": {"address": address, **({"port": int(port)} if port else {})},
         "expect": "ok" if ok else "blocked",
-        "banner": banner,
         "why": why,
     }
+    if banner:
+        claim["banner"] = banner
+    return claim
 
 
 def _from_hosts(hosts: tuple[FleetHost, ...], c: Container) -> list[dict[str, Any]]:

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from hostnet import lab as hostnet_lab
+import hostnet_lab
 from hostnet import transport, verify
-from hostnet.lab import LabInfo
+from hostnet_lab import LabInfo
 from tests.e2e import hoststate
 from tests.e2e.conftest import Stack, close_stack, open_stack
 
@@ -75,7 +75,7 @@ def test_fleet_up_verify_refresh_destroy(
             results = verify.run(outputs)
         finally:
             transport.close_all()
-        assert len(results) == len(outputs["matrix"]) == len(HOSTS) * 2 * 12
+        assert len(results) == len(outputs["hostnet:claims"]["claims"]) == len(HOSTS) * 2 * 12
         failed = [r for r in results if r.status == "FAIL"]
         assert not failed, verify.render(results)
         assert {r.status for r in results} == {"OK", "expected-blocked"}, verify.render(results)
