@@ -3,19 +3,30 @@
 Requests carry ids, so the four worker threads of a Pulumi provider process can
 have requests in flight on one channel at once; a reader thread hands each
 answer to the thread waiting for it.
+
+Reads from snapshots (``serve_reads``): until this process sends the host its
+first change, a read op is answered from a ``snapshot`` of its namespace, fetched
+once per namespace and part by whichever thread asks first (hostnet.agent.select
+gives the same answer the op would); a refresh then costs a round trip or two per
+namespace, not one per object. From the first change on, every read goes to the
+host: what an update reads back must be what it made. A read the snapshot cannot
+answer (an argument the agent would refuse, a sysctl it did not read) goes to the
+host as well. Every request is counted (hostnet.stats).
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import copy
 import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
-from hostnet import errors
+from hostnet import errors, stats
+from hostnet.agent import select
 from hostnet.protocol import Op, Reply, decode_reply, encode_request, raise_for_reply
 
 # A time by which every request of this thread must be answered (time.monotonic()),
@@ -43,6 +54,33 @@ class Channel(Protocol):
     def close(self) -> None: ...
 
 
+# Ops that leave the host as it is; any other op is a change, after which reads
+# are no longer served from snapshots.
+READS = frozenset(select.KEYS) | {
+    "ping",
+    "info",
+    "addr_list",
+    "route_get",
+    "netns_resolve",
+    "dump",
+    "dump_all",
+    "probe",
+    "snapshot",
+}
+_UNAVAILABLE = object()
+# Hosts this process has changed, by address: shared by every agent, since two
+# connections (other settings, a reconnect) may reach the same host.
+_CHANGED: set[str] = set()
+
+
+class _Snapshot:
+    """One namespace's snapshot part, fetched by the first thread that needs it."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.value: Any = _UNAVAILABLE
+
+
 class _Waiter:
     def __init__(self) -> None:
         self.event = threading.Event()
@@ -60,6 +98,7 @@ class Agent:
         stdout: Lines,
         info: dict[str, Any],
         default_timeout: float = 120.0,
+        serve_reads: bool = False,
     ) -> None:
         self.host = host
         self.info = info
@@ -71,6 +110,10 @@ class Agent:
         self._waiters: dict[int, _Waiter] = {}
         self._waiters_lock = threading.Lock()
         self._closed: str | None = None
+        self._serve_reads = serve_reads
+        self._snapshots: dict[tuple[str | None, str], _Snapshot] = {}
+        self._snapshots_lock = threading.Lock()
+        stats.agent_started(host)
         self._reader = threading.Thread(
             target=self._read_loop, name=f"hostnet-agent-{host}", daemon=True
         )
@@ -88,6 +131,58 @@ class Agent:
         """Run ops in order on the host; raise at the first that fails."""
         if not ops:
             return []
+        if self._serve_reads and self.host not in _CHANGED:
+            served = self._from_snapshots(ops, timeout=timeout)
+            if served is not None:
+                stats.served(self.host, len(ops))
+                return served
+        change = any(op.op not in READS for op in ops)
+        if change and self.host not in _CHANGED:
+            _CHANGED.add(self.host)  # before sending: a read from now on goes to the host
+            with self._snapshots_lock:
+                self._snapshots.clear()
+        return self._send(ops, timeout=timeout, change=change)
+
+    def _from_snapshots(self, ops: list[Op], *, timeout: float | None) -> list[Any] | None:
+        """The answers of read ops from their namespaces' snapshots; None when one
+        of them must go to the host."""
+        if any(op.op not in select.PART for op in ops):
+            return None
+        results = []
+        for op in ops:
+            args = op.wire()["args"]
+            ref = args.get("netns")
+            if ref is not None and not isinstance(ref, str):
+                return None
+            found = self._snapshot(ref, select.PART[op.op], timeout=timeout)
+            if found is _UNAVAILABLE:
+                return None
+            try:
+                # A copy: callers may change what they get, the snapshot serves others.
+                results.append(copy.deepcopy(select.answer(found, op.op, args)))
+            except select.Miss:
+                return None
+        return results
+
+    def _snapshot(self, ref: str | None, part: str, *, timeout: float | None) -> Any:
+        with self._snapshots_lock:
+            pending = self._snapshots.get((ref, part))
+            fetch = pending is None
+            if pending is None:
+                pending = self._snapshots[(ref, part)] = _Snapshot()
+        if not fetch:
+            pending.event.wait()  # the fetching thread's request is bounded by its timeout
+            return pending.value
+        try:
+            op = Op(op="snapshot", args={"netns": ref, "parts": [part]})
+            pending.value = self._send([op], timeout=timeout, change=False)[0]
+        except errors.HostnetError:
+            pass  # the reads go to the host, which says what is wrong
+        finally:
+            pending.event.set()
+        return pending.value
+
+    def _send(self, ops: list[Op], *, timeout: float | None, change: bool) -> list[Any]:
         limit = self.default_timeout if timeout is None else timeout
         margin = 5.0
         answer_by = _answer_by.get()
@@ -105,6 +200,7 @@ class Agent:
         try:
             with self._send_lock:
                 self._channel.sendall(encode_request(request_id=request_id, ops=ops, timeout=limit))
+            self._count(ops, change=change)
             # The agent enforces the limit itself; the margin covers the round trip.
             if not waiter.event.wait(limit + margin):
                 # The agent answers its own time limit with an error; silence past
@@ -121,6 +217,16 @@ class Agent:
         if waiter.reply is None:
             raise errors.AgentLost(f"{self.host}: agent connection closed: {self._closed}")
         return raise_for_reply(waiter.reply, host=self.host, ops=ops)
+
+    def _count(self, ops: list[Op], *, change: bool) -> None:
+        ref = ops[0].args.get("netns")
+        stats.round_trip(
+            self.host,
+            netns=ref if isinstance(ref, str) else None,
+            ops=len(ops),
+            write=change,
+            snapshot=ops[0].op == "snapshot",
+        )
 
     def _read_loop(self) -> None:
         reason = "agent exited"

@@ -28,11 +28,14 @@ from typing import Any
 
 import paramiko
 
-from hostnet import errors
+from hostnet import errors, stats
 from hostnet.agent_client import Agent
 from hostnet.payload import DISCOVERY, PayloadError, build_payload, launcher
 
 log = logging.getLogger("hostnet")
+# Whether agents started from now on answer reads from snapshots (agent_client):
+# on in the Pulumi provider host, whose reads are a refresh's or a create's.
+_serve_reads = threading.Event()
 _PYTHON_NAME = re.compile(r"^[A-Za-z0-9_./+-]{1,200}$")
 
 
@@ -270,6 +273,7 @@ def _client(conn: Connection) -> paramiko.SSHClient:
     except (paramiko.SSHException, OSError, EOFError) as exc:
         client.close()
         raise errors.Unreachable(f"{conn.label}: {exc}") from None
+    stats.ssh_opened(conn.address)
     transport = client.get_transport()
     assert transport is not None
     transport.set_keepalive(15)
@@ -334,6 +338,7 @@ def _bootstrap(conn: Connection, client: paramiko.SSHClient) -> Agent:
         stdout=stdout,
         info={**ready, "interpreter": hello.get("interpreter")},
         default_timeout=conn.request_timeout,
+        serve_reads=_serve_reads.is_set(),
     )
 
 
@@ -489,7 +494,23 @@ class _Pool:
 
 
 _POOL = _Pool()
-atexit.register(_POOL.close_all)
+
+
+def _at_exit() -> None:
+    stats.write()
+    _POOL.close_all()
+
+
+atexit.register(_at_exit)
+
+
+def serve_reads_from_snapshots(on: bool = True) -> None:
+    """Agents started from now on answer reads from per-namespace snapshots until
+    this process first changes their host (see hostnet.agent_client)."""
+    if on:
+        _serve_reads.set()
+    else:
+        _serve_reads.clear()
 
 
 def agent_for(conn: Connection) -> Agent:
@@ -532,7 +553,9 @@ def confirm(conn: Connection, *, until: float) -> str | None:
 
 
 def close_all() -> None:
-    """Stop every agent and close every connection of this process."""
+    """Stop every agent and close every connection of this process (it is ending:
+    its counts go to $HOSTNET_STATS)."""
+    stats.write()
     _POOL.close_all()
 
 

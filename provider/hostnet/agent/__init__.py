@@ -175,6 +175,13 @@ guard_list {} -> [GUARD]   (what the ready line lists, now; resolves as at start
 dump {netns} -> {"links", "routes" (all tables but local), "netns" (own namespace
     only), "rules" {table: [iptables-save lines without counters]}, "sysctl" {key: value}}
 dump_all {} -> {"host": dump, "netns": {name: dump}}
+snapshot {netns, parts? (["net", "extra"])} -> {"net"?: {"links": [LINK], "routes":
+    [ROUTE with owner] (all tables but local), "ip_rules": [RULE with owner, ours],
+    "fdb": {ifname: [FDB]} (vxlan links)}, "extra"?: {"iptables": {table: {"chains",
+    "rules": [{chain, tokens, rule, owner, position}]}}|null, "sysctl": {key: value},
+    "sysctl_owners": {key: OWNER}, "netns": [{name, owner}]|null (own namespace
+    only)}}|null   (what the read ops answer from, select.py: the controller serves a
+    refresh's reads from one snapshot per namespace; null: the namespace is gone)
 probe {netns, kind ("ping"|"tcp"), address, port?, timeout? (2), size? (ping: payload
     bytes, sent with don't-fragment: a frame of size + 28 passes whole or not at all)}
     -> {"ok": bool, "detail": str, "banner": str|null}

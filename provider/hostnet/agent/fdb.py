@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import select
 from .args import Args
 from .context import Context, Net
 from .links import check_owned, opt_mac, require
@@ -68,7 +69,20 @@ def fdb_list(ctx: Context, args: Args) -> Any:
     if found is None:
         return None
     net, msg = found
-    return {"owner": owner_view(msg.alias), "entries": _entries(net, msg.index)}
+    return select.fdb_list(device_part(net, msg), ifname=args.ifname())
+
+
+def device_part(net: Net, msg: LinkMsg) -> dict[str, Any]:
+    """A snapshot's net part as far as one device's FDB goes."""
+    link = {"ifname": msg.ifname, "owner": owner_view(msg.alias)}
+    return {"links": [link], "fdb": {msg.ifname: _entries(net, msg.index)}}
+
+
+def entries_of(net: Net, links: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The entries of every vxlan link (a snapshot's ``fdb``)."""
+    return {
+        link["ifname"]: _entries(net, link["ifindex"]) for link in links if link["kind"] == "vxlan"
+    }
 
 
 def fdb_ensure(ctx: Context, args: Args) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import select
 from .args import Args
 from .context import Context
 from .errors import Failed, Invalid, NotFound
@@ -67,12 +68,12 @@ def ipt_ensure_chain(ctx: Context, args: Args) -> Any:
     created = chain not in table.chains
     if created:
         iptables(ctx, ns, name, ["-N", chain])
-    jumps = [r for r in table.in_chain(parent) if r.tokens == ["-j", chain]]
-    if not jumps:
+    reach = select.ipt_read_chain(part(name, table), table=name, chain=chain, parent=parent)
+    if not reach["jumps"]:
         iptables(ctx, ns, name, [*_where(table, parent, position), "-j", chain])
-    elif len(jumps) > 1 or _shadowed(table, parent, jumps[0]):
+    elif reach["jumps"] > 1 or reach["shadowed"]:
         # One jump, ahead of every REJECT/DROP that would hide hostnet's rules.
-        lines = [line("-D", parent, ["-j", chain]) for _ in jumps]
+        lines = [line("-D", parent, ["-j", chain]) for _ in range(reach["jumps"])]
         lines.append(line("-I", parent, [str(position), "-j", chain]))
         restore(ctx, ns, name, lines)
     else:
@@ -80,25 +81,24 @@ def ipt_ensure_chain(ctx: Context, args: Args) -> Any:
     return {"created": created, "changed": True}
 
 
-_DENY = {"REJECT", "DROP"}
+def part(name: str, table: Table) -> dict[str, Any]:
+    """A snapshot's extra part as far as one table goes."""
+    return {"iptables": {name: table_view(table)}}
 
 
-def _shadowed(table: Table, parent: str, jump: Rule) -> bool:
-    """Whether a rule that denies all traffic (no match, REJECT or DROP) stands
-    before the jump in ``parent``; conditional ones are the host owner's choice."""
-    return any(
-        r.position < jump.position
-        and r.tokens[:1] in (["-j"], ["--jump"])
-        and _target(r.tokens) in _DENY
-        for r in table.in_chain(parent)
-    )
-
-
-def _target(tokens: list[str]) -> str | None:
-    for i, token in enumerate(tokens[:-1]):
-        if token in ("-j", "--jump"):
-            return tokens[i + 1]
-    return None
+def table_view(table: Table) -> dict[str, Any]:
+    """One table as a snapshot holds it."""
+    rules = [
+        {
+            "chain": r.chain,
+            "tokens": r.tokens,
+            "rule": r.spec,
+            "owner": None if r.owner is None else owner_view(MARK_PREFIX + r.owner),
+            "position": r.position,
+        }
+        for r in table.rules
+    ]
+    return {"chains": sorted(table.chains), "rules": rules}
 
 
 def ipt_read_chain(ctx: Context, args: Args) -> Any:
@@ -110,14 +110,9 @@ def ipt_read_chain(ctx: Context, args: Args) -> Any:
     ns = ctx.netns(args.ref())
     if not ns.exists():
         return None
-    table = read_table(ctx, ns, name)
-    jumps = [r for r in table.in_chain(parent) if r.tokens == ["-j", chain]]
-    return {
-        "exists": chain in table.chains,
-        "jump": jumps[0].position if jumps else None,
-        "jumps": len(jumps),
-        "shadowed": bool(jumps) and _shadowed(table, parent, jumps[0]),
-    }
+    return select.ipt_read_chain(
+        part(name, read_table(ctx, ns, name)), table=name, chain=chain, parent=parent
+    )
 
 
 def ipt_delete_chain(ctx: Context, args: Args) -> Any:
@@ -230,14 +225,4 @@ def ipt_read_rules(ctx: Context, args: Args) -> Any:
     ns = ctx.netns(args.ref())
     if not ns.exists():
         return None
-    return [
-        {
-            "table": name,
-            "chain": r.chain,
-            "rule": r.spec,
-            "owner": owner_view(MARK_PREFIX + r.owner),
-            "position": r.position,
-        }
-        for r in read_table(ctx, ns, name).rules
-        if r.owner is not None and (chain is None or r.chain == chain)
-    ]
+    return select.ipt_read_rules(part(name, read_table(ctx, ns, name)), table=name, chain=chain)

@@ -26,9 +26,9 @@ from .context import Context
 from .errors import AgentError, Busy, Failed, Invalid, NotFound
 from .nsref import Netns
 from .owner import MARK_PREFIX
+from .select import TABLES, chain_problem
 
 XTABLES_LOCK = "/run/xtables.lock"
-TABLES = ("filter", "nat", "mangle", "raw", "security")
 BUILTIN = {
     "filter": ("INPUT", "FORWARD", "OUTPUT"),
     "nat": ("PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"),
@@ -148,15 +148,9 @@ def check_table(table: str) -> str:
 
 
 def check_chain(chain: str, *, own: bool = False) -> str:
-    ok = (
-        0 < len(chain) <= 28
-        and chain[0] not in "-!"
-        and all(c.isalnum() or c in "_.+-" for c in chain)
-    )
-    if not ok:
-        raise Invalid(f"bad iptables chain name {chain!r}")
-    if own and not chain.startswith("HOSTNET"):
-        raise Invalid(f"chain {chain!r}: hostnet only manages chains named HOSTNET*")
+    problem = chain_problem(chain, own=own)
+    if problem:
+        raise Invalid(problem)
     return chain
 
 

@@ -13,6 +13,7 @@ import ipaddress
 import re
 from typing import Any
 
+from . import select
 from .args import Args
 from .context import Context, Net
 from .errors import Exists, Invalid, NotFound, NotOwned, from_exception
@@ -136,11 +137,13 @@ def link_read(ctx: Context, args: Args) -> Any:
     ns = ctx.netns(args.ref())
     if not ns.exists():
         return None
-    return read(ctx.net_at(ns), args.ifname())
+    ifname = args.ifname()
+    found = read(ctx.net_at(ns), ifname)
+    return select.link_read({"links": [] if found is None else [found]}, ifname=ifname)
 
 
 def link_list(ctx: Context, args: Args) -> Any:
-    return read_all(ctx.net(args.ref()))
+    return select.link_list({"links": read_all(ctx.net(args.ref()))})
 
 
 def link_ensure_bridge(ctx: Context, args: Args) -> Any:

@@ -9,6 +9,7 @@ from typing import Any
 
 from pyroute2 import netns as pr_netns
 
+from . import select
 from .args import Args
 from .context import Context
 from .errors import Failed, NotFound, from_exception
@@ -81,14 +82,15 @@ def netns_delete(ctx: Context, args: Args) -> Any:
 
 
 def netns_list(ctx: Context, args: Args) -> Any:
-    return list_netns(ctx)
+    return select.netns_list({"netns": list_netns(ctx)})
 
 
 def netns_read(ctx: Context, args: Args) -> Any:
     name = check_name(args.text("name"))
-    if not os.path.exists(f"{NETNS_DIR}/{name}"):
-        return None
-    return {"name": name, "owner": _owner(ctx, name)}
+    found = []
+    if os.path.exists(f"{NETNS_DIR}/{name}"):
+        found.append({"name": name, "owner": _owner(ctx, name)})
+    return select.netns_read({"netns": found}, name=name)
 
 
 def _owner(ctx: Context, name: str) -> dict[str, Any] | None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from . import hostcaps
 from .errors import Failed, Invalid, NotFound, Timeout
+from .select import netns_name_ok
 
 NETNS_DIR = "/run/netns"
 OWN_PATH = "/proc/self/ns/net"
@@ -57,7 +58,7 @@ class Netns:
 
 
 def check_name(name: str) -> str:
-    if not _NAME.match(name) or name in (".", ".."):
+    if not netns_name_ok(name):
         raise Invalid(f"bad network namespace name {name!r}")
     return name
 

@@ -25,6 +25,7 @@ from . import (
     probe,
     routes,
     rules,
+    snapshot,
     sysctl,
     uplink,
     veth,
@@ -147,5 +148,6 @@ OPS: dict[str, OpSpec] = {
     "guard_list": _op(guard.guard_list, "", mutating=True),
     "dump": _op(dump.dump, "netns"),
     "dump_all": _op(dump.dump_all, ""),
+    "snapshot": _op(snapshot.snapshot, "netns parts"),
     "probe": _op(probe.probe, "netns kind address port timeout size"),
 }

@@ -17,6 +17,7 @@ from typing import Any
 
 from pyroute2.netlink.exceptions import NetlinkError
 
+from . import select
 from .args import Args
 from .context import Context, Net
 from .errors import Exists, Invalid, NotFound
@@ -46,21 +47,45 @@ class Key:
     metric: int
 
     @property
+    def identity(self) -> tuple[int, str | None, int, int, int]:
+        return self.family, self.dst, self.dst_len, self.table, self.metric
+
+    @property
     def label(self) -> str:
         dst = "default" if self.dst_len == 0 else f"{self.dst}/{self.dst_len}"
         return f"{dst} table {self.table} metric {self.metric}"
 
-    def record(self, ns: Netns) -> str | None:
-        key = f"{self.family}-{self.dst or 'default'}-{self.dst_len}-{self.table}-{self.metric}"
+    def record(self, ns: Netns, *, dst: str | None = None) -> str | None:
+        name = dst or self.dst or "default"
+        key = f"{self.family}-{name}-{self.dst_len}-{self.table}-{self.metric}"
         return record_path(ns, kind="routes", key=key.replace(":", "_"))
 
+    def records(self, ns: Netns) -> list[str | None]:
+        """Where the owner is written, then where older agents wrote it: a default
+        route named 0.0.0.0/0 or ::/0 had a record of that name."""
+        if self.dst_len:
+            return [self.record(ns)]
+        return [self.record(ns), self.record(ns, dst=_zero(self.family))]
 
-def _found_mark(msg: Any, path: str | None, claim: Claim | None = None) -> str | None:
+
+def _zero(family: int) -> str:
+    return str(ipaddress.IPv6Address(0) if family == 6 else ipaddress.IPv4Address(0))
+
+
+def _load(key: Key, ns: Netns) -> dict[str, Any] | None:
+    for path in key.records(ns):
+        record = load(path)
+        if record is not None:
+            return record
+    return None
+
+
+def _found_mark(msg: Any, key: Key, ns: Netns, claim: Claim | None = None) -> str | None:
     """The mark a route carries: its record's owner; a hostnet route without a
     record (made before instance ownership) counts as the legacy id asking."""
     if msg["proto"] != RTPROT_HOSTNET:
         return None
-    record = load(path)
+    record = _load(key, ns)
     if record is not None:
         return MARK_PREFIX + str(record.get("owner") or "")
     legacy = claim.legacy if claim is not None else None
@@ -68,30 +93,18 @@ def _found_mark(msg: Any, path: str | None, claim: Claim | None = None) -> str |
 
 
 def route_key(args: Args) -> Key:
-    text = args.text("dst")
-    family = args.opt_integer("family", lo=4, hi=6)
-    if text == "default":
-        for hint in ("via", "src"):
-            if args.has(hint):
-                family = ipaddress.ip_address(args.address(hint)).version
-        family = family or 4
-        if family not in _FAMILY:
-            raise Invalid(f"{args.op}: family must be 4 or 6")
-        dst, dst_len = None, 0
-    else:
-        try:
-            net = ipaddress.ip_network(text)
-        except ValueError:
-            raise Invalid(f"{args.op}: dst {text!r} is not 'default' or a network") from None
-        family, dst, dst_len = net.version, str(net.network_address), net.prefixlen
-    metric_default = 1024 if family == 6 else 0
-    return Key(
-        family=family,
-        dst=dst,
-        dst_len=dst_len,
-        table=args.integer("table", default=RT_TABLE_MAIN, lo=1),
-        metric=args.integer("metric", default=metric_default),
-    )
+    hints = [args.address(hint) for hint in ("via", "src") if args.has(hint)]
+    try:
+        identity = select.route_identity(
+            dst=args.text("dst"),
+            family=args.opt_integer("family", lo=4, hi=6),
+            hints=hints,
+            table=args.integer("table", default=RT_TABLE_MAIN, lo=1),
+            metric=args.opt_integer("metric"),
+        )
+    except ValueError as exc:
+        raise Invalid(f"{args.op}: {exc}") from None
+    return Key(*identity)
 
 
 def _table(msg: Any) -> int:
@@ -128,10 +141,12 @@ def _fib_entry(net: Net, key: Key) -> Any | None:
     metric, or a kernel without it (then the caller dumps)."""
     if key.table != RT_TABLE_MAIN:
         return None  # a lookup honours the policy rules, not a table of our choosing
-    zero = str(ipaddress.IPv6Address(0) if key.family == 6 else ipaddress.IPv4Address(0))
     try:
         found = net.ipr.route(
-            "get", family=_FAMILY[key.family], dst=key.dst or zero, flags=RTM_F_FIB_MATCH
+            "get",
+            family=_FAMILY[key.family],
+            dst=key.dst or _zero(key.family),
+            flags=RTM_F_FIB_MATCH,
         )
     except NetlinkError:
         return None  # no route at all, or no fibmatch
@@ -251,10 +266,12 @@ def route_ensure(ctx: Context, args: Args) -> Any:
         found = _dump_find(net, key)
         if found is None:
             raise Exists(f"route {key.label} conflicts with an existing route")
-    mark = _found_mark(found, path, claim)
+    mark = _found_mark(found, key, ns, claim)
     what = f"route {key.label}" + ("" if mark else f" (protocol {found['proto']})")
     if claim.check(mark, what=what) or load(path) is None:
         _save_owner(path, claim)
+        for older in key.records(ns)[1:]:
+            remove(older)
     if _matches(found, want):
         return {**view_one(net, found, owner=claim.me.mark()), "created": False}
     _write(net, "replace", key, want)
@@ -294,9 +311,8 @@ def route_read(ctx: Context, args: Args) -> Any:
         return None
     net = ctx.net_at(ns)
     found = find(net, key)
-    if found is None:
-        return None
-    return view_one(net, found, owner=_found_mark(found, key.record(ns)))
+    routes = [] if found is None else [view_one(net, found, owner=_found_mark(found, key, ns))]
+    return select.route_read({"routes": routes}, key=key.identity)
 
 
 def route_get(ctx: Context, args: Args) -> Any:
@@ -318,7 +334,21 @@ def route_get(ctx: Context, args: Args) -> Any:
 
 def route_list(ctx: Context, args: Args) -> Any:
     table = args.integer("table", default=RT_TABLE_MAIN, lo=0)
-    return list_routes(ctx.net(args.ref()), table=table)
+    return select.route_list({"routes": list_routes(ctx.net(args.ref()), table=table)}, table=table)
+
+
+def owned_routes(net: Net) -> list[dict[str, Any]]:
+    """Every route but the local table's, each with the owner of its record (a
+    snapshot's routes)."""
+    found = list_routes(net, table=0)
+    for route in found:
+        route["owner"] = None
+        if route["proto"] == RTPROT_HOSTNET:
+            length = 0 if route["dst"] == "default" else int(route["dst"].rsplit("/", 1)[1])
+            address = None if length == 0 else route["dst"].rsplit("/", 1)[0]
+            key = Key(route["family"], address, length, route["table"], route["metric"])
+            route["owner"] = owner_view(_found_mark(route, key, net.ns))
+    return found
 
 
 def list_routes(net: Net, *, table: int) -> list[dict[str, Any]]:
@@ -343,11 +373,11 @@ def route_delete(ctx: Context, args: Args) -> Any:
         return {"deleted": False}
     net = ctx.net_at(ns)
     found = find(net, key)
-    path = key.record(ns)
     if found is None:
-        remove(path)
+        for path in key.records(ns):
+            remove(path)
         return {"deleted": False}
-    mark = _found_mark(found, path, claim)
+    mark = _found_mark(found, key, ns, claim)
     if not claim.mine(parse_mark(mark)):
         return {"deleted": False, "kept": claim.kept(mark)}
     spec: dict[str, Any] = {
@@ -372,5 +402,6 @@ def route_delete(ctx: Context, args: Args) -> Any:
         if exc.code == errno.ESRCH:
             return {"deleted": False}
         raise
-    remove(path)
+    for path in key.records(ns):
+        remove(path)
     return {"deleted": True}

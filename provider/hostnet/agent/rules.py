@@ -25,6 +25,7 @@ from typing import Any
 
 from pyroute2.netlink.exceptions import NetlinkError
 
+from . import select
 from .args import Args
 from .context import Context, Net
 from .errors import Exists, Invalid, NotFound
@@ -119,12 +120,7 @@ def view(msg: Any) -> dict[str, Any]:
 
 
 def _same(found: dict[str, Any], want: dict[str, Any]) -> bool:
-    keys = (*_SELECTORS, "action", "table", "priority", "family")
-    # The kernel reports a full mask when only a mark was given.
-    fwmask = want["fwmask"] if want["fwmask"] is not None else 0xFFFFFFFF
-    if want["fwmark"] is not None and found.get("fwmask") != fwmask:
-        return False
-    return all(found.get(k) == want.get(k) for k in keys if k != "fwmask")
+    return select.rule_same(found, want)
 
 
 def list_rules(net: Net, family: int | None = None) -> list[dict[str, Any]]:
@@ -142,6 +138,12 @@ def _record_path(ns: Netns, family: int, priority: int) -> str | None:
 def ours(net: Net, family: int, priority: int) -> list[dict[str, Any]]:
     """hostnet's rules at one priority: by protocol, or by record on old kernels."""
     at = [r for r in list_rules(net, family) if r["priority"] == priority]
+    return _ours_of(net, at, family, priority)
+
+
+def _ours_of(
+    net: Net, at: list[dict[str, Any]], family: int, priority: int
+) -> list[dict[str, Any]]:
     if protocol_supported():
         return [r for r in at if r["protocol"] == RTPROT_HOSTNET]
     record = load(_record_path(net.ns, family, priority))
@@ -251,12 +253,26 @@ def rule_read(ctx: Context, args: Args) -> Any:
     if not ns.exists():
         return None
     net = ctx.net_at(ns)
-    mine = ours(net, family, priority)
-    return _with_owner(mine[0], _mark(net, family, priority)) if mine else None
+    at = [r for r in list_rules(net, family) if r["priority"] == priority]
+    return select.rule_read({"ip_rules": annotated(net, at)}, family=family, priority=priority)
 
 
 def rule_list(ctx: Context, args: Args) -> Any:
-    return list_rules(ctx.net(args.ref()))
+    return select.rule_list({"ip_rules": list_rules(ctx.net(args.ref()))})
+
+
+def annotated(net: Net, rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """RULEs with ``ours`` (hostnet's, as ``ours`` tells) and the owner of
+    hostnet's (a snapshot's rules)."""
+    groups: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    for rule in rules:
+        groups.setdefault((rule["family"], rule["priority"]), []).append(rule)
+    owners: dict[int, dict[str, Any] | None] = {}
+    for (family, priority), at in groups.items():
+        mine = _ours_of(net, at, family, priority)
+        owner = owner_view(_mark(net, family, priority)) if mine else None
+        owners.update((id(rule), owner) for rule in mine)
+    return [{**rule, "owner": owners.get(id(rule)), "ours": id(rule) in owners} for rule in rules]
 
 
 def rule_delete(ctx: Context, args: Args) -> Any:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import sys
 from typing import Any
 
+from . import select
 from .args import Args
 from .context import Context
 from .errors import Failed, Invalid, NotFound
@@ -23,7 +23,6 @@ from .nsref import Netns
 from .owner import MARK_PREFIX, owner_view, parse_mark
 from .records import load, record_path, remove, save
 
-_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@+-]*$")
 _PROC_SYS_CHILD = """\
 import json, sys
 try:
@@ -47,7 +46,7 @@ except OSError as e:
 
 
 def check_key(key: str) -> str:
-    if not _KEY.match(key) or ".." in key or key.endswith("."):
+    if not select.sysctl_key_ok(key):
         raise Invalid(f"bad sysctl key {key!r}")
     return key
 
@@ -116,7 +115,9 @@ def _value(args: Args) -> str:
 def sysctl_read(ctx: Context, args: Args) -> Any:
     key = check_key(args.text("key"))
     ns = ctx.netns(args.ref())
-    return read_many(ctx, ns, [key])[0] if ns.exists() else None
+    if not ns.exists():
+        return None
+    return select.sysctl_read(values(ctx, ns, [key]), key=key)
 
 
 def sysctl_read_owned(ctx: Context, args: Args) -> Any:
@@ -125,11 +126,28 @@ def sysctl_read_owned(ctx: Context, args: Args) -> Any:
     ns = ctx.netns(args.ref())
     if not ns.exists():
         return None
-    value = read_many(ctx, ns, [key])[0]
-    if value is None:
-        return None
-    record = load(_record_path(ns, key))
-    return {"value": value, "owner": None if record is None else owner_view(_mark_of(record))}
+    return select.sysctl_read_owned(values(ctx, ns, [key]), key=key)
+
+
+def values(ctx: Context, ns: Netns, keys: list[str]) -> dict[str, Any]:
+    """A snapshot's sysctl values of ``keys`` and the owners of their records."""
+    found = read_many(ctx, ns, keys)
+    owners = {}
+    for key in keys:
+        record = load(_record_path(ns, key))
+        if record is not None:
+            owners[key] = owner_view(_mark_of(record))
+    return {"sysctl": {key: found[i] for i, key in enumerate(keys)}, "sysctl_owners": owners}
+
+
+def recorded_keys(ns: Netns) -> list[str]:
+    """The keys of ``ns`` whose first write hostnet recorded."""
+    path = _record_path(ns, "x")
+    try:
+        names = os.listdir(os.path.dirname(path)) if path is not None else []
+    except FileNotFoundError:
+        return []
+    return sorted(n for n in names if select.sysctl_key_ok(n) and not n.endswith(".tmp"))
 
 
 def sysctl_write(ctx: Context, args: Args) -> Any:

@@ -113,6 +113,9 @@ def _exit_with_the_engine() -> None:
 
 
 _exit_with_the_engine()
+# A refresh reads every resource of a host: one snapshot per namespace serves them
+# (HOSTNET_SNAPSHOT_READS=0: every read is its own round trip, as for comparison).
+transport.serve_reads_from_snapshots(os.environ.get("HOSTNET_SNAPSHOT_READS") != "0")
 
 
 def _from_wire(value: Any) -> Any:
