@@ -172,10 +172,12 @@ HEADERS = [
 ]
 
 
-def one_size(containers: int, tmp: Path) -> tuple[int, list[list[str]]]:
+def one_size(containers: int, tmp: Path, *, skip_checkpoints: bool) -> tuple[int, list[list[str]]]:
     """Fleet then floor at one C; (resources, table rows)."""
     (tmp / "backend").mkdir()
     env = pulumi_env(tmp / "backend")
+    if skip_checkpoints:
+        env["PULUMI_SKIP_CHECKPOINTS"] = "true"
     fleet = Stack(workdir=project_copy(FLEET, tmp / "fleet"), name="lab", env=env)
     floor = Stack(workdir=noop_project(tmp / "noop"), name="floor", env=env)
     for stack in (fleet, floor):
@@ -215,6 +217,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="C = 10 only, fewer route samples")
     parser.add_argument("--sizes", help="containers per host, comma-separated (default 10,50)")
+    parser.add_argument(
+        "--skip-checkpoints",
+        action="store_true",
+        help="PULUMI_SKIP_CHECKPOINTS=true for both stacks (state written once, at the end)",
+    )
     args = parser.parse_args()
     sizes = [int(c) for c in (args.sizes or ("10" if args.quick else "10,50")).split(",")]
     require_lab("fleet.py")
@@ -224,15 +231,17 @@ def main() -> int:
     for containers in sizes:
         tmp = Path(tempfile.mkdtemp(prefix=f"hostnet-fleet-{containers}-"))
         try:
-            resources, rows = one_size(containers, tmp)
+            resources, rows = one_size(containers, tmp, skip_checkpoints=args.skip_checkpoints)
         except BenchError as err:
             print(f"fleet.py: C={containers}: {err}", file=sys.stderr)
             return 1
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+        checkpoints = "skipped" if args.skip_checkpoints else "after every step"
         print(
             f"\nC={containers} containers per host: {resources} resources; one run each; "
-            "provider = fleet - floor; ssh and trips from HOSTNET_STATS (n/a: not counted)"
+            f"checkpoints {checkpoints}; provider = fleet - floor; CPU: pulumi and every "
+            "process it started; ssh and trips from HOSTNET_STATS (n/a: not counted)"
         )
         print(table(HEADERS, rows))
     print_route_costs(quick=args.quick)
