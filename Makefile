@@ -15,9 +15,9 @@ IN_LAB  := $(HOSTNET) lab exec --
 help:
 	@echo "make demo   build the lab, pulumi up the example, verify, tear down (KEEP=1 keeps the lab;"
 	@echo "            PROFILE=centos7 builds the lab as the seed's CentOS 7 hosts)"
-	@echo "make test   lint + unit + lab + e2e tests (what CI runs)"
+	@echo "make test   lint + unit (as nobody) + integration + lab + e2e tests (what CI runs)"
 	@echo "make setup  venv, Debian packages, Pulumi CLI (idempotent)"
-	@echo "make bench  transport, seed-stack and fleet benchmarks in the lab (BENCH_ARGS=--quick)"
+	@echo "make bench  transport, seed-stack, fleet and local-agent benchmarks (BENCH_ARGS=--quick)"
 	@echo "make lab-up / lab-down / lint / fmt"
 
 setup: debs venv pulumi wheels
@@ -59,8 +59,9 @@ fmt: venv
 test: setup lint
 	@bash scripts/run-tests.sh
 
+# As nobody when started as root: unit tests need nothing but the venv.
 test-unit: venv
-	$(PYTEST) tests/unit -q
+	bash scripts/unit-as-nobody.sh -q
 
 # The lab fixture builds the lab, moves the tests into its control namespace and
 # removes it at the end (HOSTNET_KEEP_LAB=1 keeps it).
@@ -86,7 +87,7 @@ bench: setup
 	$(HOSTNET) lab up --containers $(BENCH_CONTAINERS)
 	$(ENV) trap '$(HOSTNET) lab down' EXIT; \
 	  $(IN_LAB) $(PY) bench/transport.py $(BENCH_ARGS) && $(IN_LAB) $(PY) bench/seed_up.py $(BENCH_ARGS) \
-	  && $(IN_LAB) $(PY) bench/fleet.py $(BENCH_ARGS)
+	  && $(IN_LAB) $(PY) bench/fleet.py $(BENCH_ARGS) && $(PY) bench/agent_local.py $(BENCH_ARGS)
 
 clean: lab-down
 	rm -rf .pulumi-state

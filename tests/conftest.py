@@ -31,7 +31,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Move tests marked lab_last to the end of the session, keeping their order."""
+    """Move tests marked lab_last to the end of the session, keeping their order.
+
+    HOSTNET_TEST_ORDER=reverse runs the tests in reverse order first: no test may
+    rely on what an earlier one left (each sets up the state it starts from).
+    """
+    order = os.environ.get("HOSTNET_TEST_ORDER", "")
+    if order not in ("", "reverse"):
+        raise pytest.UsageError(f"HOSTNET_TEST_ORDER={order!r}: only 'reverse' is known")
+    if order == "reverse":
+        items.reverse()
     items.sort(key=lambda item: item.get_closest_marker(LAST) is not None)
 
 

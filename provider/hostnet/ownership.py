@@ -20,6 +20,8 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
+from hostnet.agent import owner
+
 OWNER = "owner"
 ADOPT = "adopt"
 _FIELDS = ("stack", "resource", "token")
@@ -70,14 +72,15 @@ def claim(props: Mapping[str, Any], *, rid: str) -> dict[str, Any]:
 
 
 def is_mine(found: Mapping[str, Any] | None, props: Mapping[str, Any], *, rid: str) -> bool:
-    """Whether an owner the agent reported (OWNER in its protocol) is ``props``'s."""
+    """Whether an owner the agent reported (OWNER in its protocol) is ``props``'s,
+    by the agent's own claim rule (agent/owner.py), so both sides agree."""
     if not isinstance(found, Mapping):
         return False
-    token = token_of(props)
-    if token is not None:
-        return found.get("token") == token
-    # A hostnet route from before instance ownership has no record: id "".
-    return found.get("id") in (rid, "")
+    if token_of(props) is None and found.get("id") == "":
+        return True  # a hostnet route from before instance ownership has no record
+    me = owner.from_arg("read", claim(props, rid=rid)["owner"])
+    seen = owner.Owner(**{k: found.get(k) for k in ("token", "stack", "resource", "id")})
+    return owner.Claim(me=me).mine(seen)
 
 
 def kept_notes(results: list[Any], *, rid: str) -> list[str]:

@@ -8,6 +8,7 @@ the stack as ``matrix`` and ``earlier``."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Iterator
@@ -134,12 +135,45 @@ def snapshots() -> dict[str, Any]:
     return {node: hoststate.snapshot(node) for node in NODES}
 
 
+# SeedRun.deployed when a test stopped half way: the hosts may hold anything.
+UNKNOWN = "unknown"
+
+
 class SeedRun:
+    """One seed stack on the lab, and what is deployed: each test brings the stack
+    to the state it starts from (bring_to), so no test relies on the ones before
+    it, and in the file's order no test deploys anything twice."""
+
     def __init__(self, stack: Stack, profile: str) -> None:
         self.stack = stack
         self.profile = profile
         self.before = snapshots()
         self.foreign = {host: hoststate.foreign_rules(host) for host in HOSTS}
+        # The milestones up on the hosts; None: nothing deployed.
+        self.deployed: list[int] | str | None = None
+
+    def bring_to(self, milestones: list[int] | None) -> None:
+        """The stack deployed with these milestones (None: destroyed), and its config
+        set to them (to the full seed when destroyed)."""
+        self.set_milestones(milestones or STEPS[-1])
+        if self.deployed == milestones:
+            return
+        known = self.deployed != UNKNOWN
+        self.deployed = UNKNOWN
+        if milestones is None:
+            self.stack.pulumi("destroy", "--yes", "--skip-preview")
+        else:
+            # After a test that stopped half way, what the hosts hold is read first.
+            self.stack.up(*(() if known else ("--refresh",)))
+        self.deployed = milestones
+
+    @contextlib.contextmanager
+    def changing(self, *, to: list[int] | None) -> Iterator[None]:
+        """A test that changes the hosts or the stack, leaving ``to`` deployed if it
+        runs to its end."""
+        self.deployed = UNKNOWN
+        yield
+        self.deployed = to
 
     def assert_foreign_rules_untouched(self) -> None:
         for host, lines in self.foreign.items():
@@ -188,26 +222,29 @@ def _summary(output: str) -> dict[str, int]:
 
 
 def test_preview_changes_no_host(seed: SeedRun) -> None:
-    seed.set_milestones(STEPS[-1])
+    seed.bring_to(None)
+    before = snapshots()
     shown = seed.stack.pulumi("preview").stdout
-    assert not hoststate.differences(seed.before, snapshots())
+    assert not hoststate.differences(before, snapshots())
     # Milestone 7's takeover is the change that lost host 1 in the write-up.
     assert re.search(TAKEOVER_WARNING, shown), shown[-3000:]
 
 
 def test_milestones_one_by_one(seed: SeedRun) -> None:
+    seed.bring_to(None)
     counts = []
-    for milestones in STEPS:
-        seed.set_milestones(milestones)
-        shown = seed.stack.up().stdout
-        summary = _summary(shown)
-        if 7 in milestones:
-            assert TAKEOVER_GUARDED in shown, shown[-3000:]
-        # An update of a live network: what earlier milestones built is never replaced.
-        assert "replaced" not in summary, (milestones, summary)
-        results = seed.verify()
-        seed.assert_foreign_rules_untouched()
-        counts.append((milestones, summary, len(results)))
+    with seed.changing(to=STEPS[-1]):
+        for milestones in STEPS:
+            seed.set_milestones(milestones)
+            shown = seed.stack.up().stdout
+            summary = _summary(shown)
+            if 7 in milestones:
+                assert TAKEOVER_GUARDED in shown, shown[-3000:]
+            # An update of a live network: what earlier milestones built is never replaced.
+            assert "replaced" not in summary, (milestones, summary)
+            results = seed.verify()
+            seed.assert_foreign_rules_untouched()
+            counts.append((milestones, summary, len(results)))
     results = [r for r in results if not r.claim.get("sweep")]
     listed = 0
     for milestone, statement, count, status, selects in WRITE_UP_CLAIMS:
@@ -220,6 +257,7 @@ def test_milestones_one_by_one(seed: SeedRun) -> None:
 
 
 def test_sweep_names_what_the_write_up_gave_up(seed: SeedRun) -> None:
+    seed.bring_to(STEPS[-1])
     outputs = seed.outputs()
     hold, given_up = verify.sweep_claims(outputs)
     assert hold == []  # every earlier claim that still holds is in the matrix
@@ -232,25 +270,30 @@ def test_sweep_names_what_the_write_up_gave_up(seed: SeedRun) -> None:
 
 
 def test_up_and_refresh_find_nothing_to_do(seed: SeedRun) -> None:
+    seed.bring_to(STEPS[-1])
     seed.stack.up("--expect-no-changes")
     seed.stack.pulumi("refresh", "--yes", "--skip-preview", "--expect-no-changes")
 
 
 def test_drift_is_reported_and_repaired(seed: SeedRun) -> None:
-    hostnet_lab.host_exec("h2", ["ip", "route", "del", "192.168.6.2/32"])
-    rules = hostnet_lab.host_exec("h2", ["iptables", "-S", "HOSTNET-FORWARD"]).stdout
-    ssh_rule = next(line for line in rules.splitlines() if "--dport 22" in line)
-    hostnet_lab.host_exec("h2", ["sh", "-c", f"iptables {ssh_rule.replace('-A ', '-D ', 1)}"])
-    refreshed = seed.stack.pulumi("refresh", "--yes", "--skip-preview").stdout
-    gone = sorted(re.findall(r"hostnet:(\w+) (\S+) deleted", refreshed))
-    assert gone == [("FirewallRule", "h2-forward-ssh-bridge1"), ("Route", "h2-to-test1.1-6")]
-    summary = _summary(seed.stack.up().stdout)
-    assert summary.get("created") == 2 and "updated" not in summary, summary
+    seed.bring_to(STEPS[-1])
+    with seed.changing(to=STEPS[-1]):
+        hostnet_lab.host_exec("h2", ["ip", "route", "del", "192.168.6.2/32"])
+        rules = hostnet_lab.host_exec("h2", ["iptables", "-S", "HOSTNET-FORWARD"]).stdout
+        ssh_rule = next(line for line in rules.splitlines() if "--dport 22" in line)
+        hostnet_lab.host_exec("h2", ["sh", "-c", f"iptables {ssh_rule.replace('-A ', '-D ', 1)}"])
+        refreshed = seed.stack.pulumi("refresh", "--yes", "--skip-preview").stdout
+        gone = sorted(re.findall(r"hostnet:(\w+) (\S+) deleted", refreshed))
+        assert gone == [("FirewallRule", "h2-forward-ssh-bridge1"), ("Route", "h2-to-test1.1-6")]
+        summary = _summary(seed.stack.up().stdout)
+        assert summary.get("created") == 2 and "updated" not in summary, summary
     seed.verify()
 
 
 def test_destroy_leaves_hosts_as_before(seed: SeedRun) -> None:
-    seed.stack.pulumi("destroy", "--yes", "--skip-preview")
+    seed.bring_to(STEPS[-1])
+    with seed.changing(to=None):
+        seed.stack.pulumi("destroy", "--yes", "--skip-preview")
     assert not hoststate.differences(seed.before, snapshots())
     seed.assert_foreign_rules_untouched()
     for host in HOSTS:
@@ -260,10 +303,14 @@ def test_destroy_leaves_hosts_as_before(seed: SeedRun) -> None:
 
 @pytest.mark.parametrize("failed", [5, 6])
 def test_failed_milestones_are_refused_at_preview(seed: SeedRun, failed: int) -> None:
+    """Refused before any host is touched, whatever is deployed: nothing is brought up."""
     before = snapshots()
     seed.set_milestones([1, 2, 3, 4, failed])
-    proc = seed.stack.pulumi("preview", check=False)
+    try:
+        proc = seed.stack.pulumi("preview", check=False)
+    finally:
+        deployed = seed.deployed
+        seed.set_milestones(deployed if isinstance(deployed, list) else STEPS[-1])
     assert proc.returncode != 0
     assert MISSING_ADDRESS in proc.stdout + proc.stderr
     assert not hoststate.differences(before, snapshots())
-    seed.set_milestones(STEPS[-1])

@@ -121,6 +121,18 @@ route_get {netns, dst (an address)} -> ROUTE|null   (the entry the kernel would 
 route_list {netns, table? (254; 0 = all but local)} -> [ROUTE]   (all protocols)
 route_delete {netns, dst, OWN, family?, table?, metric?} -> {"deleted": bool, "kept"?: str}
 
+RULE = {priority, family (4|6), src, dst (cidr|null: ``ip rule`` from, to), iif, oif,
+fwmark, fwmask, tos, action ("table"|"unreachable"|"prohibit"|"blackhole"), table
+(action "table" only), protocol, owner: OWNER (rule_ensure/rule_read only)}   (rules.py)
+rule_ensure {netns, priority (1-32765 but 0, 32766, 32767), family?, src?, dst?, iif?,
+    oif?, fwmark?, fwmask?, tos?, action? ("table"), table?, OWN}
+    -> RULE + {"created": bool}   (identity: family and priority; family from src/dst,
+    else 4; the owner lives in a record; a kernel without a rule protocol (before
+    4.17) takes only priorities 1000-1999; the same rule there, not hostnet's: Exists)
+rule_read {netns, priority, family? (4)} -> RULE|null   (hostnet's rule at that priority)
+rule_list {netns} -> [RULE]   (every rule of both families, any protocol; no owner)
+rule_delete {netns, priority, family? (4), OWN} -> {"deleted": bool, "kept"?: str}
+
 netns_ensure {name, OWN} -> {"created": bool}
 netns_delete {name, OWN} -> {"deleted": bool, "kept"?: str}
 netns_read {name} -> {"name", "owner": OWNER}|null   (one namespace, cheaper than a list)
@@ -154,6 +166,13 @@ ipt_delete_rule {netns, table, chain, OWN} -> {"deleted": bool}   (this instance
 ipt_read_rules {netns, table, chain?} -> [{"table", "chain", "rule", "owner": OWNER,
     "position"}]|null
     (rule: tokens as iptables-save prints them, comment removed)
+
+port_attach {netns, ifname, master, OWN} -> LINK   (ifname, a NIC or any link, becomes
+    an up port of master, a bridge that must be this owner's; its up, promisc and mtu
+    are recorded first (ports.py); a port of another master: Exists)
+port_release {netns, ifname, master, OWN} -> {"released": bool, "restored"?: {up, promisc,
+    mtu, owner}|null, "kept"?: str}   (out of master, its recorded state restored: a NIC
+    that was down comes back down; master now another owner's: left, "kept" says whose)
 
 uplink_takeover {netns, bridge, nic, OWN} -> {"changed": bool, "addresses", "routes"}
     (the NIC's addresses, routes and MAC move onto the bridge, which must be this

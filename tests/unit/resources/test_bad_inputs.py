@@ -6,11 +6,12 @@ and Host settings (ports, interpreter, key and known_hosts files)."""
 from __future__ import annotations
 
 import socket
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hostnet import transport
 from hostnet.resources import KINDS
@@ -340,20 +341,29 @@ def test_injection_strings_are_refused_in_every_string_field(
     _refused(kind, change, field, reason)
 
 
-def _key_pair(tmp_path: Path) -> Path:
-    key = tmp_path / "id"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-    return key
+def _key_pair(path: Path, passphrase: bytes = b"") -> Path:
+    """An ed25519 key in OpenSSH's format, and its .pub, as ssh-keygen writes them."""
+    key = Ed25519PrivateKey.generate()
+    lock = serialization.BestAvailableEncryption(passphrase) if passphrase else None
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.OpenSSH,
+            lock or serialization.NoEncryption(),
+        )
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    )
+    path.with_suffix(".pub").write_bytes(public + b"\n")
+    return path
 
 
 def test_files_are_read_and_parsed_on_the_controller(tmp_path: Path) -> None:
-    key = _key_pair(tmp_path)
+    key = _key_pair(tmp_path / "id")
     junk = tmp_path / "junk"
     junk.write_text("not a key\n")
-    locked = tmp_path / "locked"
-    subprocess.run(
-        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "secret", "-f", str(locked)], check=True
-    )
+    locked = _key_pair(tmp_path / "locked", b"secret")
     other = tmp_path / "known_hosts"
     pub = key.with_suffix(".pub").read_text().split()
     other.write_text(f"10.9.9.9 {pub[0]} {pub[1]}\n")

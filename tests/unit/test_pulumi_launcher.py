@@ -1,38 +1,21 @@
-"""The Pulumi toolchain: the Python language host launcher and, when installed, the CLI."""
+"""The Pulumi language host launcher (tools/pulumi_language_python.py): its rules,
+and its gRPC service started from the checkout's venv. The real CLI driving it is in
+tests/integration/test_pulumi_cli.py."""
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import shutil
 import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 
 import grpc
 import pytest
 from google.protobuf import empty_pb2
 from pulumi.runtime.proto import language_pb2, language_pb2_grpc
 
-REPO = Path(__file__).resolve().parents[2]
-LAUNCHER = REPO / "tools" / "pulumi-language-python"
-PULUMI_BIN = REPO / ".tools" / "pulumi" / "bin"
-
-
-def _load_launcher() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "pulumi_language_python", REPO / "tools" / "pulumi_language_python.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-lh = _load_launcher()
+from tests.launcher import LAUNCHER, lh
 
 
 def _run_request(**options: str) -> language_pb2.RunRequest:
@@ -156,65 +139,3 @@ def test_launcher_serves_language_runtime(
     assert raised.value.code() == grpc.StatusCode.UNIMPLEMENTED
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=10) == 0
-
-
-CLI_MISSING = shutil.which("pulumi", path=str(PULUMI_BIN)) is None
-
-_PROGRAM = """
-import pulumi
-from pulumi.dynamic import CreateResult, Resource, ResourceProvider
-
-
-class Provider(ResourceProvider):
-    def create(self, props):
-        return CreateResult(id_="memo-1", outs={**props, "length": len(props["text"])})
-
-
-class Memo(Resource):
-    def __init__(self, name, text):
-        super().__init__(Provider(), name, {"text": text, "length": None})
-
-
-memo = Memo("memo", pulumi.Config().require("text"))
-pulumi.export("length", memo.length)
-"""
-
-
-def test_cli_runs_a_dynamic_provider_stack_offline(tmp_path: Path) -> None:
-    if CLI_MISSING:
-        pytest.fail("no pulumi CLI in .tools: run scripts/install-pulumi.sh", pytrace=False)
-    (tmp_path / "Pulumi.yaml").write_text(
-        f"name: toolchain\nruntime:\n  name: python\n  options:\n    virtualenv: {sys.prefix}\n"
-    )
-    (tmp_path / "__main__.py").write_text(_PROGRAM)
-    (tmp_path / "state").mkdir()
-    env = {
-        **os.environ,
-        "PATH": f"{PULUMI_BIN}{os.pathsep}{os.environ['PATH']}",
-        "PULUMI_BACKEND_URL": f"file://{tmp_path / 'state'}",
-        "PULUMI_HOME": str(tmp_path / "home"),
-        "PULUMI_CONFIG_PASSPHRASE": "hostnet-lab",
-        "PULUMI_SKIP_UPDATE_CHECK": "true",
-        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-    }
-
-    def pulumi(*args: str) -> str:
-        done = subprocess.run(
-            ["pulumi", *args],
-            check=False,
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-        return done.stdout
-
-    pulumi("stack", "init", "t")
-    pulumi("config", "set", "text", "hello")
-    pulumi("up", "--yes", "--skip-preview")
-    assert pulumi("stack", "output", "length").strip() == "5"
-    pulumi("up", "--yes", "--expect-no-changes")
-    pulumi("destroy", "--yes")
-    pulumi("stack", "rm", "--yes", "t")

@@ -9,7 +9,6 @@ these tests run them against a fresh virtualenv holding the built wheel.
 
 from __future__ import annotations
 
-import importlib.resources
 import json
 import shutil
 import subprocess
@@ -20,23 +19,7 @@ from pathlib import Path
 import pytest
 from pulumi.runtime.proto import language_pb2
 
-from tests.unit.test_pulumi_toolchain import REPO, lh
-
-
-def _fake_distribution(
-    site: Path, name: str, version: str, plugin: dict[str, object] | None
-) -> None:
-    """An installed distribution as pip sees it: a dist-info and its module."""
-    module = name.replace("-", "_")
-    info = site / f"{module}-{version}.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n")
-    (info / "INSTALLER").write_text("pip\n")
-    (info / "RECORD").write_text("")
-    (site / module).mkdir()
-    (site / module / "__init__.py").write_text("")
-    if plugin is not None:
-        (site / module / "pulumi-plugin.json").write_text(json.dumps(plugin))
+from tests.launcher import REPO, fake_distribution, lh
 
 
 @pytest.fixture(scope="module")
@@ -74,9 +57,9 @@ def venv(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> Path:
         capture_output=True,
     )
     (site,) = (root / "lib").glob("python3*/site-packages")
-    _fake_distribution(site, "pulumi-foo", "1.2.3", None)
-    _fake_distribution(site, "pulumi-bar", "2.0.0", {"resource": True, "name": "baz"})
-    _fake_distribution(site, "pulumi-quiet", "1.0.0", {"resource": False})
+    fake_distribution(site, "pulumi-foo", "1.2.3", None)
+    fake_distribution(site, "pulumi-bar", "2.0.0", {"resource": True, "name": "baz"})
+    fake_distribution(site, "pulumi-quiet", "1.0.0", {"resource": False})
     return root
 
 
@@ -91,11 +74,6 @@ def test_the_wheel_holds_the_engine_and_sdk_but_not_the_lab(wheel: Path) -> None
         packages = {name.split("/")[0] for name in archive.namelist()}
     assert {"hostnet", "pulumi_hostnet"} <= packages
     assert not any(name.startswith("hostnet_lab") for name in packages)
-
-
-def test_the_editable_install_carries_the_same_file() -> None:
-    text = importlib.resources.files("pulumi_hostnet").joinpath("pulumi-plugin.json").read_text()
-    assert json.loads(text) == {"resource": False}
 
 
 def test_fresh_venv_requires_only_the_plugins_its_packages_call_for(venv: Path) -> None:
@@ -115,39 +93,3 @@ def test_the_language_host_answers_both_calls_from_the_project_venv(venv: Path) 
     assert sorted(p.name for p in packages.packages) == ["baz", "foo"]
     assert sorted(p.name for p in plugins.plugins) == ["baz", "foo"]
     assert all(p.kind == "resource" for p in packages.packages)
-
-
-def test_the_checkouts_own_editable_venv_requires_no_hostnet_plugin() -> None:
-    found = lh.required_packages(str(REPO / ".venv" / "bin" / "python"))
-    assert [d for d in found if "hostnet" in d["name"]] == []
-
-
-def test_the_old_distribution_name_would_send_pulumi_looking_for_a_plugin(tmp_path: Path) -> None:
-    # pulumi-hostnet (the name before) without the file: what a stock Pulumi tried to download.
-    _fake_distribution(tmp_path, "pulumi-hostnet", "0.1.0", None)
-    package = {"name": "pulumi-hostnet", "version": "0.1.0", "location": str(tmp_path)}
-    assert lh.package_dependency(package) == {
-        "name": "hostnet",
-        "version": "v0.1.0",
-        "kind": "resource",
-        "server": "",
-    }
-
-
-@pytest.mark.parametrize(
-    ("version", "semver"),
-    [
-        ("1.0", "1.0.0"),
-        ("3.272.0", "3.272.0"),
-        ("1.2.3a4", "1.2.3-alpha.4"),
-        ("1.2.3b4", "1.2.3-beta.4"),
-        ("1.2.3rc4", "1.2.3-rc.4"),
-        ("1.2.3.post4", "1.2.3+post4"),
-        ("1.2.3.dev5", "1.2.3+dev5"),
-        ("1.2.3.post4.dev5", "1.2.3+post4dev5"),
-        ("1!2.0", None),
-        ("1.2.3+local", None),
-    ],
-)
-def test_plugin_versions_follow_pulumis_conversion(version: str, semver: str | None) -> None:
-    assert lh.plugin_version(version) == semver
