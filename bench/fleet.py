@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -58,45 +59,51 @@ class Phase:
     seconds: float
     cpu: float  # the CLI and every process it started (Stack.timed)
     peak_rss_mb: float | None
+    provider_cpu: float  # the provider host processes' own CPU seconds
     stats: list[dict[str, Any]] = field(default_factory=list)
 
 
-class PeakRss(threading.Thread):
-    """The highest VmHWM of any dynamic provider process seen while it runs,
-    polled from /proc (a peak in the last poll interval of a process is missed)."""
+class ProviderWatch(threading.Thread):
+    """The highest VmHWM of any dynamic provider process seen while it runs, and
+    the CPU time its provider processes had used when last seen, polled from /proc
+    (what happens in the last poll interval of a process is missed)."""
 
     def __init__(self) -> None:
         super().__init__(daemon=True)
         self.stopping = threading.Event()
         self.peak_kb = 0
+        self.cpu_ticks: dict[int, int] = {}
 
     def run(self) -> None:
         while not self.stopping.wait(0.1):
             for proc in Path("/proc").iterdir():
                 if proc.name.isdigit():
-                    self.peak_kb = max(self.peak_kb, _provider_hwm_kb(proc))
+                    self._look(proc)
 
-    def stop(self) -> float | None:
+    def _look(self, proc: Path) -> None:
+        try:
+            if PROVIDER_MARK not in (proc / "cmdline").read_bytes():
+                return
+            status = (proc / "status").read_text()
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                self.peak_kb = max(self.peak_kb, int(line.split()[1]))
+        self.cpu_ticks[int(proc.name)] = int(fields[11]) + int(fields[12])  # utime + stime
+
+    def stop(self) -> tuple[float | None, float]:
+        """(peak RSS in MB, provider CPU seconds)."""
         self.stopping.set()
         self.join()
-        return self.peak_kb / 1024 if self.peak_kb else None
-
-
-def _provider_hwm_kb(proc: Path) -> int:
-    try:
-        if PROVIDER_MARK not in (proc / "cmdline").read_bytes():
-            return 0
-        for line in (proc / "status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return 0
+        cpu = sum(self.cpu_ticks.values()) / os.sysconf("SC_CLK_TCK")
+        return (self.peak_kb / 1024 if self.peak_kb else None), cpu
 
 
 @contextmanager
-def watched() -> Iterator[PeakRss]:
-    watcher = PeakRss()
+def watched() -> Iterator[ProviderWatch]:
+    watcher = ProviderWatch()
     watcher.start()
     try:
         yield watcher
@@ -110,10 +117,10 @@ def run_phase(stack: Stack, op: str, stats_file: Path) -> Phase:
     env = {**stack.env, "HOSTNET_STATS": str(stats_file)}
     with watched() as watcher:
         timing = replace(stack, env=env).timed(*ARGS[op])
-        rss = watcher.stop()
+        rss, provider_cpu = watcher.stop()
     lines = stats_file.read_text().splitlines() if stats_file.exists() else []
     stats = [json.loads(line) for line in lines if line.strip()]
-    return Phase(timing.wall, timing.cpu, rss, stats)
+    return Phase(timing.wall, timing.cpu, rss, provider_cpu, stats)
 
 
 def per_host(stats: list[dict[str, Any]], key: str) -> dict[str, int]:
@@ -147,6 +154,7 @@ def row(op: str, fleet: Phase, floor: Phase, resources: int) -> list[str]:
         f"{share:.1f}",
         f"{share / resources * 1000:.1f}",
         f"{fleet.cpu:.1f}/{floor.cpu:.1f}",
+        f"{fleet.provider_cpu:.1f}/{floor.provider_cpu:.1f}",
         f"{(fleet.cpu - floor.cpu) / resources * 1000:.1f}",
         ",".join(str(ssh[h]) for h in sorted(ssh)) if counted else "n/a",
         f"{trips / resources:.2f}" if counted else "n/a",
@@ -164,6 +172,7 @@ HEADERS = [
     "provider s",
     "ms/resource",
     "CPU s fleet/floor",
+    "provider host CPU s",
     "CPU ms/resource",
     "ssh per host",
     "trips/resource",
