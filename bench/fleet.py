@@ -34,6 +34,7 @@ from _stacks import (
     REPO,
     BenchError,
     Stack,
+    compile_hostnet,
     count_resources,
     noop_project,
     project_copy,
@@ -57,19 +58,21 @@ PROVIDER_MARK = b"pulumi.dynamic"  # in the dynamic provider host's command line
 @dataclass
 class Phase:
     seconds: float
-    cpu: float  # the CLI and every process it started (Stack.timed)
+    cpu: float  # the CLI, the language host and the program (Stack.timed)
     peak_rss_mb: float | None
     provider_cpu: float  # the provider host processes' own CPU seconds
     stats: list[dict[str, Any]] = field(default_factory=list)
 
 
 class ProviderWatch(threading.Thread):
-    """The highest VmHWM of any dynamic provider process seen while it runs, and
-    the CPU time its provider processes had used when last seen, polled from /proc
-    (what happens in the last poll interval of a process is missed)."""
+    """The highest VmHWM of this run's dynamic provider processes while they run,
+    and the CPU time they had used when last seen, polled from /proc (what happens
+    in the last poll interval of a process is missed). This run's: the ones whose
+    environment holds ``mark`` (other people's runs share the machine's PIDs)."""
 
-    def __init__(self) -> None:
+    def __init__(self, mark: str) -> None:
         super().__init__(daemon=True)
+        self.mark = mark.encode()
         self.stopping = threading.Event()
         self.peak_kb = 0
         self.cpu_ticks: dict[int, int] = {}
@@ -83,6 +86,8 @@ class ProviderWatch(threading.Thread):
     def _look(self, proc: Path) -> None:
         try:
             if PROVIDER_MARK not in (proc / "cmdline").read_bytes():
+                return
+            if self.mark not in (proc / "environ").read_bytes().split(b"\0"):
                 return
             status = (proc / "status").read_text()
             fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
@@ -102,8 +107,8 @@ class ProviderWatch(threading.Thread):
 
 
 @contextmanager
-def watched() -> Iterator[ProviderWatch]:
-    watcher = ProviderWatch()
+def watched(mark: str) -> Iterator[ProviderWatch]:
+    watcher = ProviderWatch(mark)
     watcher.start()
     try:
         yield watcher
@@ -115,7 +120,7 @@ def run_phase(stack: Stack, op: str, stats_file: Path) -> Phase:
     """One operation, timed, with the provider's round-trip statistics and peak RSS."""
     stats_file.unlink(missing_ok=True)
     env = {**stack.env, "HOSTNET_STATS": str(stats_file)}
-    with watched() as watcher:
+    with watched(f"HOSTNET_STATS={stats_file}") as watcher:
         timing = replace(stack, env=env).timed(*ARGS[op])
         rss, provider_cpu = watcher.stop()
     lines = stats_file.read_text().splitlines() if stats_file.exists() else []
@@ -155,7 +160,7 @@ def row(op: str, fleet: Phase, floor: Phase, resources: int) -> list[str]:
         f"{share / resources * 1000:.1f}",
         f"{fleet.cpu:.1f}/{floor.cpu:.1f}",
         f"{fleet.provider_cpu:.1f}/{floor.provider_cpu:.1f}",
-        f"{(fleet.cpu - floor.cpu) / resources * 1000:.1f}",
+        f"{(fleet.cpu + fleet.provider_cpu - floor.cpu - floor.provider_cpu) / resources * 1000:.1f}",
         ",".join(str(ssh[h]) for h in sorted(ssh)) if counted else "n/a",
         f"{trips / resources:.2f}" if counted else "n/a",
         str(most_per_netns(fleet.stats)) if counted else "n/a",
@@ -237,6 +242,7 @@ def main() -> int:
     if shutil.which("pulumi") is None:
         sys.exit("fleet.py: no pulumi on PATH: `source scripts/pulumi-env.sh` first")
     print(machine_line())
+    compile_hostnet()
     for containers in sizes:
         tmp = Path(tempfile.mkdtemp(prefix=f"hostnet-fleet-{containers}-"))
         try:
@@ -249,8 +255,9 @@ def main() -> int:
         checkpoints = "skipped" if args.skip_checkpoints else "after every step"
         print(
             f"\nC={containers} containers per host: {resources} resources; one run each; "
-            f"checkpoints {checkpoints}; provider = fleet - floor; CPU: pulumi and every "
-            "process it started; ssh and trips from HOSTNET_STATS (n/a: not counted)"
+            f"checkpoints {checkpoints}; provider = fleet - floor; CPU: the CLI, the language "
+            "host and the program, then the provider host's own; ssh and trips from "
+            "HOSTNET_STATS (n/a: not counted)"
         )
         print(table(HEADERS, rows))
     print_route_costs(quick=args.quick)

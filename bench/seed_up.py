@@ -27,6 +27,7 @@ from _stacks import (
     BenchError,
     Stack,
     Timing,
+    compile_hostnet,
     count_resources,
     noop_project,
     pulumi_env,
@@ -121,6 +122,7 @@ def main() -> int:
     if shutil.which("pulumi") is None:
         sys.exit("seed_up.py: no pulumi on PATH: `source scripts/pulumi-env.sh` first")
     print(machine_line())
+    compile_hostnet()
     tmp = Path(tempfile.mkdtemp(prefix="hostnet-bench-"))
     (tmp / "backend").mkdir()
     env = pulumi_env(tmp / "backend")
@@ -140,8 +142,8 @@ def main() -> int:
         cleanup(seed, floor, tmp)
     print(
         f"\nWall seconds, median of {rounds}; {runs.resources} resources; provider = seed - "
-        "floor (ms/resource: provider seconds spread over the resources); CPU: the CLI and "
-        "every process it started (not the agents on the hosts)"
+        "floor (ms/resource: provider seconds spread over the resources); CPU: the CLI, the "
+        "language host and the program (not the provider host, not the agents on the hosts)"
     )
     print(results_table(runs))
     print(f"load average at the end: {load_average()}")
