@@ -147,6 +147,7 @@ def most_per_netns(stats: list[dict[str, Any]]) -> int:
 def row(op: str, fleet: Phase, floor: Phase, resources: int) -> list[str]:
     ratio = fleet.seconds / floor.seconds
     share = fleet.seconds - floor.seconds
+    cpu_share = fleet.cpu + fleet.provider_cpu - floor.cpu - floor.provider_cpu
     ssh = per_host(fleet.stats, "ssh_connections")
     trips = sum(per_host(fleet.stats, "round_trips").values())
     counted = bool(fleet.stats)
@@ -160,7 +161,7 @@ def row(op: str, fleet: Phase, floor: Phase, resources: int) -> list[str]:
         f"{share / resources * 1000:.1f}",
         f"{fleet.cpu:.1f}/{floor.cpu:.1f}",
         f"{fleet.provider_cpu:.1f}/{floor.provider_cpu:.1f}",
-        f"{(fleet.cpu + fleet.provider_cpu - floor.cpu - floor.provider_cpu) / resources * 1000:.1f}",
+        f"{cpu_share / resources * 1000:.1f}",
         ",".join(str(ssh[h]) for h in sorted(ssh)) if counted else "n/a",
         f"{trips / resources:.2f}" if counted else "n/a",
         str(most_per_netns(fleet.stats)) if counted else "n/a",
