@@ -11,6 +11,7 @@ second would take the first one's object over.
 from __future__ import annotations
 
 import ipaddress
+import pickle
 import socket
 import threading
 from collections.abc import Iterable, Mapping
@@ -26,6 +27,13 @@ from pulumi_hostnet._provider import HostnetProvider
 
 _declared: dict[str, str] = {}
 _declared_lock = threading.Lock()
+
+# pulumi.dynamic's serialize_provider (SDK 3.272) wraps pickle._Pickler's
+# _batch_setitems in a sorting wrapper at every resource and never puts it back:
+# after N dynamic resources in one program every dict pickles through N nested
+# wrappers, and at about 960 the program dies of RecursionError. Each hostnet
+# resource puts the original back before Pulumi serializes its provider.
+_BATCH_SETITEMS = pickle._Pickler.__dict__["_batch_setitems"]
 
 IMPORT_REFUSED = (
     "{name}: hostnet resources cannot be imported (Pulumi's dynamic providers have no "
@@ -57,6 +65,7 @@ class HostnetResource(pulumi.dynamic.Resource):
         }
         props["adopt"] = adopt
         _declare(kind, resource_name, props)
+        pickle._Pickler._batch_setitems = _BATCH_SETITEMS  # type: ignore[attr-defined]
         super().__init__(HostnetProvider(kind), resource_name, props, opts)
         _warn_if_cutting(kind, props, self)
 
