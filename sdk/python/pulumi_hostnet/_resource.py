@@ -10,6 +10,7 @@ second would take the first one's object over.
 
 from __future__ import annotations
 
+import inspect
 import ipaddress
 import pickle
 import socket
@@ -64,37 +65,54 @@ class HostnetResource(pulumi.dynamic.Resource):
             "resource": resource_name,
         }
         props["adopt"] = adopt
-        _declare(kind, resource_name, props)
+        plain = _plain(props)
+        settled = _settled(plain)
+        if settled:
+            _register(kind, resource_name, plain)
         pickle._Pickler._batch_setitems = _BATCH_SETITEMS  # type: ignore[attr-defined]
         super().__init__(HostnetProvider(kind), resource_name, props, opts)
-        _warn_if_cutting(kind, props, self)
+        if settled:
+            _warn_if_cutting(kind, plain, self)
+        else:
+            pulumi.Output.from_input(plain).apply(
+                lambda known: _declared_and_warned(kind, resource_name, known, self)
+            )
 
 
-def _declare(kind: str, resource_name: str, props: Mapping[str, Any]) -> None:
-    """Refuse a second resource of this program for the same host object, as soon
-    as the object's identity is known (at once, or when the outputs it depends on
-    resolve)."""
-    plain = _plain(props)
-    pulumi.Output.from_input(plain).apply(lambda known: _register(kind, resource_name, known))
+def _settled(value: Any) -> bool:
+    """Whether ``value`` holds no Output or awaitable anywhere: its checks can run at
+    once. Every Output a program makes stays on Pulumi's list of pending outputs
+    until it resolves, and the program re-waits on that whole list whenever one
+    does, so a stack's resources each adding a few cost it time that grows with the
+    stack's size squared."""
+    if isinstance(value, pulumi.Output) or inspect.isawaitable(value):
+        return False
+    if isinstance(value, Mapping):
+        return all(_settled(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return all(_settled(v) for v in value)
+    return True
 
 
-def _warn_if_cutting(kind: str, props: Mapping[str, Any], resource: pulumi.Resource) -> None:
+def _declared_and_warned(
+    kind: str, resource_name: str, known: Mapping[str, Any], resource: pulumi.Resource
+) -> None:
+    _register(kind, resource_name, known)
+    _warn_if_cutting(kind, known, resource)
+
+
+def _warn_if_cutting(kind: str, known: Mapping[str, Any], resource: pulumi.Resource) -> None:
     """Warn, attributed to the resource, when its inputs may cut the management
     path (hostnet.mgmt). The program does not see the resource's state, so the
     warning is about what the inputs ask for, whether or not it is applied yet;
     the provider arms a guard only for a change that does it."""
-    plain = _plain(props)
-
-    def warn(known: Mapping[str, Any]) -> None:
-        inputs, failures = KINDS[kind].check(known)
-        if failures:
-            return
-        host = inputs["host"]
-        cut = mgmt.classify(kind=kind, inputs=inputs, peer=_local_toward(str(host["address"])))
-        if cut is not None:
-            pulumi.log.warn(mgmt.describe(host, cut.reason), resource=resource)
-
-    pulumi.Output.from_input(plain).apply(warn)
+    inputs, failures = KINDS[kind].check(known)
+    if failures:
+        return
+    host = inputs["host"]
+    cut = mgmt.classify(kind=kind, inputs=inputs, peer=_local_toward(str(host["address"])))
+    if cut is not None:
+        pulumi.log.warn(mgmt.describe(host, cut.reason), resource=resource)
 
 
 def _plain(props: Mapping[str, Any]) -> dict[str, Any]:
