@@ -53,6 +53,7 @@ ARGS = {
     "destroy": ("destroy", "--yes", "--skip-preview"),
 }
 PROVIDER_MARK = b"pulumi.dynamic"  # in the dynamic provider host's command line
+PROGRAM_MARK = b"pulumi-language-python-exec"  # in the program's
 
 
 @dataclass
@@ -61,14 +62,16 @@ class Phase:
     cpu: float  # the CLI, the language host and the program (Stack.timed)
     peak_rss_mb: float | None
     provider_cpu: float  # the provider host processes' own CPU seconds
+    program_cpu: float  # the program's (part of ``cpu``)
     stats: list[dict[str, Any]] = field(default_factory=list)
 
 
 class ProviderWatch(threading.Thread):
     """The highest VmHWM of this run's dynamic provider processes while they run,
-    and the CPU time they had used when last seen, polled from /proc (what happens
-    in the last poll interval of a process is missed). This run's: the ones whose
-    environment holds ``mark`` (other people's runs share the machine's PIDs)."""
+    and the CPU time they and the program had used when last seen, polled from
+    /proc (what happens in the last poll interval of a process is missed). This
+    run's: the ones whose environment holds ``mark`` (other people's runs share the
+    machine's PIDs)."""
 
     def __init__(self, mark: str) -> None:
         super().__init__(daemon=True)
@@ -76,6 +79,7 @@ class ProviderWatch(threading.Thread):
         self.stopping = threading.Event()
         self.peak_kb = 0
         self.cpu_ticks: dict[int, int] = {}
+        self.program_ticks: dict[int, int] = {}
 
     def run(self) -> None:
         while not self.stopping.wait(0.1):
@@ -85,7 +89,8 @@ class ProviderWatch(threading.Thread):
 
     def _look(self, proc: Path) -> None:
         try:
-            if PROVIDER_MARK not in (proc / "cmdline").read_bytes():
+            cmdline = (proc / "cmdline").read_bytes()
+            if PROVIDER_MARK not in cmdline and PROGRAM_MARK not in cmdline:
                 return
             if self.mark not in (proc / "environ").read_bytes().split(b"\0"):
                 return
@@ -93,17 +98,22 @@ class ProviderWatch(threading.Thread):
             fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             return
+        ticks = int(fields[11]) + int(fields[12])  # utime + stime
+        if PROGRAM_MARK in cmdline:
+            self.program_ticks[int(proc.name)] = ticks
+            return
         for line in status.splitlines():
             if line.startswith("VmHWM:"):
                 self.peak_kb = max(self.peak_kb, int(line.split()[1]))
-        self.cpu_ticks[int(proc.name)] = int(fields[11]) + int(fields[12])  # utime + stime
+        self.cpu_ticks[int(proc.name)] = ticks
 
-    def stop(self) -> tuple[float | None, float]:
-        """(peak RSS in MB, provider CPU seconds)."""
+    def stop(self) -> tuple[float | None, float, float]:
+        """(peak RSS in MB, provider CPU seconds, program CPU seconds)."""
         self.stopping.set()
         self.join()
-        cpu = sum(self.cpu_ticks.values()) / os.sysconf("SC_CLK_TCK")
-        return (self.peak_kb / 1024 if self.peak_kb else None), cpu
+        tick = os.sysconf("SC_CLK_TCK")
+        cpu, program = sum(self.cpu_ticks.values()) / tick, sum(self.program_ticks.values()) / tick
+        return (self.peak_kb / 1024 if self.peak_kb else None), cpu, program
 
 
 @contextmanager
@@ -122,10 +132,10 @@ def run_phase(stack: Stack, op: str, stats_file: Path) -> Phase:
     env = {**stack.env, "HOSTNET_STATS": str(stats_file)}
     with watched(f"HOSTNET_STATS={stats_file}") as watcher:
         timing = replace(stack, env=env).timed(*ARGS[op])
-        rss, provider_cpu = watcher.stop()
+        rss, provider_cpu, program_cpu = watcher.stop()
     lines = stats_file.read_text().splitlines() if stats_file.exists() else []
     stats = [json.loads(line) for line in lines if line.strip()]
-    return Phase(timing.wall, timing.cpu, rss, provider_cpu, stats)
+    return Phase(timing.wall, timing.cpu, rss, provider_cpu, program_cpu, stats)
 
 
 def per_host(stats: list[dict[str, Any]], key: str) -> dict[str, int]:
@@ -160,6 +170,7 @@ def row(op: str, fleet: Phase, floor: Phase, resources: int) -> list[str]:
         f"{share:.1f}",
         f"{share / resources * 1000:.1f}",
         f"{fleet.cpu:.1f}/{floor.cpu:.1f}",
+        f"{fleet.program_cpu:.1f}/{floor.program_cpu:.1f}",
         f"{fleet.provider_cpu:.1f}/{floor.provider_cpu:.1f}",
         f"{cpu_share / resources * 1000:.1f}",
         ",".join(str(ssh[h]) for h in sorted(ssh)) if counted else "n/a",
@@ -178,6 +189,7 @@ HEADERS = [
     "provider s",
     "ms/resource",
     "CPU s fleet/floor",
+    "of it program",
     "provider host CPU s",
     "CPU ms/resource",
     "ssh per host",
