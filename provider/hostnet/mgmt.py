@@ -161,4 +161,5 @@ def _sysctl(inputs: Mapping[str, Any], olds: Mapping[str, Any], _peer: str | Non
     )
 
 
-_KINDS = {"bridge": _bridge, "route": _route, "firewall": _firewall, "sysctl": _sysctl}
+# By the kinds' names (hostnet.resources.KINDS), which this module does not import.
+_KINDS = {"bridge": _bridge, "route": _route, "firewall_rule": _firewall, "sysctl": _sysctl}

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from hostnet import errors
+from hostnet import errors, ownership
 from hostnet.resources import bridge
 from hostnet_lab import LabInfo
 from tests.lab import resourcelib as rl
@@ -41,7 +41,7 @@ def test_create_twice_is_the_same_bridge(lab: LabInfo, cleanup: rl.Cleanup) -> N
     cleanup.delete_resource("bridge", inputs)
     agent = rl.agent_for(inputs)
 
-    first = bridge.create(agent, inputs)
+    first = bridge.KIND.create(agent, inputs)
     seen = rl.link("h2", name)
     assert seen is not None
     assert first["ifindex"] == seen["ifindex"]
@@ -51,7 +51,7 @@ def test_create_twice_is_the_same_bridge(lab: LabInfo, cleanup: rl.Cleanup) -> N
     assert rl.link("h2", port)["master"] == name  # type: ignore[index]
     before = rl.snapshot("h2")
 
-    second = bridge.create(agent, inputs)
+    second = bridge.KIND.create(agent, inputs)
     assert second == first
     rl.assert_same(before, rl.snapshot("h2"))
 
@@ -62,10 +62,10 @@ def test_delete_twice_succeeds(lab: LabInfo, cleanup: rl.Cleanup) -> None:
     cleanup.delete_resource("bridge", inputs)
     agent = rl.agent_for(inputs)
     before = rl.snapshot("h2")
-    outputs = bridge.create(agent, inputs)
-    bridge.delete(agent, outputs)
+    outputs = bridge.KIND.create(agent, inputs)
+    bridge.KIND.delete(agent, outputs)
     assert rl.link("h2", name) is None
-    bridge.delete(agent, outputs)
+    bridge.KIND.delete(agent, outputs)
     rl.assert_same(before, rl.snapshot("h2"))
 
 
@@ -77,13 +77,13 @@ def test_read_reports_changes_made_by_hand(lab: LabInfo, cleanup: rl.Cleanup) ->
     inputs = _inputs(lab, name, addresses=[f"{net}.1/24"], ports=[port])
     cleanup.delete_resource("bridge", inputs)
     agent = rl.agent_for(inputs)
-    outputs = bridge.create(agent, inputs)
-    assert bridge.read(agent, outputs) == outputs
+    outputs = bridge.KIND.create(agent, inputs)
+    assert bridge.KIND.read(agent, outputs) == outputs
 
     rl.run("h2", "ip", "addr", "add", f"{net}.9/24", "dev", name)
     rl.run("h2", "ip", "link", "set", name, "down", "promisc", "on")
     rl.run("h2", "ip", "link", "set", port, "nomaster")
-    drifted = bridge.read(agent, outputs)
+    drifted = bridge.KIND.read(agent, outputs)
     assert drifted is not None
     assert drifted["addresses"] == [f"{net}.1/24", f"{net}.9/24"]
     assert drifted["up"] is False
@@ -92,12 +92,12 @@ def test_read_reports_changes_made_by_hand(lab: LabInfo, cleanup: rl.Cleanup) ->
     assert drifted["ifindex"] == outputs["ifindex"]
 
     # Applying the inputs again (what `pulumi up` after refresh does) puts it back.
-    assert bridge.update(agent, drifted, inputs) == outputs
+    assert bridge.KIND.update(agent, drifted, inputs) == outputs
 
     rl.run("h2", "ip", "link", "set", name, "alias", "edited by hand")
-    assert bridge.read(agent, outputs) is None
+    assert bridge.KIND.read(agent, outputs) is None
     rl.run("h2", "ip", "link", "delete", name)
-    assert bridge.read(agent, outputs) is None
+    assert bridge.KIND.read(agent, outputs) is None
 
 
 def test_foreign_bridge_is_never_adopted(lab: LabInfo, cleanup: rl.Cleanup) -> None:
@@ -110,15 +110,15 @@ def test_foreign_bridge_is_never_adopted(lab: LabInfo, cleanup: rl.Cleanup) -> N
     before = rl.snapshot("h2")
 
     with pytest.raises(errors.NotOwned):
-        bridge.create(agent, _inputs(lab, name, addresses=["198.18.0.1/24"], up=True))
+        bridge.KIND.create(agent, _inputs(lab, name, addresses=["198.18.0.1/24"], up=True))
     rl.assert_same(before, rl.snapshot("h2"))
     # A link of another kind under the name is a conflict, not something to convert.
     with pytest.raises(errors.Conflict):
-        bridge.create(agent, _inputs(lab, other))
+        bridge.KIND.create(agent, _inputs(lab, other))
     rl.assert_same(before, rl.snapshot("h2"))
     # Nor does delete remove a bridge hostnet did not make.
     # Left as it is, with a line in the log: it is not this resource\'s.
-    bridge.delete(agent, _inputs(lab, name))
+    bridge.KIND.delete(agent, _inputs(lab, name))
     rl.assert_same(before, rl.snapshot("h2"))
 
 
@@ -148,7 +148,7 @@ def test_failed_creates_leave_nothing_behind(lab: LabInfo, cleanup: rl.Cleanup) 
         inputs = _inputs(lab, name, **fields)
         cleanup.delete_resource("bridge", inputs)
         with pytest.raises(error):
-            bridge.create(agent, inputs)
+            bridge.KIND.create(agent, inputs)
         assert rl.link("h2", name) is None
         rl.assert_same(before, rl.snapshot("h2"))
 
@@ -156,7 +156,7 @@ def test_failed_creates_leave_nothing_behind(lab: LabInfo, cleanup: rl.Cleanup) 
     rl.run("h2", "ip", "link", "set", port, "master", foreign)
     before = rl.snapshot("h2")
     with pytest.raises(errors.InvalidInput, match="already a port"):
-        bridge.create(agent, _inputs(lab, name, ports=[port]))
+        bridge.KIND.create(agent, _inputs(lab, name, ports=[port]))
     rl.assert_same(before, rl.snapshot("h2"))
 
 
@@ -175,15 +175,15 @@ def test_a_port_comes_back_as_it_was(lab: LabInfo, cleanup: rl.Cleanup, how: str
     cleanup.delete_resource("bridge", inputs)
     agent = rl.agent_for(inputs)
 
-    outputs = bridge.create(agent, inputs)
+    outputs = bridge.KIND.create(agent, inputs)
     seen = rl.link("h2", port)
     assert seen is not None and seen["master"] == name and "UP" in seen["flags"]
     if how == "delete":
-        bridge.delete(agent, outputs)
+        bridge.KIND.delete(agent, outputs)
     else:
-        outputs = bridge.update(agent, outputs, _inputs(lab, name, ports=[]))
+        outputs = bridge.KIND.update(agent, outputs, _inputs(lab, name, ports=[]))
         assert "master" not in rl.link("h2", port)  # type: ignore[operator]
-        bridge.delete(agent, outputs)
+        bridge.KIND.delete(agent, outputs)
     rl.assert_same(before, rl.snapshot("h2"))
     seen = rl.link("h2", port)
     assert seen is not None and "UP" not in seen["flags"] and "PROMISC" in seen["flags"]
@@ -239,7 +239,7 @@ def test_uplink_takeover_keeps_the_session_and_gives_everything_back(
     inputs = _inputs(lab, name, host="h3", uplink="ens32")
     agent = rl.agent_for(inputs)
 
-    outputs = bridge.create(agent, inputs)
+    outputs = bridge.KIND.create(agent, inputs)
     # The same SSH session (the agent's) carried the request and still answers.
     assert agent.alive and agent.call("ping") == {"pong": True}
     assert rl.agent_for(inputs) is agent
@@ -253,12 +253,12 @@ def test_uplink_takeover_keeps_the_session_and_gives_everything_back(
     assert f"198.51.100.0/24 via 10.32.171.1 dev {name} metric 100" in routes
     assert f"198.19.0.0/24 via 10.32.171.1 dev {name} table 100" in routes
     assert not [r for r in routes if " dev ens32" in r], routes
-    assert bridge.read(agent, outputs) == outputs
+    assert bridge.KIND.read(agent, outputs) == outputs
     state = rl.snapshot("h3")
-    assert bridge.create(agent, inputs) == outputs
+    assert bridge.KIND.create(agent, inputs) == outputs
     rl.assert_same(state, rl.snapshot("h3"))
 
-    bridge.delete(agent, outputs)
+    bridge.KIND.delete(agent, outputs)
     assert agent.call("ping") == {"pong": True}
     assert rl.link("h3", name) is None
     rl.assert_same(
@@ -269,3 +269,53 @@ def test_uplink_takeover_keeps_the_session_and_gives_everything_back(
             "routes": rl.routes("h3"),
         },
     )
+
+
+@pytest.mark.parametrize("resource", ["br", "renamed"])
+def test_a_replacement_takes_the_bridge_over_with_its_ports(
+    lab: LabInfo, cleanup: rl.Cleanup, resource: str
+) -> None:
+    """Pulumi's create-before-delete of a bridge with a port (``up --replace``, or
+    the resource renamed): the new instance takes the bridge and the port's record
+    over, the old instance's delete leaves both, and the new one's delete gives the
+    port back as it was."""
+    stem = rl.uid()
+    name, port = stem + "br", stem + "p"
+    _plain_link("h2", port, cleanup)
+    # Up once and down again: the kernel attaches its default qdisc on the first up.
+    rl.run("h2", "ip", "link", "set", port, "up")
+    rl.run("h2", "ip", "link", "set", port, "down")
+    before = rl.snapshot("h2")
+
+    def instance(resource: str, token: str) -> dict[str, Any]:
+        owner = {"stack": "seed/lab", "resource": resource}
+        return ownership.with_token(_inputs(lab, name, ports=[port], owner=owner), token=token)
+
+    old, new = instance("br", "000000000001"), instance(resource, "000000000002")
+    cleanup.delete_resource("bridge", old)
+    cleanup.delete_resource("bridge", new)
+    agent = rl.agent_for(old)
+    made = bridge.KIND.create(agent, old)
+    taken = bridge.KIND.create(agent, new)
+    bridge.KIND.delete(agent, made)
+    assert bridge.KIND.read(agent, taken) == taken
+    assert rl.link("h2", port)["master"] == name  # type: ignore[index]
+    bridge.KIND.delete(agent, taken)
+    assert rl.link("h2", name) is None
+    rl.assert_same(before, rl.snapshot("h2"))
+
+
+def test_addresses_listed_by_the_kernel_in_its_own_order_are_no_drift(
+    lab: LabInfo, cleanup: rl.Cleanup
+) -> None:
+    """The kernel lists IPv6 addresses newest first; the declared set is what counts."""
+    stem = rl.uid()
+    name, octet = stem + "br", rl.spare_octet(stem)
+    addresses = [f"fd00:{octet:x}::1/64", f"fd00:{octet:x}:1::1/64"]
+    inputs = _inputs(lab, name, addresses=addresses)
+    cleanup.delete_resource("bridge", inputs)
+    agent = rl.agent_for(inputs)
+    outputs = bridge.KIND.create(agent, inputs)
+    assert outputs["addresses"] == addresses
+    assert bridge.KIND.read(agent, outputs) == outputs
+    assert bridge.KIND.update(agent, outputs, inputs) == outputs

@@ -129,7 +129,7 @@ def test_foreign_objects_survive_a_full_cycle_of_every_kind(
     names = _place_foreign(stem, cleanup)
     foreign_before, host_before = _foreign_view(names), rl.snapshot(HOST)
     plan = _plan(lab, stem)
-    assert {kind for kind, _, _ in plan} == set(KINDS)
+    assert {KINDS[kind].name for kind, _, _ in plan} == set(KINDS)
     agent = rl.agent_for(plan[0][1])
     outputs = []
     for kind, inputs, _ in plan:

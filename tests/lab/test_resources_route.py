@@ -52,7 +52,7 @@ def test_create_twice_changes_nothing(lab: LabInfo, cleanup: rl.Cleanup, where: 
     cleanup.delete_resource("route", inputs)
     agent = rl.agent_for(inputs)
 
-    first = route.create(agent, inputs)
+    first = route.KIND.create(agent, inputs)
     assert first["resource_id"] == route.make_id_for(inputs)
     shown = rl.routes("h2", ns)
     if ns is None:
@@ -60,7 +60,7 @@ def test_create_twice_changes_nothing(lab: LabInfo, cleanup: rl.Cleanup, where: 
     else:
         assert f"{_dst(stem)} via 198.19.0.9 dev d0 table 100 proto 77 metric 50" in shown
     before = _state(ns)
-    assert route.create(agent, inputs) == first
+    assert route.KIND.create(agent, inputs) == first
     rl.assert_same(before, _state(ns))
 
 
@@ -70,9 +70,9 @@ def test_delete_twice_succeeds(lab: LabInfo, cleanup: rl.Cleanup) -> None:
     cleanup.delete_resource("route", inputs)
     agent = rl.agent_for(inputs)
     before = rl.snapshot("h2")
-    outputs = route.create(agent, inputs)
-    route.delete(agent, outputs)
-    route.delete(agent, outputs)
+    outputs = route.KIND.create(agent, inputs)
+    route.KIND.delete(agent, outputs)
+    route.KIND.delete(agent, outputs)
     rl.assert_same(before, rl.snapshot("h2"))
 
 
@@ -81,8 +81,8 @@ def test_update_changes_the_gateway_in_place(lab: LabInfo, cleanup: rl.Cleanup) 
     inputs = _inputs(lab, stem)
     cleanup.delete_resource("route", inputs)
     agent = rl.agent_for(inputs)
-    outputs = route.create(agent, inputs)
-    updated = route.update(agent, outputs, _inputs(lab, stem, via=OTHER))
+    outputs = route.KIND.create(agent, inputs)
+    updated = route.KIND.update(agent, outputs, _inputs(lab, stem, via=OTHER))
     assert updated["via"] == OTHER
     mine = [r for r in rl.routes("h2") if r.startswith(_dst(stem))]
     assert mine == [f"{_dst(stem)} via {OTHER} dev ens32 proto 77"]
@@ -95,7 +95,7 @@ def test_read_reports_changes_made_by_hand(lab: LabInfo, cleanup: rl.Cleanup) ->
     cleanup.delete_resource("route", inputs)
     cleanup.add(lambda: rl.run_quietly("h2", "ip", "route", "del", dst))
     agent = rl.agent_for(inputs)
-    outputs = route.create(agent, inputs)
+    outputs = route.KIND.create(agent, inputs)
     assert route.read(agent, outputs) == outputs
 
     rl.run("h2", "ip", "route", "replace", dst, "via", OTHER, "proto", "77")
@@ -116,10 +116,10 @@ def test_foreign_route_is_never_replaced(lab: LabInfo, cleanup: rl.Cleanup) -> N
     agent = rl.agent_for(_inputs(lab, stem))
     before = rl.snapshot("h2")
     with pytest.raises(errors.NotOwned):
-        route.create(agent, _inputs(lab, stem, via=OTHER))
+        route.KIND.create(agent, _inputs(lab, stem, via=OTHER))
     rl.assert_same(before, rl.snapshot("h2"))
     # Left as it is, with a line in the log: it is not this resource\'s.
-    route.delete(agent, _inputs(lab, stem))
+    route.KIND.delete(agent, _inputs(lab, stem))
     rl.assert_same(before, rl.snapshot("h2"))
 
 
@@ -134,13 +134,13 @@ def test_failed_creates_leave_nothing_behind(lab: LabInfo, cleanup: rl.Cleanup) 
     # No link reaches this gateway: refused, naming the field, before any change.
     inputs = _inputs(lab, stem, via="198.19.255.1")
     with pytest.raises(errors.InvalidInput) as invalid:
-        route.create(agent, inputs)
+        route.KIND.create(agent, inputs)
     assert invalid.value.field == "via" and "not inside any network" in invalid.value.reason
     rl.assert_same(before, rl.snapshot("h2"))
     for kind, fields in cases:
         inputs = _inputs(lab, stem, **fields)
         cleanup.delete_resource("route", inputs)
         with pytest.raises(errors.AgentError) as failed:
-            route.create(agent, inputs)
+            route.KIND.create(agent, inputs)
         assert failed.value.kind == kind
         rl.assert_same(before, rl.snapshot("h2"))

@@ -68,7 +68,7 @@ def test_create_twice_changes_nothing(lab: LabInfo, cleanup: rl.Cleanup) -> None
     agent = rl.agent_for(inputs)
     ns = inputs["name"]
 
-    first = netns_router.create(agent, inputs)
+    first = netns_router.KIND.create(agent, inputs)
     assert first["interfaces"] == inputs["interfaces"]
     assert first["routes"] == inputs["routes"]
     assert first["forwarding"] is True
@@ -80,7 +80,7 @@ def test_create_twice_changes_nothing(lab: LabInfo, cleanup: rl.Cleanup) -> None
     assert any(r.startswith("198.51.100.0/24 via") and "proto 77" in r for r in inside["routes"])
     before = {**rl.snapshot("h2"), **inside}
 
-    assert netns_router.create(agent, inputs) == first
+    assert netns_router.KIND.create(agent, inputs) == first
     rl.assert_same(before, {**rl.snapshot("h2"), **_inside(ns)})
 
 
@@ -90,9 +90,9 @@ def test_delete_twice_succeeds(lab: LabInfo, cleanup: rl.Cleanup) -> None:
     cleanup.delete_resource("router", inputs)
     agent = rl.agent_for(inputs)
     before = rl.snapshot("h2")
-    outputs = netns_router.create(agent, inputs)
-    netns_router.delete(agent, outputs)
-    netns_router.delete(agent, outputs)
+    outputs = netns_router.KIND.create(agent, inputs)
+    netns_router.KIND.delete(agent, outputs)
+    netns_router.KIND.delete(agent, outputs)
     rl.assert_same(before, rl.snapshot("h2"))
 
 
@@ -102,23 +102,23 @@ def test_update_adds_and_removes_legs_and_routes(lab: LabInfo, cleanup: rl.Clean
     inputs = _inputs(lab, stem, interfaces=_legs(stem)[:1])
     cleanup.delete_resource("router", inputs)
     agent = rl.agent_for(inputs)
-    outputs = netns_router.create(agent, inputs)
+    outputs = netns_router.KIND.create(agent, inputs)
     news = _inputs(
         lab,
         stem,
         routes=[{"dst": "198.51.100.0/25", "via": f"198.19.{octet}.9"}],
         forwarding=False,
     )
-    updated = netns_router.update(agent, outputs, news)
+    updated = netns_router.KIND.update(agent, outputs, news)
     assert updated["interfaces"] == news["interfaces"]
     inside = _inside(inputs["name"])
     assert inside["forwarding"] == "0"
     assert [r for r in inside["routes"] if "proto 77" in r] == [
         f"198.51.100.0/25 via 198.19.{octet}.9 dev ib proto 77"
     ]
-    netns_router.update(agent, updated, inputs)
+    netns_router.KIND.update(agent, updated, inputs)
     assert rl.link("h2", stem + "b") is None
-    assert netns_router.read(agent, outputs) == outputs
+    assert netns_router.KIND.read(agent, outputs) == outputs
 
 
 def test_update_renames_a_leg_inside(lab: LabInfo, cleanup: rl.Cleanup) -> None:
@@ -127,11 +127,11 @@ def test_update_renames_a_leg_inside(lab: LabInfo, cleanup: rl.Cleanup) -> None:
     cleanup.delete_resource("router", inputs)
     agent = rl.agent_for(inputs)
     ns = inputs["name"]
-    outputs = netns_router.create(agent, inputs)
+    outputs = netns_router.KIND.create(agent, inputs)
     legs = _legs(stem)
     legs[1]["inside_name"] = "ic"
     news = _inputs(lab, stem, interfaces=legs)
-    updated = netns_router.update(agent, outputs, news)
+    updated = netns_router.KIND.update(agent, outputs, news)
     assert updated["interfaces"] == legs
     inside = rl.links("h2", ns)
     assert "ic" in inside and "ib" not in inside
@@ -145,8 +145,8 @@ def test_read_reports_changes_made_by_hand(lab: LabInfo, cleanup: rl.Cleanup) ->
     cleanup.delete_resource("router", inputs)
     agent = rl.agent_for(inputs)
     ns = inputs["name"]
-    outputs = netns_router.create(agent, inputs)
-    assert netns_router.read(agent, outputs) == outputs
+    outputs = netns_router.KIND.create(agent, inputs)
+    assert netns_router.KIND.read(agent, outputs) == outputs
 
     in_ns = ("ip", "netns", "exec", ns)
     rl.run("h2", *in_ns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=0")
@@ -154,7 +154,7 @@ def test_read_reports_changes_made_by_hand(lab: LabInfo, cleanup: rl.Cleanup) ->
     rl.run("h2", "ip", "-n", ns, "addr", "flush", "dev", "ib")
     rl.run("h2", "ip", "-n", ns, "addr", "add", f"198.19.{octet}.5/24", "dev", "ib")
     rl.run("h2", "ip", "link", "delete", stem + "a")
-    drifted = netns_router.read(agent, outputs)
+    drifted = netns_router.KIND.read(agent, outputs)
     assert drifted is not None
     assert drifted["forwarding"] is False
     assert drifted["routes"] == []
@@ -163,10 +163,10 @@ def test_read_reports_changes_made_by_hand(lab: LabInfo, cleanup: rl.Cleanup) ->
     ]
 
     # Applying the inputs again repairs every part.
-    assert netns_router.update(agent, drifted, inputs) == outputs
+    assert netns_router.KIND.update(agent, drifted, inputs) == outputs
 
     rl.run("h2", "ip", "netns", "delete", ns)
-    assert netns_router.read(agent, outputs) is None
+    assert netns_router.KIND.read(agent, outputs) is None
 
 
 def test_foreign_namespace_is_never_adopted(lab: LabInfo, cleanup: rl.Cleanup) -> None:
@@ -177,10 +177,10 @@ def test_foreign_namespace_is_never_adopted(lab: LabInfo, cleanup: rl.Cleanup) -
     agent = rl.agent_for(inputs)
     before = {**rl.snapshot("h2"), **_inside(inputs["name"])}
     with pytest.raises(errors.NotOwned):
-        netns_router.create(agent, inputs)
+        netns_router.KIND.create(agent, inputs)
     rl.assert_same(before, {**rl.snapshot("h2"), **_inside(inputs["name"])})
     # Left as it is, with a line in the log: it is not this resource\'s.
-    netns_router.delete(agent, inputs)
+    netns_router.KIND.delete(agent, inputs)
     rl.assert_same(before, {**rl.snapshot("h2"), **_inside(inputs["name"])})
 
 
@@ -209,7 +209,7 @@ def test_failed_creates_leave_nothing_behind(lab: LabInfo, cleanup: rl.Cleanup) 
         inputs = _inputs(lab, stem, **fields)
         cleanup.delete_resource("router", inputs)
         with pytest.raises(errors.AgentError) as failed:
-            netns_router.create(agent, inputs)
+            netns_router.KIND.create(agent, inputs)
         assert failed.value.kind == kind
         assert inputs["name"] not in rl.netns_names("h2")
         rl.assert_same(before, rl.snapshot("h2"))

@@ -72,7 +72,7 @@ def test_create_twice_changes_nothing(lab: LabInfo, cleanup: rl.Cleanup, where: 
     cleanup.delete_resource("rule", inputs)
     agent = rl.agent_for(inputs)
 
-    first = routing_rule.create(agent, inputs)
+    first = routing_rule.KIND.create(agent, inputs)
     assert first["resource_id"] == routing_rule.make_id_for(inputs)
     table = 1000 + rl.spare_octet(stem)
     want = (
@@ -80,7 +80,7 @@ def test_create_twice_changes_nothing(lab: LabInfo, cleanup: rl.Cleanup, where: 
     )
     assert want in rules("h2", ns)
     before = _state(ns)
-    assert routing_rule.create(agent, inputs) == first
+    assert routing_rule.KIND.create(agent, inputs) == first
     rl.assert_same(before, _state(ns))
 
 
@@ -90,9 +90,9 @@ def test_delete_twice_succeeds(lab: LabInfo, cleanup: rl.Cleanup) -> None:
     cleanup.delete_resource("rule", inputs)
     agent = rl.agent_for(inputs)
     before = _state()
-    outputs = routing_rule.create(agent, inputs)
-    routing_rule.delete(agent, outputs)
-    routing_rule.delete(agent, outputs)
+    outputs = routing_rule.KIND.create(agent, inputs)
+    routing_rule.KIND.delete(agent, outputs)
+    routing_rule.KIND.delete(agent, outputs)
     rl.assert_same(before, _state())
     assert [line for line in rules("h2") if not line.startswith("v6")] == KERNEL_RULES
 
@@ -102,9 +102,9 @@ def test_update_in_place_keeps_one_rule(lab: LabInfo, cleanup: rl.Cleanup) -> No
     inputs = _inputs(lab, stem)
     cleanup.delete_resource("rule", inputs)
     agent = rl.agent_for(inputs)
-    outputs = routing_rule.create(agent, inputs)
+    outputs = routing_rule.KIND.create(agent, inputs)
     news = _inputs(lab, stem, action="unreachable", table=None, dst="198.19.0.0/16")
-    updated = routing_rule.update(agent, outputs, news)
+    updated = routing_rule.KIND.update(agent, outputs, news)
     assert updated["action"] == "unreachable" and updated["resource_id"] == outputs["resource_id"]
     mine = [line for line in rules("h2") if line.startswith(f"{_priority(stem)}:")]
     assert mine == [f"{_priority(stem)}:\tfrom {_src(stem)} to 198.19.0.0/16 unreachable proto 77"]
@@ -116,14 +116,14 @@ def test_read_reports_changes_made_by_hand(lab: LabInfo, cleanup: rl.Cleanup) ->
     prio, src = str(_priority(stem)), _src(stem)
     cleanup.delete_resource("rule", inputs)
     agent = rl.agent_for(inputs)
-    outputs = routing_rule.create(agent, inputs)
+    outputs = routing_rule.KIND.create(agent, inputs)
     assert routing_rule.read(agent, outputs) == outputs
 
     rl.run("h2", "ip", "rule", "del", "priority", prio)
     rl.run("h2", "ip", "rule", "add", "priority", prio, "from", src, "lookup", "7", "proto", "77")
     drifted = routing_rule.read(agent, outputs)
     assert drifted is not None and drifted["table"] == 7
-    repaired = routing_rule.update(agent, drifted, inputs)
+    repaired = routing_rule.KIND.update(agent, drifted, inputs)
     assert repaired == outputs
     # Made again by hand without hostnet's protocol: no longer hostnet's rule.
     rl.run("h2", "ip", "rule", "del", "priority", prio)
@@ -143,15 +143,15 @@ def test_foreign_rules_are_never_touched(lab: LabInfo, cleanup: rl.Cleanup) -> N
     agent = rl.agent_for(inputs)
     before = _state()
     with pytest.raises(errors.AgentError) as refused:
-        routing_rule.create(agent, inputs)
+        routing_rule.KIND.create(agent, inputs)
     assert refused.value.kind == "Exists"
     rl.assert_same(before, _state())
     # A different rule at the same priority: both live, delete removes only hostnet's.
-    outputs = routing_rule.create(agent, _inputs(lab, stem, dst="198.19.0.0/16"))
+    outputs = routing_rule.KIND.create(agent, _inputs(lab, stem, dst="198.19.0.0/16"))
     assert len([line for line in rules("h2") if line.startswith(f"{prio}:")]) == 2
-    routing_rule.delete(agent, outputs)
+    routing_rule.KIND.delete(agent, outputs)
     rl.assert_same(before, _state())
-    routing_rule.delete(agent, inputs)
+    routing_rule.KIND.delete(agent, inputs)
     rl.assert_same(before, _state())
 
 
@@ -169,19 +169,19 @@ def test_a_rule_belongs_to_its_resource_instance(lab: LabInfo, cleanup: rl.Clean
     cleanup.delete_resource("rule", renamed)
     cleanup.delete_resource("rule", first)
     agent = rl.agent_for(first)
-    made = routing_rule.create(agent, first)
+    made = routing_rule.KIND.create(agent, first)
     # Another stack's resource is refused, and its delete leaves the rule.
     with pytest.raises(errors.NotOwned, match="seed/lab"):
-        routing_rule.create(agent, other)
-    routing_rule.delete(agent, other)
+        routing_rule.KIND.create(agent, other)
+    routing_rule.KIND.delete(agent, other)
     assert routing_rule.read(agent, made) == made
     # A renamed resource of the same stack takes the rule over; the old instance's
     # delete then finds nothing of its own.
-    taken = routing_rule.create(agent, renamed)
+    taken = routing_rule.KIND.create(agent, renamed)
     assert routing_rule.read(agent, made) is None
-    routing_rule.delete(agent, made)
+    routing_rule.KIND.delete(agent, made)
     assert len([line for line in rules("h2") if line.startswith(prio)]) == 1
-    routing_rule.delete(agent, taken)
+    routing_rule.KIND.delete(agent, taken)
     assert not [line for line in rules("h2") if line.startswith(prio)]
 
 
@@ -207,7 +207,7 @@ def test_failed_creates_leave_nothing_behind(lab: LabInfo, cleanup: rl.Cleanup) 
     missing = _inputs(lab, stem, netns=stem + "nons")
     cleanup.delete_resource("rule", missing)
     with pytest.raises(errors.AgentError) as failed:
-        routing_rule.create(agent, missing)
+        routing_rule.KIND.create(agent, missing)
     assert failed.value.kind == "NotFound"
     rl.assert_same(before, _state())
     # The agent refuses what check would have refused, before any change.
@@ -235,8 +235,8 @@ def test_route_in_the_rules_table_carries_the_selected_traffic(
     cleanup.delete_resource("rule", rule_inputs)
     cleanup.delete_resource("route", route_inputs)
     agent = rl.agent_for(rule_inputs)
-    routing_rule.create(agent, rule_inputs)
-    route.create(agent, route_inputs)
+    routing_rule.KIND.create(agent, rule_inputs)
+    route.KIND.create(agent, route_inputs)
     chosen = json.loads(rl.run("h2", "ip", "-j", "route", "get", "198.19.1.1"))[0]
     assert (chosen["gateway"], chosen.get("table")) == ("10.32.171.204", str(table))
     main = json.loads(rl.run("h2", "ip", "-j", "route", "get", "198.20.1.1"))[0]

@@ -54,15 +54,15 @@ def test_delete_restores_the_value_found_before_the_first_write(
     assert inputs["value"] == "1"
     cleanup.delete_resource("sysctl", inputs)
     agent = rl.agent_for(inputs)
-    outputs = sysctl.create(agent, inputs)
+    outputs = sysctl.KIND.create(agent, inputs)
     assert (outputs["value"], outputs["previous"]) == ("1", "0")
     assert _value(key) == "1"
     # Updates keep the first previous value, whatever they write.
-    updated = sysctl.update(agent, outputs, _inputs(lab, key, "1"))
+    updated = sysctl.KIND.update(agent, outputs, _inputs(lab, key, "1"))
     assert updated["previous"] == "0"
-    sysctl.delete(agent, updated)
+    sysctl.KIND.delete(agent, updated)
     assert _value(key) == "0"
-    sysctl.delete(agent, updated)
+    sysctl.KIND.delete(agent, updated)
     assert _value(key) == "0"
     assert key not in _records()
 
@@ -75,10 +75,10 @@ def test_in_a_namespace(lab: LabInfo, cleanup: rl.Cleanup) -> None:
     cleanup.delete_resource("sysctl", inputs)
     agent = rl.agent_for(inputs)
     host_value = _value("net.ipv4.ip_forward")
-    outputs = sysctl.create(agent, inputs)
+    outputs = sysctl.KIND.create(agent, inputs)
     assert _value("net.ipv4.ip_forward", ns) == "1"
     assert _value("net.ipv4.ip_forward") == host_value
-    sysctl.delete(agent, outputs)
+    sysctl.KIND.delete(agent, outputs)
     assert _value("net.ipv4.ip_forward", ns) == "0"
 
 
@@ -88,9 +88,9 @@ def test_create_twice_changes_nothing(lab: LabInfo, cleanup: rl.Cleanup) -> None
     inputs = _inputs(lab, key, "2")
     cleanup.delete_resource("sysctl", inputs)
     agent = rl.agent_for(inputs)
-    first = sysctl.create(agent, inputs)
+    first = sysctl.KIND.create(agent, inputs)
     before = {"value": _value(key), "records": _records(), **rl.snapshot("h2")}
-    second = sysctl.create(agent, inputs)
+    second = sysctl.KIND.create(agent, inputs)
     assert second == first
     assert second["previous"] == original  # not the value the first create wrote
     rl.assert_same(before, {"value": _value(key), "records": _records(), **rl.snapshot("h2")})
@@ -102,7 +102,7 @@ def test_read_reports_changes_made_by_hand(lab: LabInfo, cleanup: rl.Cleanup) ->
     inputs = _inputs(lab, key, "1")
     cleanup.delete_resource("sysctl", inputs)
     agent = rl.agent_for(inputs)
-    outputs = sysctl.create(agent, inputs)
+    outputs = sysctl.KIND.create(agent, inputs)
     assert sysctl.read(agent, outputs) == outputs
     rl.run("h2", "sysctl", "-q", "-w", f"{key}=0")
     drifted = sysctl.read(agent, outputs)
@@ -110,7 +110,7 @@ def test_read_reports_changes_made_by_hand(lab: LabInfo, cleanup: rl.Cleanup) ->
     rl.run("h2", "ip", "link", "delete", link)
     assert sysctl.read(agent, outputs) is None
     # The setting went with its link: delete has nothing to put back, and succeeds.
-    sysctl.delete(agent, outputs)
+    sysctl.KIND.delete(agent, outputs)
     assert key not in _records()
 
 
@@ -119,17 +119,17 @@ def test_another_owner_is_refused_and_nothing_changes(lab: LabInfo, cleanup: rl.
     inputs = _inputs(lab, key, "1")
     cleanup.delete_resource("sysctl", inputs)
     agent = rl.agent_for(inputs)
-    outputs = sysctl.create(agent, inputs)
+    outputs = sysctl.KIND.create(agent, inputs)
     # The same machine under another host name is another owner.
     other = _inputs(lab, key, "0", host=rl.host_input(lab, "h2", alias="h2b"))
     before = {"value": _value(key), "records": _records()}
     with pytest.raises(errors.NotOwned):
-        sysctl.create(rl.agent_for(other), other)
+        sysctl.KIND.create(rl.agent_for(other), other)
     assert {"value": _value(key), "records": _records()} == before
     # Left as it is, with a line in the log: it is not this resource\'s.
-    sysctl.delete(rl.agent_for(other), other)
+    sysctl.KIND.delete(rl.agent_for(other), other)
     assert {"value": _value(key), "records": _records()} == before
-    sysctl.delete(agent, outputs)
+    sysctl.KIND.delete(agent, outputs)
     assert _value(key) == "0"
 
 
@@ -145,6 +145,6 @@ def test_failed_writes_leave_no_record(lab: LabInfo, cleanup: rl.Cleanup) -> Non
     for kind, inputs in cases:
         cleanup.delete_resource("sysctl", inputs)
         with pytest.raises(errors.AgentError) as failed:
-            sysctl.create(rl.agent_for(inputs), inputs)
+            sysctl.KIND.create(rl.agent_for(inputs), inputs)
         assert failed.value.kind == kind
         rl.assert_same(before, {"records": _records(), **rl.snapshot("h2")})

@@ -49,7 +49,7 @@ def test_create_twice_is_the_same_pair(lab: LabInfo, cleanup: rl.Cleanup) -> Non
     cleanup.delete_resource("veth", inputs)
     agent = rl.agent_for(inputs)
 
-    first = veth.create(agent, inputs)
+    first = veth.KIND.create(agent, inputs)
     host_end, peer = rl.link("h2", stem + "v"), rl.link("h2", stem + "vp", ns)
     assert host_end is not None and peer is not None
     assert (first["ifindex"], first["peer_ifindex"]) == (host_end["ifindex"], peer["ifindex"])
@@ -59,7 +59,7 @@ def test_create_twice_is_the_same_pair(lab: LabInfo, cleanup: rl.Cleanup) -> Non
     assert rl.addresses("h2", stem + "vp", ns) == [f"{net}.2/24"]
     before = _state(ns)
 
-    assert veth.create(agent, inputs) == first
+    assert veth.KIND.create(agent, inputs) == first
     rl.assert_same(before, _state(ns))
 
 
@@ -70,9 +70,9 @@ def test_delete_twice_succeeds(lab: LabInfo, cleanup: rl.Cleanup) -> None:
     cleanup.delete_resource("veth", inputs)
     agent = rl.agent_for(inputs)
     before = _state(ns)
-    outputs = veth.create(agent, inputs)
-    veth.delete(agent, outputs)
-    veth.delete(agent, outputs)
+    outputs = veth.KIND.create(agent, inputs)
+    veth.KIND.delete(agent, outputs)
+    veth.KIND.delete(agent, outputs)
     assert rl.link("h2", stem + "v") is None and rl.link("h2", stem + "vp", ns) is None
     rl.assert_same(before, _state(ns))
 
@@ -86,15 +86,15 @@ def test_update_in_place_keeps_the_pair(lab: LabInfo, cleanup: rl.Cleanup) -> No
     inputs = _inputs(lab, stem, peer_netns=ns, peer_addresses=[f"{net}.2/24"])
     cleanup.delete_resource("veth", inputs)
     agent = rl.agent_for(inputs)
-    outputs = veth.create(agent, inputs)
+    outputs = veth.KIND.create(agent, inputs)
 
     news = _inputs(lab, stem, peer_netns=ns, peer_addresses=[f"{net}.3/24"], master=stem + "br")
-    updated = veth.update(agent, outputs, news)
+    updated = veth.KIND.update(agent, outputs, news)
     assert updated["ifindex"] == outputs["ifindex"]
     assert rl.addresses("h2", stem + "vp", ns) == [f"{net}.3/24"]
     assert rl.link("h2", stem + "v")["master"] == stem + "br"  # type: ignore[index]
 
-    back = veth.update(agent, updated, inputs)
+    back = veth.KIND.update(agent, updated, inputs)
     assert rl.link("h2", stem + "v").get("master") is None  # type: ignore[union-attr]
     assert rl.addresses("h2", stem + "vp", ns) == [f"{net}.2/24"]
     assert back["ifindex"] == outputs["ifindex"]
@@ -109,14 +109,14 @@ def test_read_reports_changes_made_by_hand(lab: LabInfo, cleanup: rl.Cleanup) ->
     inputs = _inputs(lab, stem, peer_netns=ns, peer_addresses=[f"{net}.2/24"])
     cleanup.delete_resource("veth", inputs)
     agent = rl.agent_for(inputs)
-    outputs = veth.create(agent, inputs)
-    assert veth.read(agent, outputs) == outputs
+    outputs = veth.KIND.create(agent, inputs)
+    assert veth.KIND.read(agent, outputs) == outputs
 
     rl.run("h2", "ip", "-n", ns, "addr", "add", f"{net}.7/24", "dev", stem + "vp")
     rl.run("h2", "ip", "-n", ns, "link", "set", stem + "vp", "down")
     rl.run("h2", "ip", "addr", "add", f"{net}.1/24", "dev", stem + "v")
     rl.run("h2", "ip", "link", "set", stem + "v", "master", stem + "br", "promisc", "on")
-    drifted = veth.read(agent, outputs)
+    drifted = veth.KIND.read(agent, outputs)
     assert drifted is not None
     assert drifted["peer_addresses"] == [f"{net}.2/24", f"{net}.7/24"]
     assert drifted["addresses"] == [f"{net}.1/24"]
@@ -125,7 +125,7 @@ def test_read_reports_changes_made_by_hand(lab: LabInfo, cleanup: rl.Cleanup) ->
     assert drifted["promisc"] is True
 
     rl.run("h2", "ip", "link", "delete", stem + "v")
-    assert veth.read(agent, outputs) is None
+    assert veth.KIND.read(agent, outputs) is None
 
 
 def test_foreign_links_are_never_adopted(lab: LabInfo, cleanup: rl.Cleanup) -> None:
@@ -137,10 +137,10 @@ def test_foreign_links_are_never_adopted(lab: LabInfo, cleanup: rl.Cleanup) -> N
     cleanup.delete_link("h2", stem + "v")
     before = _state(ns)
     with pytest.raises(errors.NotOwned):
-        veth.create(agent, _inputs(lab, stem, addresses=["198.18.0.1/24"]))
+        veth.KIND.create(agent, _inputs(lab, stem, addresses=["198.18.0.1/24"]))
     rl.assert_same(before, _state(ns))
     # Left as it is, with a line in the log: it is not this resource\'s.
-    veth.delete(agent, _inputs(lab, stem))
+    veth.KIND.delete(agent, _inputs(lab, stem))
     rl.assert_same(before, _state(ns))
     rl.run("h2", "ip", "link", "delete", stem + "v")
 
@@ -148,14 +148,14 @@ def test_foreign_links_are_never_adopted(lab: LabInfo, cleanup: rl.Cleanup) -> N
     rl.add_link("h2", stem + "vp", netns=ns)
     before = _state(ns)
     with pytest.raises((errors.NotOwned, errors.Conflict)):
-        veth.create(agent, _inputs(lab, stem, peer_netns=ns))
+        veth.KIND.create(agent, _inputs(lab, stem, peer_netns=ns))
     rl.assert_same(before, _state(ns))
 
     # The name is a link of another kind.
     rl.run("h2", "ip", "link", "add", stem + "v", "type", "bridge")
     before = _state(ns)
     with pytest.raises(errors.Conflict):
-        veth.create(agent, _inputs(lab, stem))
+        veth.KIND.create(agent, _inputs(lab, stem))
     rl.assert_same(before, _state(ns))
 
 
@@ -191,7 +191,7 @@ def test_failed_creates_leave_nothing_behind(lab: LabInfo, cleanup: rl.Cleanup) 
         inputs = _inputs(lab, stem, **fields)
         cleanup.delete_resource("veth", inputs)
         with pytest.raises(errors.AgentError) as failed:
-            veth.create(agent, inputs)
+            veth.KIND.create(agent, inputs)
         assert failed.value.kind == kind
         assert rl.link("h2", stem + "v") is None
         rl.assert_same(before, _state(ns))
@@ -208,12 +208,12 @@ def test_concurrent_pairs_join_one_bridge(lab: LabInfo, cleanup: rl.Cleanup) -> 
         cleanup.delete_resource("veth", inputs)
     agent = rl.agent_for(every[0])
     with ThreadPoolExecutor(max_workers=4) as pool:
-        made = list(pool.map(lambda inputs: veth.create(agent, inputs), every))
+        made = list(pool.map(lambda inputs: veth.KIND.create(agent, inputs), every))
     seen = rl.links("h2")
     for outputs in made:
         assert seen[outputs["name"]]["ifindex"] == outputs["ifindex"]
         assert seen[outputs["name"]]["master"] == stem + "br"
     with ThreadPoolExecutor(max_workers=4) as pool:
-        list(pool.map(lambda outputs: veth.delete(agent, outputs), made))
+        list(pool.map(lambda outputs: veth.KIND.delete(agent, outputs), made))
     for outputs in made:
         assert outputs["name"] not in rl.links("h2")

@@ -55,7 +55,7 @@ def test_create_twice_is_the_same_device_and_delete_twice_succeeds(
     agent = rl.agent_for(inputs)
     before = rl.snapshot("h2")
 
-    first = vxlan.create(agent, inputs)
+    first = vxlan.KIND.create(agent, inputs)
     seen = rl.link("h2", name)
     assert seen is not None and seen["ifindex"] == first["ifindex"]
     assert seen["ifalias"] == "hostnet:" + first["resource_id"]
@@ -67,13 +67,13 @@ def test_create_twice_is_the_same_device_and_delete_twice_succeeds(
     assert _fdb(name) == _flooding(PEERS)
     state = (rl.snapshot("h2"), _fdb(name))
 
-    assert vxlan.create(agent, inputs) == first
-    assert vxlan.read(agent, first) == first
+    assert vxlan.KIND.create(agent, inputs) == first
+    assert vxlan.KIND.read(agent, first) == first
     assert (rl.snapshot("h2"), _fdb(name)) == state
 
-    vxlan.delete(agent, first)
+    vxlan.KIND.delete(agent, first)
     assert rl.link("h2", name) is None
-    vxlan.delete(agent, first)
+    vxlan.KIND.delete(agent, first)
     rl.assert_same(before, rl.snapshot("h2"))
 
 
@@ -83,30 +83,30 @@ def test_drift_of_an_fdb_entry_and_of_the_device(lab: LabInfo, cleanup: rl.Clean
     inputs = _inputs(lab, name, _vni(stem), remotes=PEERS)
     cleanup.delete_resource("vxlan", inputs)
     agent = rl.agent_for(inputs)
-    outputs = vxlan.create(agent, inputs)
+    outputs = vxlan.KIND.create(agent, inputs)
 
     # A peer's entry deleted by hand shows as drift; the update puts it back in place.
     rl.run("h2", "bridge", "fdb", "del", "00:00:00:00:00:00", "dev", name, "dst", PEERS[1])
-    drifted = vxlan.read(agent, outputs)
+    drifted = vxlan.KIND.read(agent, outputs)
     assert drifted is not None and drifted["remotes"] == [PEERS[0]]
-    assert vxlan.update(agent, drifted, inputs) == outputs
+    assert vxlan.KIND.update(agent, drifted, inputs) == outputs
     assert _fdb(name) == _flooding(PEERS)
 
     # A stray peer added by hand, the MTU changed and the device moved to a bridge.
     rl.run("h2", "bridge", "fdb", "append", "00:00:00:00:00:00", "dev", name, "dst", "10.32.171.9")
     rl.run("h2", "ip", "link", "set", name, "mtu", "1400")
-    drifted = vxlan.read(agent, outputs)
+    drifted = vxlan.KIND.read(agent, outputs)
     assert drifted is not None
     assert sorted(drifted["remotes"]) == sorted([*PEERS, "10.32.171.9"])
     assert drifted["mtu"] == 1400
-    assert vxlan.update(agent, drifted, inputs) == outputs
+    assert vxlan.KIND.update(agent, drifted, inputs) == outputs
     assert _fdb(name) == _flooding(PEERS) and rl.link("h2", name)["mtu"] == 1450  # type: ignore[index]
 
     # The mark edited: not ours any more; the device gone: nothing to read.
     rl.run("h2", "ip", "link", "set", name, "alias", "edited by hand")
-    assert vxlan.read(agent, outputs) is None
+    assert vxlan.KIND.read(agent, outputs) is None
     rl.run("h2", "ip", "link", "delete", name)
-    assert vxlan.read(agent, outputs) is None
+    assert vxlan.KIND.read(agent, outputs) is None
 
 
 def test_peers_added_and_removed_in_place(lab: LabInfo, cleanup: rl.Cleanup) -> None:
@@ -117,7 +117,7 @@ def test_peers_added_and_removed_in_place(lab: LabInfo, cleanup: rl.Cleanup) -> 
     inputs = _inputs(lab, name, _vni(stem), remotes=PEERS[:1])
     cleanup.delete_resource("vxlan", inputs)
     agent = rl.agent_for(inputs)
-    outputs = vxlan.create(agent, inputs)
+    outputs = vxlan.KIND.create(agent, inputs)
     assert _fdb(name) == _flooding(PEERS[:1])
 
     steps = [
@@ -129,13 +129,13 @@ def test_peers_added_and_removed_in_place(lab: LabInfo, cleanup: rl.Cleanup) -> 
     for change in steps:
         news = _inputs(lab, name, _vni(stem), **change)
         assert vxlan.POLICY.replace.isdisjoint(set(change))
-        outputs = vxlan.update(agent, outputs, news)
+        outputs = vxlan.KIND.update(agent, outputs, news)
         seen = rl.link("h2", name)
         assert seen is not None and seen["ifindex"] == outputs["ifindex"]
         assert _fdb(name) == _flooding(list(change["remotes"]))
         assert seen.get("master") == change.get("master")
         assert seen["mtu"] == change.get("mtu", 1450)
-        assert vxlan.read(agent, outputs) == outputs
+        assert vxlan.KIND.read(agent, outputs) == outputs
 
 
 def test_failed_creates_leave_nothing_behind(lab: LabInfo, cleanup: rl.Cleanup) -> None:
@@ -160,20 +160,20 @@ def test_failed_creates_leave_nothing_behind(lab: LabInfo, cleanup: rl.Cleanup) 
         inputs = _inputs(lab, name, **fields)
         cleanup.delete_resource("vxlan", inputs)
         with pytest.raises(error):
-            vxlan.create(agent, inputs)
+            vxlan.KIND.create(agent, inputs)
         assert rl.link("h2", name) is None
         assert (rl.snapshot("h2"), _fdb(foreign)) == before
 
     # An update that fails after adding a peer takes the peer back; the device stays.
     inputs = _inputs(lab, name, vni + 1, remotes=PEERS[:1])
     cleanup.delete_resource("vxlan", inputs)
-    outputs = vxlan.create(agent, inputs)
+    outputs = vxlan.KIND.create(agent, inputs)
     state = (rl.snapshot("h2"), _fdb(name))
     broken = _inputs(lab, name, vni + 1, remotes=PEERS, master=stem + "nobr")
     with pytest.raises(errors.AgentError):
-        vxlan.update(agent, outputs, broken)
+        vxlan.KIND.update(agent, outputs, broken)
     assert (rl.snapshot("h2"), _fdb(name)) == state
-    assert vxlan.read(agent, outputs) == outputs
+    assert vxlan.KIND.read(agent, outputs) == outputs
 
 
 def test_foreign_vxlan_devices_are_untouched(lab: LabInfo, cleanup: rl.Cleanup) -> None:
@@ -189,22 +189,22 @@ def test_foreign_vxlan_devices_are_untouched(lab: LabInfo, cleanup: rl.Cleanup) 
     before = (rl.snapshot("h2"), _fdb(name))
 
     with pytest.raises(errors.NotOwned):
-        vxlan.create(agent, inputs)
+        vxlan.KIND.create(agent, inputs)
     assert (rl.snapshot("h2"), _fdb(name)) == before
-    assert vxlan.read(agent, {**inputs, "resource_id": vxlan.make_id_for(inputs)}) is None
+    assert vxlan.KIND.read(agent, {**inputs, "resource_id": vxlan.make_id_for(inputs)}) is None
     # Its FDB is not hostnet's either: the device's mark is what would make it so.
     owner = {"owner": vxlan.make_id_for(inputs)}
     with pytest.raises(errors.NotOwned):
         agent.call("fdb_ensure", ifname=name, dst=PEERS[1], **owner)
     kept = agent.call("fdb_delete", ifname=name, dst=PEERS[0], **owner)
     assert kept["deleted"] is False and "another owner" in kept["kept"]
-    vxlan.delete(agent, inputs)
+    vxlan.KIND.delete(agent, inputs)
     assert (rl.snapshot("h2"), _fdb(name)) == before
 
     # Beside it, a hostnet device on another VNI comes and goes without touching it.
     mine = _inputs(lab, stem + "mx", vni + 1, remotes=PEERS)
     cleanup.delete_resource("vxlan", mine)
-    outputs = vxlan.create(agent, mine)
+    outputs = vxlan.KIND.create(agent, mine)
     assert _fdb(name) == before[1]
-    vxlan.delete(agent, outputs)
+    vxlan.KIND.delete(agent, outputs)
     assert (rl.snapshot("h2"), _fdb(name)) == before

@@ -166,7 +166,7 @@ def _graph(states: dict[str, str] | None = None) -> Graph:
 
 def test_declared_reads_hostnet_resources_of_an_export() -> None:
     found = declared(EXPORT)
-    kinds = ["bridge", "veth", "route", "route", "route", "rule", "nat", "sysctl"]
+    kinds = ["bridge", "veth", "route", "route", "route", "routing_rule", "nat_rule", "sysctl"]
     assert [r.kind for r in found] == kinds
     assert found[0].rid == "h1/bridge/br0" and found[0].name == "br" and found[0].host == "h1"
     assert "__provider" not in found[0].outputs
@@ -248,7 +248,7 @@ def test_status_compares_the_state_with_what_read_returns() -> None:
 
 
 def test_a_rule_is_its_resources_by_the_token_or_by_the_id_before_tokens() -> None:
-    (nat,) = [r for r in declared(EXPORT) if r.kind == "nat"]
+    (nat,) = [r for r in declared(EXPORT) if r.kind == "nat_rule"]
     assert marks("hostnet:seed/lab/masq#0123456789ab", nat)
     assert not marks("hostnet:seed/lab/masq#ba9876543210", nat)
     assert not marks("hostnet:h1/nat/masq", nat) and not marks(None, nat)

@@ -34,14 +34,14 @@ def _reason(kind: str, olds: dict[str, Any] | None = None, **inputs: Any) -> str
             "route to the host's own address 10.32.171.202 replaced by 10.32.171.200/30",
         ),
         (
-            "firewall",
+            "firewall_rule",
             {"chain": "INPUT", "protocol": "tcp", "dport": 22, "action": "DROP"},
             "INPUT DROP can match tcp/22",
         ),
-        ("firewall", {"chain": "INPUT", "action": "REJECT"}, "INPUT REJECT can match tcp/22"),
-        ("firewall", {"chain": "OUTPUT", "action": "DROP"}, "OUTPUT DROP can match tcp/22"),
+        ("firewall_rule", {"chain": "INPUT", "action": "REJECT"}, "INPUT REJECT can match tcp/22"),
+        ("firewall_rule", {"chain": "OUTPUT", "action": "DROP"}, "OUTPUT DROP can match tcp/22"),
         (
-            "firewall",
+            "firewall_rule",
             {"chain": "INPUT", "protocol": "tcp", "dport": "20:30", "action": "DROP"},
             "INPUT DROP can match tcp/22",
         ),
@@ -68,10 +68,10 @@ def test_cutting_changes_are_named(kind: str, inputs: dict[str, Any], reason: st
         ("bridge", {"name": "br0", "ports": ["ens32"], "netns": "box"}),
         ("route", {"dst": "192.168.7.0/24", "via": "10.32.171.205"}),
         ("route", {"dst": "default", "via": "192.168.5.1", "netns": "container:test1.1"}),
-        ("firewall", {"chain": "FORWARD", "action": "DROP"}),
-        ("firewall", {"chain": "INPUT", "protocol": "tcp", "dport": 80, "action": "DROP"}),
-        ("firewall", {"chain": "INPUT", "protocol": "udp", "action": "DROP"}),
-        ("firewall", {"chain": "INPUT", "protocol": "tcp", "dport": 22, "action": "ACCEPT"}),
+        ("firewall_rule", {"chain": "FORWARD", "action": "DROP"}),
+        ("firewall_rule", {"chain": "INPUT", "protocol": "tcp", "dport": 80, "action": "DROP"}),
+        ("firewall_rule", {"chain": "INPUT", "protocol": "udp", "action": "DROP"}),
+        ("firewall_rule", {"chain": "INPUT", "protocol": "tcp", "dport": 22, "action": "ACCEPT"}),
         ("sysctl", {"key": "net.ipv4.ip_forward", "value": "1"}),
         ("veth", {"name": "v0", "peer_name": "eth0"}),
     ],
@@ -87,7 +87,7 @@ def test_what_is_applied_already_cuts_nothing_new() -> None:
         "br-ens32 set down"
     )
     rule = {"chain": "INPUT", "protocol": "tcp", "dport": 22, "action": "DROP"}
-    assert _reason("firewall", olds={"host": HOST, **rule}, **rule) is None
+    assert _reason("firewall_rule", olds={"host": HOST, **rule}, **rule) is None
     assert (
         _reason("sysctl", olds={"value": "2"}, key="net.ipv4.conf.all.rp_filter", value="2") is None
     )

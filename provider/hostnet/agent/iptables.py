@@ -7,6 +7,7 @@ concurrent Docker could shift), and multi-step changes are one
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from . import select
@@ -26,7 +27,7 @@ from .iptsave import (
     restore,
 )
 from .nsref import Netns
-from .owner import MARK_PREFIX, Owner, owner_view, parse_mark
+from .owner import MARK_PREFIX, Claim, Owner, owner_view, parse_mark
 
 _COMMANDS = {
     "-A", "--append", "-I", "--insert", "-D", "--delete", "-R", "--replace", "-F", "--flush",
@@ -164,31 +165,65 @@ def _position_for(rules: list[Rule], priority: int) -> int | None:
     return None
 
 
-def ipt_ensure_rule(ctx: Context, args: Args) -> Any:
-    name = check_table(args.text("table"))
-    chain = check_chain(args.text("chain"))
+@dataclass(frozen=True)
+class RuleRequest:
+    """What an ``ipt_ensure_rule`` asks for, read from its args: the rule as it
+    will stand (with the owner's comment) and where it goes."""
+
+    table: str
+    chain: str
+    claim: Claim
+    position: int | None
+    priority: int | None
+    wanted: list[str]
+
+    def mine(self, table: Table) -> list[Rule]:
+        """The rules of this instance, or of another instance of the same resource
+        (a replacement, or a run that died after writing it), which are taken over
+        in place; other rules are not ours."""
+        return [r for r in table.in_chain(self.chain) if self.claim.same_resource(rule_owner(r))]
+
+    def new_at(self, table: Table) -> int | None:
+        """Where a new rule goes: its priority's place, else the position asked."""
+        if self.priority is not None:
+            return _position_for(table.in_chain(self.chain), self.priority)
+        return self.position
+
+    def again_at(self, table: Table, mine: list[Rule]) -> int | None:
+        """Where a rewritten rule goes once ``mine`` are deleted."""
+        return _reinsert_at(table.in_chain(self.chain), mine, self.priority)
+
+
+def rule_request(args: Args) -> RuleRequest:
     tokens, claim = _rule_tokens(args), args.claim()
-    position = args.opt_integer("position", lo=1)
     priority = args.opt_integer("priority", lo=0)
+    comment = claim.me.mark() + ("" if priority is None else f"{PRIORITY_SEP}{priority}")
+    return RuleRequest(
+        table=check_table(args.text("table")),
+        chain=check_chain(args.text("chain")),
+        claim=claim,
+        position=args.opt_integer("position", lo=1),
+        priority=priority,
+        wanted=_with_comment(tokens, comment),
+    )
+
+
+def ipt_ensure_rule(ctx: Context, args: Args) -> Any:
+    want = rule_request(args)
+    name, chain, wanted = want.table, want.chain, want.wanted
     ns = ctx.netns(args.ref())
     table = read_table(ctx, ns, name)
     _require_chain(table, name, chain)
-    comment = claim.me.mark() + ("" if priority is None else f"{PRIORITY_SEP}{priority}")
-    wanted = _with_comment(tokens, comment)
-    # A rule of another instance of the same resource (a replacement, or a run
-    # that died after writing it) is taken over in place; other rules are not ours.
-    mine = [r for r in table.in_chain(chain) if claim.same_resource(rule_owner(r))]
+    mine = want.mine(table)
     if not mine:
-        if priority is not None:
-            position = _position_for(table.in_chain(chain), priority)
-        iptables(ctx, ns, name, [*_where(table, chain, position), *wanted])
+        iptables(ctx, ns, name, [*_where(table, chain, want.new_at(table)), *wanted])
         return {"changed": True, "created": True}
     if len(mine) == 1 and (mine[0].tokens == wanted or _same_spec(ctx, ns, name, chain, wanted)):
         return {"changed": False, "created": False}
     # Replace: delete every rule of this owner by spec, insert the new one where
     # the first stood (or where its priority puts it), all in one transaction.
     lines = [line("-D", chain, r.tokens) for r in mine]
-    at = _reinsert_at(table.in_chain(chain), mine, priority)
+    at = want.again_at(table, mine)
     lines.append(line("-A", chain, wanted) if at is None else line("-I", chain, [str(at), *wanted]))
     restore(ctx, ns, name, lines)
     return {"changed": True, "created": False}

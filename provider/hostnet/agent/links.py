@@ -167,7 +167,19 @@ def link_ensure_bridge(ctx: Context, args: Args) -> Any:
     return read_msg(net, msg)
 
 
-def _vxlan_wanted(args: Args) -> dict[str, Any]:
+def vxlan_same(ifname: str, *, have: dict[str, Any], want: dict[str, Any]) -> None:
+    """A vxlan device's identity cannot change in place: refuse one that differs."""
+    differ = [
+        k
+        for k, v in want.items()
+        if have.get(k) != v and not (v is None and k in ("ttl", "learning"))
+    ]
+    if differ:
+        detail = ", ".join(f"{k} {have.get(k)} (want {want[k]})" for k in differ)
+        raise Exists(f"vxlan {ifname} exists with {detail}; delete it to change these")
+
+
+def vxlan_wanted(args: Args) -> dict[str, Any]:
     vni = args.integer("vni", lo=1, hi=2**24 - 1)
     local, remote, group = (args.opt_address(k) for k in ("local", "remote", "group"))
     if remote is not None and group is not None:
@@ -191,7 +203,7 @@ def _vxlan_wanted(args: Args) -> dict[str, Any]:
 
 def link_ensure_vxlan(ctx: Context, args: Args) -> Any:
     ifname, claim, mtu = args.ifname(), args.claim(), opt_mtu(args)
-    want = _vxlan_wanted(args)
+    want = vxlan_wanted(args)
     net = ctx.net(args.ref())
     msg = net.rt.get(ifname=ifname)
     if msg is None:
@@ -212,15 +224,7 @@ def link_ensure_vxlan(ctx: Context, args: Args) -> Any:
         net.rt.change(ifinfo(index=msg.index), link_attrs(alias=claim.me.mark()))
         msg.alias = claim.me.mark()
     link = read_msg(net, msg)
-    have = link["vxlan"]
-    differ = [
-        k
-        for k, v in want.items()
-        if have.get(k) != v and not (v is None and k in ("ttl", "learning"))
-    ]
-    if differ:
-        detail = ", ".join(f"{k} {have.get(k)} (want {want[k]})" for k in differ)
-        raise Exists(f"vxlan {ifname} exists with {detail}; delete it to change these")
+    vxlan_same(ifname, have=link["vxlan"], want=want)
     if mtu is not None and link["mtu"] != mtu:
         net.rt.change(ifinfo(index=msg.index), link_attrs(mtu=mtu))
         link["mtu"] = mtu

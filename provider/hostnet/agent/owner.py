@@ -139,14 +139,19 @@ class Claim:
             and (found.stack, found.resource) == (self.me.stack, self.me.resource)
         )
 
+    def takes_over(self, found: Owner | None) -> bool:
+        """This instance, or another instance of the same stack (a replacement, a
+        renamed resource): what the claim rule takes without ``adopt``."""
+        return self.mine(found) or (
+            self.me.token is not None and found is not None and found.stack == self.me.stack
+        )
+
     def check(self, found_mark: str | None, *, what: str) -> bool:
         """Apply the claim rule; True when the object's mark must be (re)written."""
         found = parse_mark(found_mark)
         if self.mine(found):
             return found_mark != self.me.mark()
-        if self.me.token is not None and found is not None and found.stack == self.me.stack:
-            return True
-        if self.adopt:
+        if self.takes_over(found) or self.adopt:
             return True
         owner = found.describe() if found else FOREIGN
         raise NotOwned(f"{what} exists and belongs to {owner}; {ADOPT_REMEDY}")

@@ -7,8 +7,10 @@ restores each of them, so a NIC that was down comes back down. Its addresses and
 routes stay on a port; an uplink's move to the bridge and back is uplink.py's.
 
 Record (records.py): kind ``ports``, key the NIC's name, {owner, up, promisc, mtu};
-the first state counts. The owner is the bridge's resource instance (owner.py): a
-replacement of that resource takes the record over, anyone else leaves the NIC be.
+the first state counts. The owner is the bridge's resource instance (owner.py):
+whoever takes the bridge over (a replacement, a renamed resource of the stack)
+takes the record with it, so its delete can give the NIC back; anyone else leaves
+the NIC be.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ def _recorded(ns: Netns, ifname: str, claim: Claim) -> tuple[str | None, dict[st
     if record is None:
         return path, None
     found = MARK_PREFIX + str(record.get("owner") or "")
-    if not claim.same_resource(parse_mark(found)):
+    if not claim.takes_over(parse_mark(found)):
         raise NotOwned(f"{ifname} serves a bridge of {claim.kept(found)}")
     return path, record
 
@@ -92,6 +94,7 @@ def port_attach(ctx: Context, args: Args) -> Any:
     if msg.master and msg.master != br.index:
         raise Exists(f"{ifname} is already a port of another master (index {msg.master})")
     if msg.master == br.index and msg.flags & IFF_UP:
+        save(net.ns, msg, claim=claim)  # a bridge taken over takes its ports' records
         return read_msg(net, msg)
     save(net.ns, msg, claim=claim)
     try:

@@ -9,7 +9,7 @@ another namespace) and lists the named namespaces.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .args import Args
 from .context import Context
@@ -23,6 +23,9 @@ from .nsref import NETNS_DIR, Netns
 from .routes import owned_routes
 from .rules import annotated, list_rules
 from .sysctl import recorded_keys, values
+
+if TYPE_CHECKING:  # subscripting collections.abc.Callable needs Python 3.9 at run time
+    from collections.abc import Callable
 
 PARTS = ("net", "extra")
 # Read in the agent's own namespace (no extra process) and in named ones (the
@@ -74,19 +77,24 @@ def extra_part(ctx: Context, ns: Netns) -> dict[str, Any]:
     }
 
 
-def snapshot(ctx: Context, args: Args) -> Any:
-    """The asked parts of one namespace; null when it does not exist."""
+def asked_parts(args: Args) -> list[str]:
     parts = args.raw("parts")
     if parts is None:
-        parts = list(PARTS)
+        return list(PARTS)
     if not isinstance(parts, list) or not parts or any(p not in PARTS for p in parts):
         raise Invalid(f"{args.op}: parts must be a list of {', '.join(PARTS)}")
+    return parts
+
+
+def gather(parts: list[str], **readers: Callable[[], Any]) -> dict[str, Any]:
+    """The asked parts, each read by its reader (``net``, ``extra``)."""
+    return {part: readers[part]() for part in PARTS if part in parts}
+
+
+def snapshot(ctx: Context, args: Args) -> Any:
+    """The asked parts of one namespace; null when it does not exist."""
+    parts = asked_parts(args)
     ns = ctx.netns(args.ref())
     if not ns.exists():
         return None
-    found: dict[str, Any] = {}
-    if "net" in parts:
-        found["net"] = net_part(ctx, ns)
-    if "extra" in parts:
-        found["extra"] = extra_part(ctx, ns)
-    return found
+    return gather(parts, net=lambda: net_part(ctx, ns), extra=lambda: extra_part(ctx, ns))

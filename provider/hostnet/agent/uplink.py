@@ -110,6 +110,7 @@ def uplink_takeover(ctx: Context, args: Args) -> Any:
         raise NotFound(f"{bridge if br is None else nic} does not exist")
     check_owned(br, claim=claim)
     if port.master == br.index:
+        ports.save(net.ns, port, claim=claim)  # a bridge taken over takes the NIC's record
         return {"changed": False, **_view(net, _addresses(net, br.index), _routes(net, br.index))}
     if port.master:
         raise Exists(f"{nic} is already a port of another master (index {port.master})")

@@ -160,7 +160,7 @@ def _rule(draft: Draft, res: Declared, status: Status, _where: Where) -> None:
         names = [out.get("out_interface"), out.get("in_interface")]
         places = [link_key(res.host, ns, n.lstrip("!")) for n in names if n]
         place = next((k for k in places if k in draft.nodes), draft.anchor(res.host, ns).key)
-        kind = "nat" if res.kind == "nat" else "filter"
+        kind = "nat" if res.kind == "nat_rule" else "filter"
         text = f"{res.name} ({out.get('kind') or out.get('action') or 'rule'})"
         draft.badge(place, Badge(text=text, kind=kind, missing=True))
         found = place, len(draft.nodes[place].badges) - 1
@@ -199,12 +199,12 @@ def _routing_rule(draft: Draft, res: Declared, status: Status, _where: Where) ->
 ATTACH: dict[str, Callable[[Draft, Declared, Status, Where], None]] = {
     "bridge": _bridge,
     "veth": _veth,
-    "router": _router,
+    "netns_router": _router,
     "netns": _netns,
     "route": _route,
-    "rule": _routing_rule,
-    "nat": _rule,
-    "firewall": _rule,
+    "routing_rule": _routing_rule,
+    "nat_rule": _rule,
+    "firewall_rule": _rule,
     "sysctl": _sysctl,
     "vxlan": _vxlan,
 }
@@ -216,7 +216,7 @@ def pair_declared(draft: Draft, resources: list[Declared]) -> None:
         out = res.outputs
         if res.kind == "veth":
             ends = [((None, out["name"]), (out.get("peer_netns"), out["peer_name"]))]
-        elif res.kind == "router":
+        elif res.kind == "netns_router":
             legs = out.get("interfaces") or []
             ends = [((None, leg["name"]), (out["name"], leg["inside_name"])) for leg in legs]
         else:
@@ -229,7 +229,7 @@ def attach_all(
     draft: Draft, resources: list[Declared], statuses: Mapping[str, Status], where: Where
 ) -> None:
     """Veths and routers first: their pairs decide which interfaces are NICs."""
-    order = {"veth": 0, "router": 0, "netns": 1, "bridge": 1}
+    order = {"veth": 0, "netns_router": 0, "netns": 1, "bridge": 1}
     for res in sorted(resources, key=lambda r: order.get(r.kind, 2)):
         status = statuses.get(res.rid) or Status(
             rid=res.rid, name=res.name, state="unknown", fields=("not read",)

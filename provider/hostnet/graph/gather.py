@@ -40,7 +40,7 @@ def netns_refs(resources: Iterable[Declared]) -> set[str]:
         for key in ("netns", "peer_netns"):
             if out.get(key):
                 refs.add(str(out[key]))
-        if res.kind in ("router", "netns"):
+        if res.kind in ("netns_router", "netns"):
             refs.add(str(out["name"]))
     return refs
 

@@ -13,23 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from hostnet.hosts import connection_from
+from hostnet.resources import KINDS
 from hostnet.stackjson import pulumi_json
 from hostnet.transport import Connection
 
 # The SDK's Resource classes: ``class Bridge(Resource, module="hostnet", name="Bridge")``.
 TYPE_PREFIX = "pulumi-python:dynamic/hostnet:"
-KIND_OF_TYPE = {
-    "Bridge": "bridge",
-    "Veth": "veth",
-    "NetnsRouter": "router",
-    "Route": "route",
-    "RoutingRule": "rule",
-    "NatRule": "nat",
-    "FirewallRule": "firewall",
-    "Netns": "netns",
-    "Sysctl": "sysctl",
-    "Vxlan": "vxlan",
-}
+KIND_OF_TYPE = {kind.class_name: kind.name for kind in KINDS.values()}
 
 
 @dataclass(frozen=True, kw_only=True)

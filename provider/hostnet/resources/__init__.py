@@ -1,18 +1,19 @@
-"""Resource kinds: one module each, registering itself (``_base.register``).
+"""Resource kinds: one module each, registering itself
+(``KIND = register(Kind.of(sys.modules[__name__]))``).
 
-``KINDS`` maps a kind's name to what the provider and the SDK dispatch on:
-``name``, ``policy``, ``check``, ``make_id``, ``create``, ``read``, ``update``,
-``delete``.
+``KINDS`` maps a kind's name, or a name it had before, to its ``Kind``: what the
+provider and the SDK dispatch on (``name``, ``policy``, ``check``, ``make_id``,
+``create``, ``read``, ``update``, ``delete``). The names here are what the SDK and
+the tools outside the engine use; ``_base`` is the kinds' own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from types import ModuleType
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from hostnet.agent_client import Agent
+from hostnet.protocol import Op
 from hostnet.resources import (
     bridge,
     firewall_rule,
@@ -25,70 +26,59 @@ from hostnet.resources import (
     veth,
     vxlan,
 )
-from hostnet.resources._base import REGISTRY, FieldPolicy
+from hostnet.resources._base import (
+    REGISTRY,
+    Diff,
+    FieldPolicy,
+    Kind,
+    Plan,
+    Registry,
+    Spec,
+    Step,
+    diff,
+)
 from hostnet.validate import Failure
 
+__all__ = ["KINDS", "Diff", "FieldPolicy", "Kind", "Plan", "Registry", "Step", "diff"]
 
-class KindLike(Protocol):
-    """What the provider and the SDK use of a kind."""
 
-    @property
-    def name(self) -> str: ...
-    @property
-    def policy(self) -> FieldPolicy: ...
-    @property
-    def check(self) -> Callable[[Mapping[str, Any]], tuple[dict[str, Any], list[Failure]]]: ...
-    @property
-    def make_id(self) -> Callable[[Mapping[str, Any]], str]: ...
-    def create(self, agent: Agent, inputs: Mapping[str, Any]) -> dict[str, Any]: ...
+class _Declared(Protocol):
+    NAME: str
+    POLICY: FieldPolicy
+    WHAT: str
+
+    def check(self, news: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]: ...
+    def make_id_for(self, inputs: Mapping[str, Any]) -> str: ...
+
+
+class KindModule(_Declared, Protocol):
+    """What ``Kind.of`` reads from a kind module; mypy checks every module here."""
+
+    def observe(self, agent: Agent, spec: Spec) -> Any: ...
+    def plan(self, spec: Spec, observed: Any, olds: Spec) -> Plan: ...
     def read(self, agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None: ...
-    def update(
-        self, agent: Agent, olds: Mapping[str, Any], news: Mapping[str, Any]
-    ) -> dict[str, Any]: ...
-    def delete(self, agent: Agent, outputs: Mapping[str, Any]) -> None: ...
+    def retire(self, spec: Spec) -> list[Op]: ...
 
 
-@dataclass(frozen=True)
-class _Legacy:
-    """Transition: a kind module not yet moved to ``Kind``."""
+class RuleKindModule(_Declared, Protocol):
+    """An iptables kind: the shared lifecycle of ``_iptables.rule_kind`` around
+    where its rule goes and how its inputs become tokens."""
 
-    module: ModuleType
-
-    @property
-    def name(self) -> str:
-        return str(self.module.KIND)
-
-    @property
-    def policy(self) -> FieldPolicy:
-        policy: FieldPolicy = self.module.POLICY
-        return policy
-
-    @property
-    def check(self) -> Callable[[Mapping[str, Any]], tuple[dict[str, Any], list[Failure]]]:
-        return self.module.check  # type: ignore[no-any-return]
-
-    @property
-    def make_id(self) -> Callable[[Mapping[str, Any]], str]:
-        return self.module.make_id_for  # type: ignore[no-any-return]
-
-    def create(self, agent: Agent, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        return self.module.create(agent, inputs)  # type: ignore[no-any-return]
-
-    def read(self, agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
-        return self.module.read(agent, outputs)  # type: ignore[no-any-return]
-
-    def update(
-        self, agent: Agent, olds: Mapping[str, Any], news: Mapping[str, Any]
-    ) -> dict[str, Any]:
-        return self.module.update(agent, olds, news)  # type: ignore[no-any-return]
-
-    def delete(self, agent: Agent, outputs: Mapping[str, Any]) -> None:
-        self.module.delete(agent, outputs)
+    def placement(self, inputs: Mapping[str, Any]) -> Any: ...
+    def render(self, inputs: Mapping[str, Any]) -> list[str]: ...
 
 
-_LEGACY = (bridge, veth, netns_router, route, routing_rule, nat_rule, firewall_rule, sysctl, vxlan)
-KINDS: dict[str, KindLike] = {
-    **REGISTRY,
-    **{module.KIND: _Legacy(module) for module in _LEGACY if isinstance(module.KIND, str)},
-}
-assert netns.KIND.name in KINDS
+# Each module registers its kind on import (a kind's name is its module's name);
+# these lines make mypy check every module against what ``Kind.of`` reads.
+_DECLARED: tuple[KindModule, ...] = (
+    bridge,
+    veth,
+    netns,
+    netns_router,
+    vxlan,
+    route,
+    routing_rule,
+    sysctl,
+)
+_DECLARED_RULES: tuple[RuleKindModule, ...] = (nat_rule, firewall_rule)
+KINDS: Registry = REGISTRY

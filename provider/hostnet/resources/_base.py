@@ -1,18 +1,19 @@
 """What every resource kind shares: field policy, the generic diff, plans with undo.
 
-A kind module (``bridge.py``, ``veth.py``, ...) declares ``KIND``, ``POLICY`` and
-the six lifecycle functions on plain dicts. Inputs reach it already normalised by
-its ``check``; outputs are the inputs plus what the host computed (ifindex, mac),
+A kind module (``bridge.py``, ``veth.py``, ...) declares ``NAME``, ``POLICY``,
+its check, observe, plan, read and retire on plain dicts, and ends with
+``KIND = register(Kind(...))``. Inputs reach it already normalised by its
+``check``; outputs are the inputs plus what the host computed (ifindex, mac),
 because diff, read and delete only ever see outputs.
 """
 
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 from hostnet import errors, ownership
@@ -22,9 +23,6 @@ from hostnet.unknown import is_unknown
 from hostnet.validate import Failure
 
 log = logging.getLogger("hostnet")
-# Set while a create runs: whether it made the object (a step with an undo ran)
-# rather than taking over one that was there, which a failed create must leave.
-_made: contextvars.ContextVar[list[bool] | None] = contextvars.ContextVar("made", default=None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -154,8 +152,6 @@ def apply(agent: Agent, plan: Plan) -> list[Any]:
         ran = exc.failed_at if exc.failed_at is not None else len(exc.results)
         undo(agent, plan.steps[:ran])
         raise
-    if plan.makes:
-        note_made()
     return results
 
 
@@ -166,11 +162,6 @@ def undo(agent: Agent, steps: Iterable[Step]) -> None:
         if step.undo:
             with contextlib.suppress(errors.HostnetError):
                 agent.batch(list(step.undo))
-
-
-def run_plan(agent: Agent, steps: Iterable[Step]) -> list[Any]:
-    """Transition: the old entry point; kinds move to ``Kind`` and ``apply``."""
-    return apply(agent, Plan(steps=tuple(steps)))
 
 
 Spec = Mapping[str, Any]
@@ -187,6 +178,10 @@ class Kind:
     that delete the object. ``settle`` turns the plan's results into the outputs
     read back (the value a sysctl had before); ``verify`` compares the read-back
     with the spec (by default on every update field).
+
+    ``name`` is the kind's one name: its module, the SDK class (``netns_router``
+    is ``NetnsRouter``) and the second segment of the ids it makes. ``aliases``
+    are names it had before, which the state of older stacks still carries.
     """
 
     name: str
@@ -200,6 +195,33 @@ class Kind:
     retire: Callable[[Spec], list[Op]]
     settle: Callable[[Spec, list[Any], Spec], dict[str, Any]] | None = None
     verify: Callable[[dict[str, Any] | None, Spec], dict[str, Any]] | None = None
+    aliases: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, module: ModuleType, **parts: Any) -> Kind:
+        """The kind a module declares by its names: ``NAME``, ``POLICY``, ``WHAT``,
+        ``ALIASES``, and ``check``, ``make_id_for``, ``observe``, ``plan``, ``read``,
+        ``retire`` (and ``settle``, ``verify`` where it has them). ``parts`` gives
+        functions the module does not define itself (a shared factory's). mypy
+        checks every module against ``KindModule`` in ``hostnet.resources``."""
+        found = {
+            "name": module.NAME,
+            "policy": module.POLICY,
+            "what": module.WHAT,
+            "aliases": getattr(module, "ALIASES", ()),
+            "make_id": module.make_id_for,
+            **{
+                key: getattr(module, key)
+                for key in ("check", "observe", "plan", "read", "retire", "settle", "verify")
+                if hasattr(module, key)
+            },
+        }
+        return cls(**{**found, **parts})
+
+    @property
+    def class_name(self) -> str:
+        """The SDK class of the kind: its name in CamelCase."""
+        return "".join(word.capitalize() for word in self.name.split("_"))
 
     def spec(self, inputs: Mapping[str, Any], olds: Mapping[str, Any] | None = None) -> Spec:
         rid = (olds or {}).get("resource_id") or inputs.get("resource_id") or self.make_id(inputs)
@@ -240,23 +262,43 @@ class Kind:
         )
 
 
-REGISTRY: dict[str, Kind] = {}
+class Registry(Mapping[str, Kind]):
+    """The kinds by name, which the provider and the SDK dispatch on.
+
+    A former name finds its kind too: a stack's state keeps the name its
+    provider was made with (pickled in ``__provider``) until the resource next
+    changes. Iterating gives each kind once, by its name.
+    """
+
+    def __init__(self) -> None:
+        self._kinds: dict[str, Kind] = {}
+        self._names: dict[str, str] = {}
+
+    def add(self, kind: Kind) -> Kind:
+        for name in (kind.name, *kind.aliases):
+            if name in self._names:
+                raise ValueError(f"resource kind name {name!r} registered twice")
+            self._names[name] = kind.name
+        self._kinds[kind.name] = kind
+        return kind
+
+    def __getitem__(self, name: str) -> Kind:
+        return self._kinds[self._names[name]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._kinds)
+
+    def __len__(self) -> int:
+        return len(self._kinds)
+
+
+REGISTRY = Registry()
 
 
 def register(kind: Kind) -> Kind:
-    """Add a kind to the registry the provider and the SDK dispatch on; a name
-    given twice is a programming error caught at import."""
-    if kind.name in REGISTRY:
-        raise ValueError(f"resource kind {kind.name!r} registered twice")
-    REGISTRY[kind.name] = kind
-    return kind
-
-
-def note_made() -> None:
-    """Say that the create running in this thread made its object."""
-    made = _made.get()
-    if made is not None:
-        made.append(True)
+    """Add a kind to the registry; a name given twice is a programming error
+    caught at import."""
+    return REGISTRY.add(kind)
 
 
 def read_or_none(agent: Agent, op: str, /, **args: Any) -> Any:
@@ -267,6 +309,14 @@ def read_or_none(agent: Agent, op: str, /, **args: Any) -> Any:
         if exc.kind == "NotFound":
             return None
         raise
+
+
+def as_declared(found: Iterable[str] | None, declared: Iterable[str] | None) -> list[str]:
+    """What the host has, in the declared order when it is the declared set: the
+    kernel lists addresses in an order of its own (IPv6 newest first, a secondary
+    re-added after its primary last), which is no difference."""
+    have, want = list(found or []), list(declared or [])
+    return want if sorted(have) == sorted(want) else have
 
 
 def delete_quietly(agent: Agent, ops: list[Op], *, rid: str) -> None:
@@ -281,30 +331,6 @@ def delete_quietly(agent: Agent, ops: list[Op], *, rid: str) -> None:
                 raise
     for note in ownership.kept_notes(results, rid=rid):
         log.warning(note)
-
-
-def undo_with(ops: list[Op]) -> tuple[Op, ...]:
-    """Transition: kinds build ``Step(undo=(...))`` directly."""
-    return tuple(ops)
-
-
-def create_or_undo(make: Callable[[], dict[str, Any]], undo: Callable[[], None]) -> dict[str, Any]:
-    """Run a create; if it fails after making its object (a failed read-back
-    included), remove it. Pulumi records nothing of a failed create, so anything
-    left would be an orphan on the host. An object that was there and taken over
-    (from a renamed or replaced resource) stays: the resource it came from, or the
-    next try of this create, still needs it."""
-    made: list[bool] = []
-    reset = _made.set(made)
-    try:
-        return make()
-    except Exception:
-        if made:
-            with contextlib.suppress(errors.HostnetError):
-                undo()
-        raise
-    finally:
-        _made.reset(reset)
 
 
 def verified(
@@ -322,31 +348,3 @@ def verified(
     if drift:
         raise errors.VerifyFailed(f"{rid}: host differs after apply in {', '.join(drift)}")
     return observed
-
-
-Apply = Callable[[Agent, str, Mapping[str, Any], Mapping[str, Any]], dict[str, Any]]
-Create = Callable[[Agent, Mapping[str, Any]], dict[str, Any]]
-Update = Callable[[Agent, Mapping[str, Any], Mapping[str, Any]], dict[str, Any]]
-
-
-def create_and_update(
-    *,
-    make_id_for: Callable[[Mapping[str, Any]], str],
-    apply: Apply,
-    delete: Callable[[Agent, Mapping[str, Any]], None],
-) -> tuple[Create, Update]:
-    """A kind's create and update from one ``apply(agent, rid, inputs, olds)`` that
-    brings the host to ``inputs`` and returns the verified outputs. Create undoes
-    itself on failure; update keeps the id (and so the mark) the object was made with."""
-
-    def create(agent: Agent, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        rid = make_id_for(inputs)
-        return create_or_undo(
-            lambda: apply(agent, rid, inputs, {}),
-            lambda: delete(agent, {**inputs, "resource_id": rid}),
-        )
-
-    def update(agent: Agent, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
-        return apply(agent, olds.get("resource_id") or make_id_for(news), news, olds)
-
-    return create, update

@@ -12,13 +12,14 @@ import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 from hostnet import errors
 from hostnet.agent_client import Agent
 from hostnet.ownership import claim, is_mine
 from hostnet.protocol import Op
-from hostnet.resources._base import create_or_undo, delete_quietly, note_made
+from hostnet.resources._base import Kind, Plan, Spec, Step
 from hostnet.unknown import is_unknown
 from hostnet.validate import Checker, ifname_problem
 
@@ -173,74 +174,58 @@ def comparable(tokens: list[str]) -> list[str]:
     return out
 
 
-class RuleKind:
-    """Lifecycle of one marked rule; ``render`` turns inputs into rule tokens."""
+@dataclass(frozen=True, kw_only=True)
+class _Rules:
+    """The lifecycle of one marked rule; ``render`` turns a spec into rule tokens."""
 
-    def __init__(
-        self,
-        *,
-        placement: Callable[[Mapping[str, Any]], Placement],
-        render: Callable[[Mapping[str, Any]], list[str]],
-        make_id_for: Callable[[Mapping[str, Any]], str],
-    ) -> None:
-        self.placement = placement
-        self.render = render
-        self.make_id_for = make_id_for
+    placement: Callable[[Mapping[str, Any]], Placement]
+    render: Callable[[Mapping[str, Any]], list[str]]
+    make_id_for: Callable[[Mapping[str, Any]], str]
 
-    def _ops(self, inputs: Mapping[str, Any], rid: str) -> list[Op]:
-        where = self.placement(inputs)
-        netns = inputs.get("netns")
-        chain = {"netns": netns, "table": where.table, "chain": where.chain}
-        return [
-            Op(op="ipt_ensure_chain", args={**chain, "parent": where.parent}),
-            Op(
-                op="ipt_ensure_rule",
-                args={
-                    **chain,
-                    "rule": self.render(inputs),
-                    **claim(inputs, rid=rid),
-                    "priority": inputs.get("position"),
-                },
+    def _chain(self, spec: Spec) -> dict[str, Any]:
+        where = self.placement(spec)
+        return {"netns": spec.get("netns"), "table": where.table, "chain": where.chain}
+
+    def _made(self, spec: Spec) -> tuple[Step, Step]:
+        chain, parent = self._chain(spec), self.placement(spec).parent
+        own = claim(spec, rid=spec["resource_id"])
+        rule = {**chain, "rule": self.render(spec), **own, "priority": spec.get("position")}
+        # Undone, only this instance's rule goes, and the chain once no rule is
+        # left in it: safe whatever the plan got to before failing.
+        return (
+            Step(
+                op=Op(op="ipt_ensure_chain", args={**chain, "parent": parent}),
+                undo=(Op(op="ipt_delete_chain", args={**chain, "parent": parent}),),
             ),
-        ]
+            Step(
+                op=Op(op="ipt_ensure_rule", args=rule),
+                undo=(Op(op="ipt_delete_rule", args={**chain, **own}),),
+            ),
+        )
 
-    def create(self, agent: Agent, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        rid = self.make_id_for(inputs)
+    def observe(self, _agent: Agent, _spec: Spec) -> None:
+        """Nothing: the agent's ensures decide in place (a rule of this resource
+        is rewritten, another's kept), and the plan needs only the spec and olds."""
+        return None
 
-        def make() -> dict[str, Any]:
-            # Undo removes only this instance's rule, and the chain once empty:
-            # safe whatever this create got to before failing.
-            note_made()
-            # One batch: the agent holds the host lock across chain and rule.
-            agent.batch(self._ops(inputs, rid))
-            observed = self.read(agent, {**inputs, "resource_id": rid})
-            if observed is None or observed.get("rule") != comparable(self.render(inputs)):
-                raise errors.VerifyFailed(f"{rid}: rule not found as written after apply")
-            return observed
-
-        return create_or_undo(make, lambda: self.delete(agent, {**inputs, "resource_id": rid}))
-
-    def update(
-        self, agent: Agent, olds: Mapping[str, Any], news: Mapping[str, Any]
-    ) -> dict[str, Any]:
-        rid = olds.get("resource_id") or self.make_id_for(news)
-        agent.batch(self._ops(news, rid))
-        if self.placement(olds) != self.placement(news):
-            # The rule moved to another chain (masquerade to dnat): the old one goes.
-            self.delete(agent, {**olds, "resource_id": rid})
-        observed = self.read(agent, {**news, "resource_id": rid})
-        if observed is None:
-            raise errors.VerifyFailed(f"{rid}: rule not found after update")
-        return observed
+    def plan(self, spec: Spec, _observed: None, olds: Spec) -> Plan:
+        steps = self._made(spec)
+        if not olds or self.placement(olds) == self.placement(spec):
+            return Plan(steps=steps)
+        # The rule moves to another chain (masquerade to dnat): the old one goes in
+        # the same batch, and comes back if a later step fails.
+        old = {**olds, "resource_id": spec["resource_id"]}
+        gone, empty = self.retire(old)
+        restore = tuple(step.op for step in self._made(old))
+        return Plan(steps=(*steps, Step(op=gone, undo=restore), Step(op=empty)))
 
     def read(self, agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
         rid = outputs.get("resource_id") or self.make_id_for(outputs)
-        where = self.placement(outputs)
-        chain = {"netns": outputs.get("netns"), "table": where.table, "chain": where.chain}
+        chain = self._chain(outputs)
         rules, reach = agent.batch(
             [
                 Op(op="ipt_read_rules", args=chain),
-                Op(op="ipt_read_chain", args={**chain, "parent": where.parent}),
+                Op(op="ipt_read_chain", args={**chain, "parent": self.placement(outputs).parent}),
             ]
         )
         found = next((r for r in rules or [] if is_mine(r.get("owner"), outputs, rid=rid)), None)
@@ -254,16 +239,32 @@ class RuleKind:
             return None
         return {**outputs, "resource_id": rid, "rule": rule}
 
-    def delete(self, agent: Agent, outputs: Mapping[str, Any]) -> None:
-        rid = outputs.get("resource_id") or self.make_id_for(outputs)
-        where = self.placement(outputs)
-        chain = {"netns": outputs.get("netns"), "table": where.table, "chain": where.chain}
-        delete_quietly(
-            agent,
-            [
-                Op(op="ipt_delete_rule", args={**chain, **claim(outputs, rid=rid)}),
-                # Removed only once no rule is left in it, and only hostnet's.
-                Op(op="ipt_delete_chain", args={**chain, "parent": where.parent}),
-            ],
-            rid=rid,
-        )
+    def verify(self, observed: dict[str, Any] | None, spec: Spec) -> dict[str, Any]:
+        """Create and update alike: the rule is there, reached, and as rendered."""
+        if observed is None or observed.get("rule") != comparable(self.render(spec)):
+            rid = spec["resource_id"]
+            raise errors.VerifyFailed(f"{rid}: rule not found as written after apply")
+        return observed
+
+    def retire(self, spec: Spec) -> list[Op]:
+        chain = self._chain(spec)
+        return [
+            Op(op="ipt_delete_rule", args={**chain, **claim(spec, rid=spec["resource_id"])}),
+            # Removed only once no rule is left in it, and only hostnet's.
+            Op(op="ipt_delete_chain", args={**chain, "parent": self.placement(spec).parent}),
+        ]
+
+
+def rule_kind(module: ModuleType) -> Kind:
+    """The Kind of NatRule or FirewallRule: what differs is where the rule goes
+    (the module's ``placement``) and how its inputs become iptables tokens
+    (``render``); the lifecycle is this module's."""
+    rules = _Rules(placement=module.placement, render=module.render, make_id_for=module.make_id_for)
+    return Kind.of(
+        module,
+        observe=rules.observe,
+        plan=rules.plan,
+        read=rules.read,
+        retire=rules.retire,
+        verify=rules.verify,
+    )

@@ -13,6 +13,7 @@ asked for it survives. Deleting the bridge moves everything back.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,18 +22,11 @@ from hostnet.agent_client import Agent
 from hostnet.ids import make_id
 from hostnet.ownership import claim, is_mine
 from hostnet.protocol import Op
-from hostnet.resources._base import (
-    FieldPolicy,
-    Step,
-    create_and_update,
-    delete_quietly,
-    run_plan,
-    undo_with,
-    verified,
-)
+from hostnet.resources._base import FieldPolicy, Kind, Plan, Spec, Step, as_declared, register
 from hostnet.validate import Checker, Failure, check_management_address
 
-KIND = "bridge"
+NAME = "bridge"
+WHAT = "bridge"
 POLICY = FieldPolicy(
     replace=frozenset({"host", "name", "netns", "uplink"}),
     update=frozenset({"addresses", "ports", "mtu", "promisc", "up"}),
@@ -67,16 +61,15 @@ def check(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]:
 
 def make_id_for(inputs: Mapping[str, Any]) -> str:
     return make_id(
-        host=inputs["host"]["name"], kind=KIND, name=inputs["name"], netns=inputs.get("netns")
+        host=inputs["host"]["name"], kind=NAME, name=inputs["name"], netns=inputs.get("netns")
     )
 
 
-def _observe(
-    agent: Agent, inputs: Mapping[str, Any]
-) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    links: list[dict[str, Any]] = agent.call("link_list", netns=inputs.get("netns"))
-    bridge = next((link for link in links if link["ifname"] == inputs["name"]), None)
-    return bridge, links
+def observe(agent: Agent, spec: Spec) -> dict[str, Any]:
+    """The bridge (None when absent) and every link of its namespace."""
+    links: list[dict[str, Any]] = agent.call("link_list", netns=spec.get("netns"))
+    bridge = next((link for link in links if link["ifname"] == spec["name"]), None)
+    return {"bridge": bridge, "links": links}
 
 
 def _foreign_ports(links: list[dict[str, Any]], name: str, uplink: str | None = None) -> list[str]:
@@ -88,108 +81,77 @@ def _foreign_ports(links: list[dict[str, Any]], name: str, uplink: str | None = 
     )
 
 
-def _port_op(op: str, inputs: Mapping[str, Any], rid: str, port: str) -> Op:
+def _port_op(op: str, spec: Spec, port: str) -> Op:
     """Attach a NIC to the bridge, or give it back in the state it had before
     (admin state, promisc, mtu: recorded on the host when it joined)."""
-    args = {"netns": inputs.get("netns"), "ifname": port, "master": inputs["name"]}
-    return Op(op=op, args={**args, **claim(inputs, rid=rid)})
+    args = {"netns": spec.get("netns"), "ifname": port, "master": spec["name"]}
+    return Op(op=op, args={**args, **claim(spec, rid=spec["resource_id"])})
 
 
-def _port_steps(
-    inputs: Mapping[str, Any], rid: str, links: list[dict[str, Any]], current: list[str]
-) -> list[Step]:
-    name = inputs["name"]
+def _port_steps(spec: Spec, links: list[dict[str, Any]], current: list[str]) -> list[Step]:
+    name = spec["name"]
     by_name = {link["ifname"]: link for link in links}
     steps: list[Step] = []
-    for port in inputs.get("ports", []):
+    for port in spec.get("ports", []):
         link = by_name.get(port)
         if link is None:
             raise errors.InvalidInput("ports", f"{port!r} does not exist on the host")
         if link.get("master") not in (None, name):
             raise errors.InvalidInput("ports", f"{port!r} is already a port of {link['master']!r}")
-        if port in current:
-            continue
-        steps.append(
-            Step(
-                op=_port_op("port_attach", inputs, rid, port),
-                # A NIC left up by a failed create would be a change nobody asked for.
-                undo=undo_with([_port_op("port_release", inputs, rid, port)]),
-            )
-        )
+        # A port the bridge has is attached again: the agent leaves it as it is
+        # but moves its record to this instance when the bridge was taken over.
+        # A NIC left up by a failed create would be a change nobody asked for.
+        undo = () if port in current else (_port_op("port_release", spec, port),)
+        steps.append(Step(op=_port_op("port_attach", spec, port), undo=undo))
     for port in current:
-        if port not in inputs.get("ports", []):
-            steps.append(Step(op=_port_op("port_release", inputs, rid, port)))
+        if port not in spec.get("ports", []):
+            steps.append(Step(op=_port_op("port_release", spec, port)))
     return steps
 
 
-def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> None:
-    """Bring the host to the inputs; undo what this call did if a step fails."""
-    netns, name, own = inputs.get("netns"), inputs["name"], claim(inputs, rid=rid)
-    bridge, links = _observe(agent, inputs)
-    created = bridge is None
-    uplink = inputs.get("uplink")
+def plan(spec: Spec, observed: Mapping[str, Any], _olds: Spec) -> Plan:
+    """The steps from what the host has to the spec."""
+    netns, name = spec.get("netns"), spec["name"]
+    own = claim(spec, rid=spec["resource_id"])
+    bridge, links = observed["bridge"], observed["links"]
+    uplink = spec.get("uplink")
     current = _foreign_ports(links, name, uplink) if bridge else []
     ensure = Op(
         op="link_ensure_bridge",
-        args={"netns": netns, "ifname": name, **own, "mtu": inputs.get("mtu")},
+        args={"netns": netns, "ifname": name, **own, "mtu": spec.get("mtu")},
     )
-    undo_create = [Op(op="link_delete", args={"netns": netns, "ifname": name, **own})]
-    steps = [Step(op=ensure, undo=undo_with(undo_create) if created else ())]
+    undo_create = (Op(op="link_delete", args={"netns": netns, "ifname": name, **own}),)
+    steps = [Step(op=ensure, undo=undo_create if bridge is None else ())]
     # Ports join while the bridge is still down: attaching to a running bridge
     # costs the kernel work proportional to the ports it already has.
-    steps += _port_steps(inputs, rid, links, current)
+    steps += _port_steps(spec, links, current)
     if uplink:
         takeover = {"netns": netns, "bridge": name, "nic": uplink, **own}
         steps.append(
             Step(
                 op=Op(op="uplink_takeover", args=takeover),
-                undo=undo_with([Op(op="uplink_release", args={**takeover, "keep_bridge": True})]),
+                undo=(Op(op="uplink_release", args={**takeover, "keep_bridge": True}),),
             )
         )
     else:
-        addresses = {"netns": netns, "ifname": name, "addresses": inputs.get("addresses", [])}
+        addresses = {"netns": netns, "ifname": name, "addresses": spec.get("addresses", [])}
         steps.append(Step(op=Op(op="addr_replace", args=addresses)))
-    steps.append(
-        Step(
-            op=Op(
-                op="link_set",
-                args={
-                    "netns": netns,
-                    "ifname": name,
-                    **own,
-                    "up": inputs.get("up", True),
-                    "promisc": inputs.get("promisc", False),
-                    "mtu": inputs.get("mtu"),
-                },
-            )
-        )
-    )
-    run_plan(agent, steps)
-
-
-def _outputs(rid: str, inputs: Mapping[str, Any], observed: Mapping[str, Any]) -> dict[str, Any]:
-    outs = dict(inputs)
-    outs.update(resource_id=rid, ifindex=observed.get("ifindex"), mac=observed.get("mac"))
-    return outs
-
-
-def _apply_verified(
-    agent: Agent, rid: str, inputs: Mapping[str, Any], _olds: Mapping[str, Any]
-) -> dict[str, Any]:
-    _apply(agent, rid, inputs)
-    observed = read(agent, _outputs(rid, inputs, {}))
-    return verified(observed, rid=rid, inputs=inputs, fields=POLICY.update, what="bridge")
+    state = {"up": spec.get("up", True), "promisc": spec.get("promisc", False)}
+    link_set = {"netns": netns, "ifname": name, **own, **state, "mtu": spec.get("mtu")}
+    steps.append(Step(op=Op(op="link_set", args=link_set)))
+    return Plan(steps=tuple(steps))
 
 
 def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
     """What is on the host, as outputs; None when the bridge is gone or not ours."""
     rid = outputs.get("resource_id") or make_id_for(outputs)
     try:
-        bridge, links = _observe(agent, outputs)
+        found = observe(agent, outputs)
     except errors.AgentError as exc:
         if exc.kind == "NotFound":
             return None  # the namespace itself is gone
         raise
+    bridge, links = found["bridge"], found["links"]
     if (
         bridge is None
         or not is_mine(bridge.get("owner"), outputs, rid=rid)
@@ -204,29 +166,30 @@ def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
             observed["uplink"] = None  # released by hand: take it over again
     observed.update(
         # An uplink bridge's addresses are the NIC's; they are not declared here.
-        addresses=[] if uplink else list(bridge.get("addresses") or []),
+        addresses=[] if uplink else as_declared(bridge.get("addresses"), outputs.get("addresses")),
         ports=_foreign_ports(links, outputs["name"], uplink),
         promisc=bool(bridge.get("promisc")),
         up=bool(bridge.get("up")),
     )
     if "mtu" in outputs:
         observed["mtu"] = bridge.get("mtu")
-    return _outputs(rid, observed, bridge)
+    observed.update(resource_id=rid, ifindex=bridge.get("ifindex"), mac=bridge.get("mac"))
+    return observed
 
 
-def delete(agent: Agent, outputs: Mapping[str, Any]) -> None:
-    rid = outputs.get("resource_id") or make_id_for(outputs)
-    netns, name, own = outputs.get("netns"), outputs["name"], claim(outputs, rid=rid)
-    if outputs.get("uplink"):
+def retire(spec: Spec) -> list[Op]:
+    netns, name = spec.get("netns"), spec["name"]
+    own = claim(spec, rid=spec["resource_id"])
+    if spec.get("uplink"):
         op = Op(
             op="uplink_release",
-            args={"netns": netns, "bridge": name, "nic": outputs["uplink"], **own},
+            args={"netns": netns, "bridge": name, "nic": spec["uplink"], **own},
         )
     else:
         op = Op(op="link_delete", args={"netns": netns, "ifname": name, **own})
     # Ports first, each back to its own state, while the bridge still holds them.
-    ports = [_port_op("port_release", outputs, rid, port) for port in outputs.get("ports") or []]
-    delete_quietly(agent, [*ports, op], rid=rid)
+    ports = [_port_op("port_release", spec, port) for port in spec.get("ports") or []]
+    return [*ports, op]
 
 
-create, update = create_and_update(make_id_for=make_id_for, apply=_apply_verified, delete=delete)
+KIND = register(Kind.of(sys.modules[__name__]))

@@ -7,15 +7,20 @@ DOCKER-USER, firewalld's) are left as they are.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any
 
 from hostnet.ids import make_id
 from hostnet.resources import _iptables as ipt
-from hostnet.resources._base import FieldPolicy
+from hostnet.resources._base import FieldPolicy, register
 from hostnet.validate import Checker, Failure
 
-KIND = "firewall"
+NAME = "firewall_rule"
+WHAT = "rule"
+# Its name before kinds were named after their modules: the state of older
+# stacks carries it.
+ALIASES = ("firewall",)
 POLICY = FieldPolicy(
     replace=frozenset({"host", "netns", "chain", "position", "name"}),
     update=frozenset(
@@ -87,17 +92,16 @@ def _name(inputs: Mapping[str, Any]) -> str:
 
 def make_id_for(inputs: Mapping[str, Any]) -> str:
     return make_id(
-        host=inputs["host"]["name"], kind=KIND, name=_name(inputs), netns=inputs.get("netns")
+        host=inputs["host"]["name"], kind=NAME, name=_name(inputs), netns=inputs.get("netns")
     )
 
 
-def _placement(inputs: Mapping[str, Any]) -> ipt.Placement:
+def placement(inputs: Mapping[str, Any]) -> ipt.Placement:
     return ipt.placement_for("filter", inputs.get("chain", "FORWARD"))
 
 
-def _render(inputs: Mapping[str, Any]) -> list[str]:
+def render(inputs: Mapping[str, Any]) -> list[str]:
     return [*ipt.match_tokens(inputs), "-j", inputs.get("action", "ACCEPT")]
 
 
-_RULE = ipt.RuleKind(placement=_placement, render=_render, make_id_for=make_id_for)
-create, read, update, delete = _RULE.create, _RULE.read, _RULE.update, _RULE.delete
+KIND = register(ipt.rule_kind(sys.modules[__name__]))

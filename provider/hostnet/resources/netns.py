@@ -6,6 +6,7 @@ without the mark (made by hand, by a container runtime) is never deleted.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,6 +18,7 @@ from hostnet.resources._base import FieldPolicy, Kind, Plan, Spec, Step, registe
 from hostnet.validate import Checker, Failure
 
 NAME = "netns"
+WHAT = "namespace"
 POLICY = FieldPolicy(replace=frozenset({"host", "name"}), update=frozenset())
 
 
@@ -62,16 +64,4 @@ def retire(spec: Spec) -> list[Op]:
     return [Op(op="netns_delete", args={"name": spec["name"], **own})]
 
 
-KIND = register(
-    Kind(
-        name=NAME,
-        policy=POLICY,
-        what="namespace",
-        check=check,
-        make_id=make_id_for,
-        observe=observe,
-        plan=plan,
-        read=read,
-        retire=retire,
-    )
-)
+KIND = register(Kind.of(sys.modules[__name__]))

@@ -9,6 +9,7 @@ The namespace, its legs and its routes all carry hostnet's mark.
 from __future__ import annotations
 
 import ipaddress
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,16 +17,7 @@ from hostnet.agent_client import Agent
 from hostnet.ids import make_id
 from hostnet.ownership import claim, is_mine
 from hostnet.protocol import Op
-from hostnet.resources._base import (
-    FieldPolicy,
-    Step,
-    create_and_update,
-    delete_quietly,
-    read_or_none,
-    run_plan,
-    undo_with,
-    verified,
-)
+from hostnet.resources._base import FieldPolicy, Kind, Plan, Spec, Step, read_or_none, register
 from hostnet.resources.route import RTPROT_HOSTNET, check_route_fields
 from hostnet.unknown import is_unknown
 from hostnet.validate import (
@@ -38,7 +30,11 @@ from hostnet.validate import (
     same_address,
 )
 
-KIND = "router"
+NAME = "netns_router"
+WHAT = "router namespace"
+# Its name before kinds were named after their modules: the state of older
+# stacks carries it.
+ALIASES = ("router",)
 POLICY = FieldPolicy(
     replace=frozenset({"host", "name"}), update=frozenset({"interfaces", "routes", "forwarding"})
 )
@@ -143,41 +139,19 @@ def check(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]:
 
 
 def make_id_for(inputs: Mapping[str, Any]) -> str:
-    return make_id(host=inputs["host"]["name"], kind=KIND, name=inputs["name"])
+    return make_id(host=inputs["host"]["name"], kind=NAME, name=inputs["name"])
 
 
-def _leg_steps(
-    own: dict[str, Any], ns: str, leg: Mapping[str, Any], existing: set[str]
-) -> list[Step]:
-    made = leg["name"] not in existing
-    undo = [Op(op="link_delete", args={"ifname": leg["name"], **own})]
+def _leg_steps(own: dict[str, Any], ns: str, leg: Mapping[str, Any], made: bool) -> list[Step]:
+    undo = (Op(op="link_delete", args={"ifname": leg["name"], **own}),)
     inside = {"netns": ns, "ifname": leg["inside_name"]}
+    veth = {"ifname": leg["name"], "peer_ifname": leg["inside_name"], "peer_netns": ns, **own}
+    host_end = {"ifname": leg["name"], **own, "master": leg.get("bridge") or "", "up": True}
     return [
-        Step(
-            op=Op(
-                op="link_ensure_veth",
-                args={
-                    "ifname": leg["name"],
-                    "peer_ifname": leg["inside_name"],
-                    "peer_netns": ns,
-                    **own,
-                },
-            ),
-            undo=undo_with(undo) if made else (),
-        ),
+        Step(op=Op(op="link_ensure_veth", args=veth), undo=undo if made else ()),
         Step(op=Op(op="addr_replace", args={**inside, "addresses": [leg["address"]]})),
         Step(op=Op(op="link_set", args={**inside, **own, "up": True})),
-        Step(
-            op=Op(
-                op="link_set",
-                args={
-                    "ifname": leg["name"],
-                    **own,
-                    "master": leg.get("bridge") or "",
-                    "up": True,
-                },
-            )
-        ),
+        Step(op=Op(op="link_set", args=host_end)),
     ]
 
 
@@ -186,54 +160,56 @@ def _route_args(ns: str, route: Mapping[str, Any], own: dict[str, Any]) -> dict[
     return {**where, "via": route.get("via"), "dev": route.get("dev")}
 
 
-def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any], olds: Mapping[str, Any]) -> None:
-    ns, own = inputs["name"], claim(inputs, rid=rid)
-    fresh = agent.call("netns_read", name=ns) is None
-    steps = [
-        Step(
-            op=Op(op="netns_ensure", args={"name": ns, **own}),
-            undo=undo_with([Op(op="netns_delete", args={"name": ns, **own})]) if fresh else (),
-        ),
-        Step(
-            op=Op(
-                op="sysctl_write",
-                args={
-                    "netns": ns,
-                    "key": FORWARDING,
-                    "value": "1" if inputs.get("forwarding", True) else "0",
-                    **own,
-                    "record": False,
-                },
-            )
-        ),
-    ]
-    host_links = {link["ifname"] for link in agent.call("link_list")}
-    wanted = {leg["name"]: leg["inside_name"] for leg in inputs["interfaces"]}
+def observe(agent: Agent, spec: Spec) -> dict[str, Any]:
+    """Whether the namespace is there, and the names of the host's links."""
+    return {
+        "netns": agent.call("netns_read", name=spec["name"]),
+        "host_links": sorted(link["ifname"] for link in agent.call("link_list")),
+    }
+
+
+def _leg_changes(spec: Spec, observed: Mapping[str, Any], olds: Spec) -> list[Step]:
+    own = claim(spec, rid=spec["resource_id"])
+    host_links = set(observed["host_links"])
+    wanted = {leg["name"]: leg["inside_name"] for leg in spec["interfaces"]}
+    steps = []
     for leg in olds.get("interfaces") or []:
         # A leg whose inside end is renamed is another veth pair: made again.
         if wanted.get(leg["name"]) != leg["inside_name"]:
             steps.append(Step(op=Op(op="link_delete", args={"ifname": leg["name"], **own})))
             host_links.discard(leg["name"])
-    for leg in inputs["interfaces"]:
-        steps += _leg_steps(own, ns, leg, host_links)
-    wanted_dst = {r["dst"] for r in inputs.get("routes", [])}
+    for leg in spec["interfaces"]:
+        steps += _leg_steps(own, spec["name"], leg, made=leg["name"] not in host_links)
+    return steps
+
+
+def plan(spec: Spec, observed: Mapping[str, Any], olds: Spec) -> Plan:
+    ns, own = spec["name"], claim(spec, rid=spec["resource_id"])
+    forwarding = {
+        "netns": ns,
+        "key": FORWARDING,
+        "value": "1" if spec.get("forwarding", True) else "0",
+        **own,
+        "record": False,
+    }
+    fresh = observed["netns"] is None
+    steps = [
+        Step(
+            op=Op(op="netns_ensure", args={"name": ns, **own}),
+            undo=(Op(op="netns_delete", args={"name": ns, **own}),) if fresh else (),
+        ),
+        Step(op=Op(op="sysctl_write", args=forwarding)),
+        *_leg_changes(spec, observed, olds),
+    ]
+    wanted_dst = {r["dst"] for r in spec.get("routes", [])}
     for route in olds.get("routes") or []:
         if route["dst"] not in wanted_dst:
             delete = {"netns": ns, "dst": route["dst"], **own}
             steps.append(Step(op=Op(op="route_delete", args=delete)))
     steps += [
-        Step(op=Op(op="route_ensure", args=_route_args(ns, r, own)))
-        for r in inputs.get("routes", [])
+        Step(op=Op(op="route_ensure", args=_route_args(ns, r, own))) for r in spec.get("routes", [])
     ]
-    run_plan(agent, steps)
-
-
-def _apply_verified(
-    agent: Agent, rid: str, inputs: Mapping[str, Any], olds: Mapping[str, Any]
-) -> dict[str, Any]:
-    _apply(agent, rid, inputs, olds)
-    observed = read(agent, {**inputs, "resource_id": rid})
-    return verified(observed, rid=rid, inputs=inputs, fields=POLICY.update, what="router namespace")
+    return Plan(steps=tuple(steps))
 
 
 def _observed_legs(agent: Agent, outputs: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -288,17 +264,21 @@ def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
     }
 
 
-def delete(agent: Agent, outputs: Mapping[str, Any]) -> None:
-    rid = outputs.get("resource_id") or make_id_for(outputs)
-    own = claim(outputs, rid=rid)
-    # The legs go first: those left to the namespace's teardown outlive this
+def retire(spec: Spec) -> list[Op]:
+    ns, own = spec["name"], claim(spec, rid=spec["resource_id"])
+    # The routes go by route_delete, which also drops the record the agent keeps
+    # of each; the namespace's end would take the routes but leave the records.
+    routes = [
+        Op(op="route_delete", args={"netns": ns, "dst": route["dst"], **own})
+        for route in spec.get("routes") or []
+    ]
+    # The legs go before the namespace: those left to its teardown outlive this
     # call, since the kernel finishes that teardown in the background.
     legs = [
         Op(op="link_delete", args={"ifname": leg["name"], **own})
-        for leg in outputs.get("interfaces") or []
+        for leg in spec.get("interfaces") or []
     ]
-    netns = Op(op="netns_delete", args={"name": outputs["name"], **own})
-    delete_quietly(agent, [*legs, netns], rid=rid)
+    return [*routes, *legs, Op(op="netns_delete", args={"name": ns, **own})]
 
 
-create, update = create_and_update(make_id_for=make_id_for, apply=_apply_verified, delete=delete)
+KIND = register(Kind.of(sys.modules[__name__]))

@@ -7,6 +7,7 @@ the kernel, by hand or by another daemon is never replaced or deleted.
 from __future__ import annotations
 
 import ipaddress
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,17 +16,11 @@ from hostnet.agent_client import Agent
 from hostnet.ids import make_id
 from hostnet.ownership import claim, is_mine
 from hostnet.protocol import Op
-from hostnet.resources._base import (
-    FieldPolicy,
-    create_and_update,
-    delete_quietly,
-    note_made,
-    read_or_none,
-    verified,
-)
+from hostnet.resources._base import FieldPolicy, Kind, Plan, Spec, Step, read_or_none, register
 from hostnet.validate import Checker, Failure
 
-KIND = "route"
+NAME = "route"
+WHAT = "route"
 POLICY = FieldPolicy(
     replace=frozenset({"host", "netns", "dst", "table", "metric"}),
     update=frozenset({"via", "dev", "src", "onlink"}),
@@ -113,7 +108,7 @@ def make_id_for(inputs: Mapping[str, Any]) -> str:
         name = f"table{inputs['table']}/{name}"
     if inputs.get("metric") is not None:
         name = f"{name}/metric{inputs['metric']}"
-    return make_id(host=inputs["host"]["name"], kind=KIND, name=name, netns=inputs.get("netns"))
+    return make_id(host=inputs["host"]["name"], kind=NAME, name=name, netns=inputs.get("netns"))
 
 
 def _args(inputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -141,40 +136,55 @@ def _connected(route: Mapping[str, Any]) -> bool:
     return route.get("family") == 6 and not route.get("via") and route.get("type") == "unicast"
 
 
-def _check_gateway(agent: Agent, inputs: Mapping[str, Any]) -> None:
+def _direct(used: Mapping[str, Any] | None) -> bool:
+    """Whether the kernel's own lookup reaches the gateway without another gateway."""
+    return used is not None and used.get("via") is None and used.get("type") == "unicast"
+
+
+def observe(agent: Agent, spec: Spec) -> dict[str, Any]:
+    """The route at the spec's key, and what tells whether its gateway is reachable:
+    the kernel's lookup of it (one read, whatever the size of the table), and the
+    table's connected routes only when that lookup does not settle it."""
+    found = read_or_none(agent, "route_read", **_key(spec))
+    via = spec.get("via")
+    if via is None or spec.get("onlink"):
+        return {"route": found}
+    used = agent.call("route_get", netns=spec.get("netns"), dst=via)
+    if _direct(used):
+        return {"route": found, "used": used}
+    routes = agent.call("route_list", netns=spec.get("netns"))
+    return {"route": found, "used": used, "routes": routes}
+
+
+def _check_gateway(spec: Spec, observed: Mapping[str, Any]) -> None:
     """The gateway must lie in a network the namespace reaches directly; said
     before anything changes, in words, instead of the kernel's ENETUNREACH."""
-    via = inputs.get("via")
-    if via is None or inputs.get("onlink"):
+    via = spec.get("via")
+    if via is None or spec.get("onlink") or _direct(observed.get("used")):
         return
     gateway = ipaddress.ip_address(via)
-    used = agent.call("route_get", netns=inputs.get("netns"), dst=via)
-    if used is not None and used.get("via") is None and used.get("type") == "unicast":
-        return  # reached directly: one lookup, whatever the size of the table
-    routes = agent.call("route_list", netns=inputs.get("netns"))
     direct = [
         ipaddress.ip_network(r["dst"])
-        for r in routes
+        for r in observed.get("routes") or []
         if r.get("dst") not in (None, "default") and _connected(r)
     ]
     direct = [net for net in direct if net.version == gateway.version]
     if not any(gateway in net for net in direct):
-        where = f"namespace {inputs['netns']}" if inputs.get("netns") else "the host namespace"
+        where = f"namespace {spec['netns']}" if spec.get("netns") else "the host namespace"
         nets = ", ".join(sorted({str(n) for n in direct})) or "none"
         raise errors.InvalidInput(
             "via", f"{via} is not inside any network connected in {where} ({nets})"
         )
 
 
-def _apply(
-    agent: Agent, rid: str, inputs: Mapping[str, Any], _olds: Mapping[str, Any]
-) -> dict[str, Any]:
-    _check_gateway(agent, inputs)
-    route = agent.call("route_ensure", **_args(inputs), **claim(inputs, rid=rid))
-    if route.get("created"):
-        note_made()
-    observed = read(agent, {**inputs, "resource_id": rid})
-    return verified(observed, rid=rid, inputs=inputs, fields=("via", "dev", "src"), what="route")
+def plan(spec: Spec, observed: Mapping[str, Any], _olds: Spec) -> Plan:
+    _check_gateway(spec, observed)
+    own = claim(spec, rid=spec["resource_id"])
+    ensure = Op(op="route_ensure", args={**_args(spec), **own})
+    # A route that was there (this stack's, renamed or replaced) is taken over by
+    # the agent's claim rule and stays if this create fails; another's is refused.
+    undo = () if observed.get("route") is not None else tuple(retire(spec))
+    return Plan(steps=(Step(op=ensure, undo=undo),))
 
 
 def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -185,16 +195,17 @@ def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
     observed = dict(outputs)
     observed["resource_id"] = rid
     for key in ("via", "dev", "src"):
-        # Fields left unset are the kernel's choice (dev from the gateway, src).
+        # Fields left unset are the kernel's choice (dev from the gateway, src):
+        # they read as unset, so verify and refresh compare only what was asked.
         if outputs.get(key) is not None or (key == "via" and route.get("via")):
             observed[key] = route.get(key)
+    if "onlink" in outputs or route.get("onlink"):
+        observed["onlink"] = bool(route.get("onlink"))
     return observed
 
 
-def delete(agent: Agent, outputs: Mapping[str, Any]) -> None:
-    rid = outputs.get("resource_id") or make_id_for(outputs)
-    own = claim(outputs, rid=rid)
-    delete_quietly(agent, [Op(op="route_delete", args={**_key(outputs), **own})], rid=rid)
+def retire(spec: Spec) -> list[Op]:
+    return [Op(op="route_delete", args={**_key(spec), **claim(spec, rid=spec["resource_id"])})]
 
 
-create, update = create_and_update(make_id_for=make_id_for, apply=_apply, delete=delete)
+KIND = register(Kind.of(sys.modules[__name__]))

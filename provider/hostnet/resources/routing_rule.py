@@ -15,6 +15,7 @@ by hand, by another daemon) are never changed or deleted, even at the same prior
 from __future__ import annotations
 
 import ipaddress
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,18 +23,15 @@ from hostnet.agent_client import Agent
 from hostnet.ids import make_id
 from hostnet.ownership import claim, is_mine
 from hostnet.protocol import Op
-from hostnet.resources._base import (
-    FieldPolicy,
-    create_and_update,
-    delete_quietly,
-    note_made,
-    read_or_none,
-    verified,
-)
+from hostnet.resources._base import FieldPolicy, Kind, Plan, Spec, Step, read_or_none, register
 from hostnet.unknown import is_unknown
 from hostnet.validate import Checker, Failure
 
-KIND = "rule"
+NAME = "routing_rule"
+WHAT = "rule"
+# Its name before kinds were named after their modules: the state of older
+# stacks carries it.
+ALIASES = ("rule",)
 SELECTORS = ("src", "dst", "iif", "oif", "fwmark", "fwmask", "tos")
 ACTIONS = ("table", "unreachable", "prohibit", "blackhole")
 POLICY = FieldPolicy(
@@ -108,22 +106,26 @@ def make_id_for(inputs: Mapping[str, Any]) -> str:
     name = str(inputs["priority"])
     if inputs.get("family") == 6:
         name += "/ipv6"
-    return make_id(host=inputs["host"]["name"], kind=KIND, name=name, netns=inputs.get("netns"))
+    return make_id(host=inputs["host"]["name"], kind=NAME, name=name, netns=inputs.get("netns"))
 
 
 def _key(inputs: Mapping[str, Any]) -> dict[str, Any]:
     return {k: inputs.get(k) for k in ("netns", "family", "priority")}
 
 
-def _apply(
-    agent: Agent, rid: str, inputs: Mapping[str, Any], _olds: Mapping[str, Any]
-) -> dict[str, Any]:
-    wanted = {k: inputs.get(k) for k in (*SELECTORS, "action", "table")}
-    rule = agent.call("rule_ensure", **_key(inputs), **wanted, **claim(inputs, rid=rid))
-    if rule.get("created"):
-        note_made()
-    observed = read(agent, {**inputs, "resource_id": rid})
-    return verified(observed, rid=rid, inputs=inputs, fields=POLICY.update, what="rule")
+def observe(agent: Agent, spec: Spec) -> dict[str, Any] | None:
+    found: dict[str, Any] | None = read_or_none(agent, "rule_read", **_key(spec))
+    return found
+
+
+def plan(spec: Spec, observed: dict[str, Any] | None, _olds: Spec) -> Plan:
+    wanted = {k: spec.get(k) for k in (*SELECTORS, "action", "table")}
+    own = claim(spec, rid=spec["resource_id"])
+    ensure = Op(op="rule_ensure", args={**_key(spec), **wanted, **own})
+    # A rule that was there (this stack's, renamed or replaced) is taken over by
+    # the agent's claim rule and stays if this create fails; another's is refused.
+    undo = () if observed is not None else tuple(retire(spec))
+    return Plan(steps=(Step(op=ensure, undo=undo),))
 
 
 def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -142,10 +144,8 @@ def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
     return observed
 
 
-def delete(agent: Agent, outputs: Mapping[str, Any]) -> None:
-    rid = outputs.get("resource_id") or make_id_for(outputs)
-    op = Op(op="rule_delete", args={**_key(outputs), **claim(outputs, rid=rid)})
-    delete_quietly(agent, [op], rid=rid)
+def retire(spec: Spec) -> list[Op]:
+    return [Op(op="rule_delete", args={**_key(spec), **claim(spec, rid=spec["resource_id"])})]
 
 
-create, update = create_and_update(make_id_for=make_id_for, apply=_apply, delete=delete)
+KIND = register(Kind.of(sys.modules[__name__]))

@@ -7,24 +7,19 @@ delete, so ``pulumi destroy`` leaves the setting as it was.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Mapping
 from typing import Any
 
-from hostnet import errors
 from hostnet.agent_client import Agent
 from hostnet.ids import make_id
 from hostnet.ownership import claim, is_mine
 from hostnet.protocol import Op
-from hostnet.resources._base import (
-    FieldPolicy,
-    create_or_undo,
-    delete_quietly,
-    note_made,
-    read_or_none,
-)
+from hostnet.resources._base import FieldPolicy, Kind, Plan, Spec, Step, read_or_none, register
 from hostnet.validate import Checker, Failure
 
-KIND = "sysctl"
+NAME = "sysctl"
+WHAT = "setting"
 POLICY = FieldPolicy(replace=frozenset({"host", "netns", "key"}), update=frozenset({"value"}))
 _KEY = re.compile(r"[a-z0-9_]+(\.[A-Za-z0-9_@+-]+)+")
 
@@ -63,7 +58,7 @@ def _check_value(c: Checker, value: Any) -> None:
 
 def make_id_for(inputs: Mapping[str, Any]) -> str:
     return make_id(
-        host=inputs["host"]["name"], kind=KIND, name=inputs["key"], netns=inputs.get("netns")
+        host=inputs["host"]["name"], kind=NAME, name=inputs["key"], netns=inputs.get("netns")
     )
 
 
@@ -72,31 +67,35 @@ def _same(found: str | None, wanted: str) -> bool:
     return found is not None and found.split() == wanted.split()
 
 
-def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
-    result = agent.call(
-        "sysctl_write",
-        netns=inputs.get("netns"),
-        key=inputs["key"],
-        value=inputs["value"],
-        **claim(inputs, rid=rid),
+def observe(agent: Agent, spec: Spec) -> dict[str, Any] | None:
+    found: dict[str, Any] | None = read_or_none(
+        agent, "sysctl_read_owned", netns=spec.get("netns"), key=spec["key"]
     )
-    if result.get("created"):
-        note_made()
-    observed = read(agent, {**inputs, "resource_id": rid, "previous": result.get("previous")})
-    if observed is None or not _same(observed["value"], inputs["value"]):
-        raise errors.VerifyFailed(f"{rid}: the kernel kept another value")
-    return {**observed, "value": inputs["value"]}
+    return found
 
 
-def create(agent: Agent, inputs: Mapping[str, Any]) -> dict[str, Any]:
-    rid = make_id_for(inputs)
-    return create_or_undo(lambda: _apply(agent, rid, inputs), lambda: delete(agent, inputs))
+def plan(spec: Spec, observed: dict[str, Any] | None, _olds: Spec) -> Plan:
+    write = Op(
+        op="sysctl_write",
+        args={
+            "netns": spec.get("netns"),
+            "key": spec["key"],
+            "value": spec["value"],
+            **claim(spec, rid=spec["resource_id"]),
+        },
+    )
+    # The write records the value it replaces; undone, that value goes back. A
+    # record that was there (this stack's, renamed or replaced) is taken over and
+    # keeps the value found before its first write, so a failed create leaves it.
+    recorded = observed is not None and observed.get("owner") is not None
+    return Plan(steps=(Step(op=write, undo=() if recorded else tuple(retire(spec))),))
 
 
-def update(agent: Agent, olds: Mapping[str, Any], news: Mapping[str, Any]) -> dict[str, Any]:
-    outs = _apply(agent, olds.get("resource_id") or make_id_for(news), news)
-    outs["previous"] = olds.get("previous", outs.get("previous"))
-    return outs
+def settle(spec: Spec, results: list[Any], olds: Spec) -> dict[str, Any]:
+    """The outputs to read back: the value found before the first write is the
+    one delete restores, so an update keeps the one its create recorded."""
+    previous = results[0].get("previous") if results else None
+    return {**spec, "previous": olds.get("previous", previous)}
 
 
 def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -109,19 +108,9 @@ def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
     return {**outputs, "resource_id": rid, "value": wanted if _same(value, wanted) else value}
 
 
-def delete(agent: Agent, outputs: Mapping[str, Any]) -> None:
-    rid = outputs.get("resource_id") or make_id_for(outputs)
-    delete_quietly(
-        agent,
-        [
-            Op(
-                op="sysctl_restore",
-                args={
-                    "netns": outputs.get("netns"),
-                    "key": outputs["key"],
-                    **claim(outputs, rid=rid),
-                },
-            )
-        ],
-        rid=rid,
-    )
+def retire(spec: Spec) -> list[Op]:
+    own = claim(spec, rid=spec["resource_id"])
+    return [Op(op="sysctl_restore", args={"netns": spec.get("netns"), "key": spec["key"], **own})]
+
+
+KIND = register(Kind.of(sys.modules[__name__]))

@@ -7,6 +7,7 @@ hostnet's mark; deleting the host end removes the pair.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,17 +17,18 @@ from hostnet.ownership import claim, is_mine
 from hostnet.protocol import Op
 from hostnet.resources._base import (
     FieldPolicy,
+    Kind,
+    Plan,
+    Spec,
     Step,
-    create_and_update,
-    delete_quietly,
+    as_declared,
     read_or_none,
-    run_plan,
-    undo_with,
-    verified,
+    register,
 )
 from hostnet.validate import Checker, Failure, check_management_address
 
-KIND = "veth"
+NAME = "veth"
+WHAT = "veth pair"
 POLICY = FieldPolicy(
     replace=frozenset({"host", "name", "peer_name", "peer_netns"}),
     update=frozenset({"master", "addresses", "peer_addresses", "mtu", "promisc", "up"}),
@@ -57,79 +59,54 @@ def check(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]:
 
 
 def make_id_for(inputs: Mapping[str, Any]) -> str:
-    return make_id(host=inputs["host"]["name"], kind=KIND, name=inputs["name"])
+    return make_id(host=inputs["host"]["name"], kind=NAME, name=inputs["name"])
 
 
-def _set_ends(inputs: Mapping[str, Any], rid: str) -> list[Step]:
-    peer_netns, up = inputs.get("peer_netns"), inputs.get("up", True)
-    promisc = inputs.get("promisc", False)
-    own = claim(inputs, rid=rid)
-    host_end = {"ifname": inputs["name"], **own, "mtu": inputs.get("mtu")}
-    peer_end = {"netns": peer_netns, "ifname": inputs["peer_name"], **own}
+def _set_ends(spec: Spec) -> list[Step]:
+    peer_netns, up = spec.get("peer_netns"), spec.get("up", True)
+    promisc = spec.get("promisc", False)
+    own = claim(spec, rid=spec["resource_id"])
+    host_end = {"ifname": spec["name"], **own, "mtu": spec.get("mtu")}
+    peer_end = {"netns": peer_netns, "ifname": spec["peer_name"], **own}
+    host_addresses = {"ifname": spec["name"], "addresses": spec.get("addresses", [])}
+    peer_addresses = {
+        "netns": peer_netns,
+        "ifname": spec["peer_name"],
+        "addresses": spec.get("peer_addresses", []),
+    }
+    peer_state = {**peer_end, "up": up, "promisc": promisc, "mtu": spec.get("mtu")}
+    # The bridge is joined last, in the same request as up (the kernel applies
+    # master first), so a create that fails earlier never touches the bridge:
+    # the kernel recomputes a bridge's MAC whenever a port comes or goes.
+    # An empty master releases the end.
+    host_state = {**host_end, "master": spec.get("master") or "", "up": up, "promisc": promisc}
     return [
-        Step(
-            op=Op(
-                op="addr_replace",
-                args={"ifname": inputs["name"], "addresses": inputs.get("addresses", [])},
-            )
-        ),
-        Step(
-            op=Op(
-                op="addr_replace",
-                args={
-                    "netns": peer_netns,
-                    "ifname": inputs["peer_name"],
-                    "addresses": inputs.get("peer_addresses", []),
-                },
-            )
-        ),
-        Step(
-            op=Op(
-                op="link_set",
-                args={**peer_end, "up": up, "promisc": promisc, "mtu": inputs.get("mtu")},
-            )
-        ),
-        # The bridge is joined last, in the same request as up (the kernel applies
-        # master first), so a create that fails earlier never touches the bridge:
-        # the kernel recomputes a bridge's MAC whenever a port comes or goes.
-        # An empty master releases the end.
-        Step(
-            op=Op(
-                op="link_set",
-                args={
-                    **host_end,
-                    "master": inputs.get("master") or "",
-                    "up": up,
-                    "promisc": promisc,
-                },
-            )
-        ),
+        Step(op=Op(op="addr_replace", args=host_addresses)),
+        Step(op=Op(op="addr_replace", args=peer_addresses)),
+        Step(op=Op(op="link_set", args=peer_state)),
+        Step(op=Op(op="link_set", args=host_state)),
     ]
 
 
-def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> None:
-    existing = read_or_none(agent, "link_read", ifname=inputs["name"])
+def observe(agent: Agent, spec: Spec) -> dict[str, Any] | None:
+    """The host end as the host has it; None when there is none."""
+    found: dict[str, Any] | None = read_or_none(agent, "link_read", ifname=spec["name"])
+    return found
+
+
+def plan(spec: Spec, observed: Mapping[str, Any] | None, _olds: Spec) -> Plan:
     ensure = Op(
         op="link_ensure_veth",
         args={
-            "ifname": inputs["name"],
-            "peer_ifname": inputs["peer_name"],
-            "peer_netns": inputs.get("peer_netns"),
-            **claim(inputs, rid=rid),
-            "mtu": inputs.get("mtu"),
+            "ifname": spec["name"],
+            "peer_ifname": spec["peer_name"],
+            "peer_netns": spec.get("peer_netns"),
+            **claim(spec, rid=spec["resource_id"]),
+            "mtu": spec.get("mtu"),
         },
     )
-    undo = [Op(op="link_delete", args={"ifname": inputs["name"], **claim(inputs, rid=rid)})]
-    steps = [Step(op=ensure, undo=undo_with(undo) if existing is None else ())]
-    run_plan(agent, steps + _set_ends(inputs, rid))
-
-
-def _apply_verified(
-    agent: Agent, rid: str, inputs: Mapping[str, Any], _olds: Mapping[str, Any]
-) -> dict[str, Any]:
-    _apply(agent, rid, inputs)
-    observed = read(agent, {**inputs, "resource_id": rid})
-    return verified(observed, rid=rid, inputs=inputs, fields=POLICY.update, what="veth pair")
+    undo = tuple(retire(spec)) if observed is None else ()
+    return Plan(steps=(Step(op=ensure, undo=undo), *_set_ends(spec)))
 
 
 def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -150,13 +127,15 @@ def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
         ifindex=link.get("ifindex"),
         mac=link.get("mac"),
         master=link.get("master"),
-        addresses=list(link.get("addresses") or []),
+        addresses=as_declared(link.get("addresses"), outputs.get("addresses")),
         promisc=bool(link.get("promisc")),
         up=bool(link.get("up")) and bool(peer and peer.get("up")),
         peer_ifindex=peer.get("ifindex") if peer else None,
         peer_mac=peer.get("mac") if peer else None,
         # A peer that vanished (its namespace died) reads as having no addresses.
-        peer_addresses=list(peer.get("addresses") or []) if peer else [],
+        peer_addresses=as_declared(peer.get("addresses"), outputs.get("peer_addresses"))
+        if peer
+        else [],
     )
     if not outputs.get("master"):
         observed["master"] = outputs.get("master") if link.get("master") is None else link["master"]
@@ -165,10 +144,10 @@ def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
     return observed
 
 
-def delete(agent: Agent, outputs: Mapping[str, Any]) -> None:
-    rid = outputs.get("resource_id") or make_id_for(outputs)
-    own = claim(outputs, rid=rid)
-    delete_quietly(agent, [Op(op="link_delete", args={"ifname": outputs["name"], **own})], rid=rid)
+def retire(spec: Spec) -> list[Op]:
+    """Deleting the host end removes the pair."""
+    own = claim(spec, rid=spec["resource_id"])
+    return [Op(op="link_delete", args={"ifname": spec["name"], **own})]
 
 
-create, update = create_and_update(make_id_for=make_id_for, apply=_apply_verified, delete=delete)
+KIND = register(Kind.of(sys.modules[__name__]))

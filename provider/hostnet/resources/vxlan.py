@@ -16,6 +16,7 @@ MTU minus the encapsulation (50 bytes over IPv4, 70 over IPv6): the underlay is
 from __future__ import annotations
 
 import ipaddress
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,20 +24,12 @@ from hostnet.agent_client import Agent
 from hostnet.ids import make_id
 from hostnet.ownership import claim, is_mine
 from hostnet.protocol import Op
-from hostnet.resources._base import (
-    FieldPolicy,
-    Step,
-    create_and_update,
-    delete_quietly,
-    read_or_none,
-    run_plan,
-    undo_with,
-    verified,
-)
+from hostnet.resources._base import FieldPolicy, Kind, Plan, Spec, Step, read_or_none, register
 from hostnet.unknown import is_unknown
 from hostnet.validate import Checker, Failure
 
-KIND = "vxlan"
+NAME = "vxlan"
+WHAT = "vxlan device"
 DSTPORT = 4789
 FLOOD = "00:00:00:00:00:00"
 _DEVICE = frozenset({"netns", "vni", "local", "group", "dev", "dstport", "ttl", "learning"})
@@ -140,86 +133,86 @@ def check(news: Mapping[str, Any]) -> tuple[dict[str, Any], list[Failure]]:
 
 def make_id_for(inputs: Mapping[str, Any]) -> str:
     return make_id(
-        host=inputs["host"]["name"], kind=KIND, name=inputs["name"], netns=inputs.get("netns")
+        host=inputs["host"]["name"], kind=NAME, name=inputs["name"], netns=inputs.get("netns")
     )
 
 
-def _default_mtu(agent: Agent, inputs: Mapping[str, Any]) -> int | None:
+def observe(agent: Agent, spec: Spec) -> dict[str, Any]:
+    """The peers the device floods to (None when there is no device) and the
+    links of its namespace when the MTU is derived from the underlay."""
+    derived = spec.get("mtu") is None and (spec.get("dev") or spec.get("local"))
+    links = agent.call("link_list", netns=spec.get("netns")) if derived else []
+    return {"flooding": _flooding(agent, spec), "links": links}
+
+
+def _default_mtu(spec: Spec, links: list[dict[str, Any]]) -> int | None:
     """The underlay's MTU minus the encapsulation; None leaves it to the kernel."""
-    dev, local = inputs.get("dev"), inputs.get("local")
+    dev, local = spec.get("dev"), spec.get("local")
     if dev is None and local is None:
         return None
-    links: list[dict[str, Any]] = agent.call("link_list", netns=inputs.get("netns"))
     for link in links:
         holds = any(a.split("/")[0] == local for a in link.get("addresses") or [])
         if (dev is not None and link["ifname"] == dev) or (dev is None and holds):
-            peers = [local, inputs.get("group"), *(inputs.get("remotes") or [])]
+            peers = [local, spec.get("group"), *(spec.get("remotes") or [])]
             known = [ipaddress.ip_address(p).version for p in peers if p]
             version = known[0] if known else 4
             return int(link["mtu"]) - _OVERHEAD[version]
     return None
 
 
-def _fdb_op(
-    op: str, inputs: Mapping[str, Any], own: Mapping[str, Any], dst: str, **extra: Any
-) -> Op:
-    args = {"netns": inputs.get("netns"), "ifname": inputs["name"], **own, "dst": dst}
+def _fdb_op(op: str, spec: Spec, dst: str, **extra: Any) -> Op:
+    own = claim(spec, rid=spec["resource_id"])
+    args = {"netns": spec.get("netns"), "ifname": spec["name"], **own, "dst": dst}
     return Op(op=op, args={**args, "mac": FLOOD, **extra})
 
 
-def _flooding(agent: Agent, inputs: Mapping[str, Any]) -> list[str] | None:
+def _flooding(agent: Agent, spec: Spec) -> list[str] | None:
     """The peers the device floods to now; None when it does not exist."""
-    found = read_or_none(agent, "fdb_list", netns=inputs.get("netns"), ifname=inputs["name"])
+    found = read_or_none(agent, "fdb_list", netns=spec.get("netns"), ifname=spec["name"])
     if found is None:
         return None
     return [e["dst"] for e in found["entries"] if e["mac"] == FLOOD]
 
 
-def _apply(agent: Agent, rid: str, inputs: Mapping[str, Any]) -> int | None:
-    """Bring the host to the inputs; the MTU the device was given."""
-    netns, name, own = inputs.get("netns"), inputs["name"], claim(inputs, rid=rid)
-    have = _flooding(agent, inputs)
-    mtu = inputs.get("mtu") or _default_mtu(agent, inputs)
+def plan(spec: Spec, observed: Mapping[str, Any], _olds: Spec) -> Plan:
+    netns, name = spec.get("netns"), spec["name"]
+    own = claim(spec, rid=spec["resource_id"])
+    have: list[str] | None = observed["flooding"]
+    mtu = spec.get("mtu") or _default_mtu(spec, observed["links"])
     ensure = Op(
         op="link_ensure_vxlan",
         args={
             "netns": netns,
             "ifname": name,
             **own,
-            **{k: inputs.get(k) for k in ("vni", "local", "group", "dev", "dstport", "ttl")},
-            "learning": inputs.get("learning", True),
+            **{k: spec.get(k) for k in ("vni", "local", "group", "dev", "dstport", "ttl")},
+            "learning": spec.get("learning", True),
             "mtu": mtu,
         },
     )
-    undo_create = [Op(op="link_delete", args={"netns": netns, "ifname": name, **own})]
-    steps = [Step(op=ensure, undo=undo_with(undo_create) if have is None else ())]
-    remotes = list(inputs.get("remotes") or [])
+    steps = [Step(op=ensure, undo=tuple(retire(spec)) if have is None else ())]
+    remotes = list(spec.get("remotes") or [])
     for dst in remotes:
         if dst not in (have or []):
             # On a device that was there, an added entry is taken back on failure;
             # on a new one the device's own undo removes it.
-            undo = undo_with([_fdb_op("fdb_delete", inputs, own, dst)]) if have is not None else ()
-            steps.append(Step(op=_fdb_op("fdb_ensure", inputs, own, dst), undo=undo))
+            undo = (_fdb_op("fdb_delete", spec, dst),) if have is not None else ()
+            steps.append(Step(op=_fdb_op("fdb_ensure", spec, dst), undo=undo))
     steps += [
-        Step(op=_fdb_op("fdb_delete", inputs, own, dst, learned=True))
+        Step(op=_fdb_op("fdb_delete", spec, dst, learned=True))
         for dst in have or []
         if dst not in remotes
     ]
-    link = {"netns": netns, "ifname": name, **own, "master": inputs.get("master") or ""}
+    link = {"netns": netns, "ifname": name, **own, "master": spec.get("master") or ""}
     steps.append(Step(op=Op(op="link_set", args={**link, "mtu": mtu, "up": True})))
-    run_plan(agent, steps)
-    return mtu
+    return Plan(steps=tuple(steps))
 
 
-def _apply_verified(
-    agent: Agent, rid: str, inputs: Mapping[str, Any], _olds: Mapping[str, Any]
-) -> dict[str, Any]:
-    mtu = _apply(agent, rid, inputs)
-    if mtu is None:  # the kernel's choice, from now on the one kept
-        made = read_or_none(agent, "link_read", netns=inputs.get("netns"), ifname=inputs["name"])
-        mtu = made.get("mtu") if made else None
-    observed = read(agent, {**inputs, "resource_id": rid, "default_mtu": mtu})
-    return verified(observed, rid=rid, inputs=inputs, fields=POLICY.update, what="vxlan device")
+def settle(spec: Spec, results: list[Any], _olds: Spec) -> dict[str, Any]:
+    """The outputs to read back: the MTU the device got (the plan's last step,
+    link_set, reports it), kept as the default an undeclared MTU drifts from."""
+    made = results[-1] if results else None
+    return {**spec, "default_mtu": made.get("mtu") if isinstance(made, Mapping) else None}
 
 
 def _device_fields(vxlan: Mapping[str, Any], outputs: Mapping[str, Any]) -> dict[str, Any]:
@@ -266,14 +259,10 @@ def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:
     return observed
 
 
-def delete(agent: Agent, outputs: Mapping[str, Any]) -> None:
+def retire(spec: Spec) -> list[Op]:
     """The device goes, and its FDB entries with it."""
-    rid = outputs.get("resource_id") or make_id_for(outputs)
-    own = claim(outputs, rid=rid)
-    op = Op(
-        op="link_delete", args={"netns": outputs.get("netns"), "ifname": outputs["name"], **own}
-    )
-    delete_quietly(agent, [op], rid=rid)
+    own = claim(spec, rid=spec["resource_id"])
+    return [Op(op="link_delete", args={"netns": spec.get("netns"), "ifname": spec["name"], **own})]
 
 
-create, update = create_and_update(make_id_for=make_id_for, apply=_apply_verified, delete=delete)
+KIND = register(Kind.of(sys.modules[__name__]))

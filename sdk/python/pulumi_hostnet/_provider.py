@@ -30,8 +30,7 @@ from pulumi.output import Unknown
 
 from hostnet import errors, guard, hosts, ownership, transport
 from hostnet.hosts import connection_from, learn_pin, pin_seen, with_pin
-from hostnet.resources import KINDS
-from hostnet.resources._base import diff
+from hostnet.resources import KINDS, Kind, diff
 from hostnet.unknown import UNKNOWN
 
 from . import _profiling, _warmup
@@ -141,18 +140,6 @@ def _to_wire(value: Any) -> Any:
     return value
 
 
-KIND_NAMES = {
-    "bridge": "Bridge",
-    "veth": "Veth",
-    "router": "NetnsRouter",
-    "route": "Route",
-    "nat": "NatRule",
-    "firewall": "FirewallRule",
-    "netns": "Netns",
-    "sysctl": "Sysctl",
-}
-
-
 class HostnetFailure(Exception):
     """What the CLI shows for a failed operation: hostnet's paragraph, as the last
     line of the traceback the provider host prints."""
@@ -180,7 +167,7 @@ def failure_text(kind: str, props: Mapping[str, Any], exc: errors.HostnetError) 
     host = props.get("host")
     return errors.describe(
         exc,
-        kind=KIND_NAMES.get(kind, kind),
+        kind=KINDS[kind].class_name if kind in KINDS else kind,
         resource=resource_name(kind, props),
         host=host if isinstance(host, Mapping) else {},
         defaults=hosts.DEFAULTS,
@@ -206,13 +193,17 @@ def _reported(method: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class HostnetProvider(ResourceProvider):
-    """Dispatches to the kind named at construction; holds nothing else."""
+    """Dispatches to the kind named at construction; holds nothing else.
+
+    ``kind`` is pickled into each resource's state, so a provider read back from
+    an older stack may carry a name the kind had before; the registry finds the
+    kind by it, and everything else goes by the kind's own name."""
 
     def __init__(self, kind: str) -> None:
         super().__init__()
         self.kind = kind
 
-    def _module(self) -> Any:
+    def _module(self) -> Kind:
         return KINDS[self.kind]
 
     def _checked(self, props: Mapping[str, Any]) -> dict[str, Any]:
@@ -249,7 +240,7 @@ class HostnetProvider(ResourceProvider):
         conn = connection_from(inputs)
         module = self._module()
         outs = guard.run(
-            kind=self.kind,
+            kind=module.name,
             conn=conn,
             key=module.make_id(inputs),
             inputs=inputs,
@@ -292,7 +283,7 @@ class HostnetProvider(ResourceProvider):
         conn = connection_from(inputs)
         module = self._module()
         outs = guard.run(
-            kind=self.kind,
+            kind=module.name,
             conn=conn,
             key=olds.get("resource_id") or module.make_id(inputs),
             inputs=inputs,

@@ -16,7 +16,7 @@ import pickle
 import socket
 import threading
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import pulumi
 import pulumi.dynamic
@@ -45,11 +45,17 @@ IMPORT_REFUSED = (
 
 
 class HostnetResource(pulumi.dynamic.Resource):
-    """A dynamic resource served by hostnet's provider for one kind."""
+    """A dynamic resource served by hostnet's provider for one kind.
+
+    A subclass names its kind by the engine's constant (``kind_name =
+    bridge.NAME``); its class name is that name in CamelCase. Not ``kind``:
+    Pulumi sets every output as an attribute, and NatRule has an input ``kind``.
+    """
+
+    kind_name: ClassVar[str]
 
     def __init__(
         self,
-        kind: str,
         resource_name: str,
         args: Any,
         opts: pulumi.ResourceOptions | None,
@@ -65,6 +71,7 @@ class HostnetResource(pulumi.dynamic.Resource):
             "resource": resource_name,
         }
         props["adopt"] = adopt
+        kind = self.kind_name
         plain = _plain(props)
         settled = _settled(plain)
         if settled:

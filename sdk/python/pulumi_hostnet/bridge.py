@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi.dynamic
 
+from hostnet.resources import bridge
 from pulumi_hostnet._resource import HostnetResource
 from pulumi_hostnet.host import Host
 
@@ -48,6 +49,8 @@ class BridgeArgs:
 class Bridge(HostnetResource, module="hostnet", name="Bridge"):
     """A Linux bridge, marked as hostnet's; never adopts one it did not create."""
 
+    kind_name = bridge.NAME
+
     resource_id: pulumi.Output[str]
     name: pulumi.Output[str]
     addresses: pulumi.Output[list[str]]
@@ -63,6 +66,4 @@ class Bridge(HostnetResource, module="hostnet", name="Bridge"):
         *,
         adopt: bool = False,
     ) -> None:
-        super().__init__(
-            "bridge", resource_name, args, opts, outputs=("ifindex", "mac"), adopt=adopt
-        )
+        super().__init__(resource_name, args, opts, outputs=("ifindex", "mac"), adopt=adopt)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi.dynamic
 
+from hostnet.resources import netns, netns_router, sysctl
 from pulumi_hostnet._resource import HostnetResource
 from pulumi_hostnet.host import Host
 
@@ -28,6 +29,8 @@ class NetnsArgs:
 class Netns(HostnetResource, module="hostnet", name="Netns"):
     """A named network namespace, marked as hostnet's by its loopback's alias."""
 
+    kind_name = netns.NAME
+
     resource_id: pulumi.Output[str]
 
     def __init__(
@@ -38,7 +41,7 @@ class Netns(HostnetResource, module="hostnet", name="Netns"):
         *,
         adopt: bool = False,
     ) -> None:
-        super().__init__("netns", resource_name, args, opts, adopt=adopt)
+        super().__init__(resource_name, args, opts, adopt=adopt)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,6 +93,8 @@ class NetnsRouterArgs:
 class NetnsRouter(HostnetResource, module="hostnet", name="NetnsRouter"):
     """A router built from a network namespace with one veth leg per network."""
 
+    kind_name = netns_router.NAME
+
     resource_id: pulumi.Output[str]
 
     def __init__(
@@ -100,7 +105,7 @@ class NetnsRouter(HostnetResource, module="hostnet", name="NetnsRouter"):
         *,
         adopt: bool = False,
     ) -> None:
-        super().__init__("router", resource_name, args, opts, adopt=adopt)
+        super().__init__(resource_name, args, opts, adopt=adopt)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,6 +128,8 @@ class SysctlArgs:
 class Sysctl(HostnetResource, module="hostnet", name="Sysctl"):
     """A kernel setting; the earlier value comes back when the resource is deleted."""
 
+    kind_name = sysctl.NAME
+
     resource_id: pulumi.Output[str]
     previous: pulumi.Output[str]
 
@@ -134,4 +141,4 @@ class Sysctl(HostnetResource, module="hostnet", name="Sysctl"):
         *,
         adopt: bool = False,
     ) -> None:
-        super().__init__("sysctl", resource_name, args, opts, outputs=("previous",), adopt=adopt)
+        super().__init__(resource_name, args, opts, outputs=("previous",), adopt=adopt)

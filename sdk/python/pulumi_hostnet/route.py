@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi.dynamic
 
+from hostnet.resources import route
 from pulumi_hostnet._resource import HostnetResource
 from pulumi_hostnet.host import Host
 
@@ -43,6 +44,8 @@ class RouteArgs:
 class Route(HostnetResource, module="hostnet", name="Route"):
     """A route, marked as hostnet's by its protocol (77); foreign routes are left alone."""
 
+    kind_name = route.NAME
+
     resource_id: pulumi.Output[str]
 
     def __init__(
@@ -53,4 +56,4 @@ class Route(HostnetResource, module="hostnet", name="Route"):
         *,
         adopt: bool = False,
     ) -> None:
-        super().__init__("route", resource_name, args, opts, adopt=adopt)
+        super().__init__(resource_name, args, opts, adopt=adopt)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from hostnet.resources import routing_rule
 from pulumi_hostnet._resource import HostnetResource
 from pulumi_hostnet.host import Host
 
@@ -53,6 +54,8 @@ class RoutingRule(HostnetResource, module="hostnet", name="RoutingRule"):
     """A policy routing rule, marked as hostnet's by its protocol (77); foreign rules
     and the kernel's own are left alone."""
 
+    kind_name = routing_rule.NAME
+
     resource_id: pulumi.Output[str]
 
     def __init__(
@@ -63,4 +66,4 @@ class RoutingRule(HostnetResource, module="hostnet", name="RoutingRule"):
         *,
         adopt: bool = False,
     ) -> None:
-        super().__init__("rule", resource_name, args, opts, adopt=adopt)
+        super().__init__(resource_name, args, opts, adopt=adopt)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi.dynamic
 
+from hostnet.resources import firewall_rule, nat_rule
 from pulumi_hostnet._resource import HostnetResource
 from pulumi_hostnet.host import Host
 
@@ -83,6 +84,8 @@ class FirewallRuleArgs:
 class NatRule(HostnetResource, module="hostnet", name="NatRule"):
     """A MASQUERADE, SNAT or DNAT rule carrying the comment ``hostnet:<id>``."""
 
+    kind_name = nat_rule.NAME
+
     resource_id: pulumi.Output[str]
     rule: pulumi.Output[list[str]]
 
@@ -94,11 +97,13 @@ class NatRule(HostnetResource, module="hostnet", name="NatRule"):
         *,
         adopt: bool = False,
     ) -> None:
-        super().__init__("nat", resource_name, args, opts, outputs=("rule",), adopt=adopt)
+        super().__init__(resource_name, args, opts, outputs=("rule",), adopt=adopt)
 
 
 class FirewallRule(HostnetResource, module="hostnet", name="FirewallRule"):
     """A filter rule carrying the comment ``hostnet:<id>``."""
+
+    kind_name = firewall_rule.NAME
 
     resource_id: pulumi.Output[str]
     rule: pulumi.Output[list[str]]
@@ -111,4 +116,4 @@ class FirewallRule(HostnetResource, module="hostnet", name="FirewallRule"):
         *,
         adopt: bool = False,
     ) -> None:
-        super().__init__("firewall", resource_name, args, opts, outputs=("rule",), adopt=adopt)
+        super().__init__(resource_name, args, opts, outputs=("rule",), adopt=adopt)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi.dynamic
 
+from hostnet.resources import veth
 from pulumi_hostnet._resource import HostnetResource
 from pulumi_hostnet.host import Host
 
@@ -46,6 +47,8 @@ class VethArgs:
 class Veth(HostnetResource, module="hostnet", name="Veth"):
     """A veth pair; both ends marked as hostnet's."""
 
+    kind_name = veth.NAME
+
     resource_id: pulumi.Output[str]
     ifindex: pulumi.Output[int]
     mac: pulumi.Output[str]
@@ -61,7 +64,6 @@ class Veth(HostnetResource, module="hostnet", name="Veth"):
         adopt: bool = False,
     ) -> None:
         super().__init__(
-            "veth",
             resource_name,
             args,
             opts,

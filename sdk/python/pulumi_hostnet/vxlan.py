@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi.dynamic
 
+from hostnet.resources import vxlan
 from pulumi_hostnet._resource import HostnetResource
 from pulumi_hostnet.host import Host
 
@@ -59,6 +60,8 @@ class VxlanArgs:
 class Vxlan(HostnetResource, module="hostnet", name="Vxlan"):
     """A VXLAN device and its peers' FDB entries, marked as hostnet's."""
 
+    kind_name = vxlan.NAME
+
     resource_id: pulumi.Output[str]
     name: pulumi.Output[str]
     remotes: pulumi.Output[list[str]]
@@ -75,7 +78,6 @@ class Vxlan(HostnetResource, module="hostnet", name="Vxlan"):
         adopt: bool = False,
     ) -> None:
         super().__init__(
-            "vxlan",
             resource_name,
             args,
             opts,

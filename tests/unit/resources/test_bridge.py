@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from hostnet.resources import bridge
-from hostnet.resources._base import diff
+from hostnet.resources import bridge, diff
 from hostnet.unknown import UNKNOWN
 
 HOST = {"name": "h1", "address": "10.32.171.202", "port": 22.0, "trust_on_first_use": True}

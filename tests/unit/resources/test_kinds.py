@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from hostnet.ids import parse_id
-from hostnet.resources import KINDS
-from hostnet.resources._base import diff
+from hostnet.resources import KINDS, diff
 from hostnet.unknown import UNKNOWN
+from tests.unit.kinds.cases import ROUTER_LEGS
 
 HOST = {"name": "h1", "address": "10.32.171.202", "trust_on_first_use": True}
 
@@ -22,32 +22,19 @@ VALID: dict[str, dict[str, Any]] = {
         "master": "bridge0",
         "peer_addresses": ["192.168.5.2/24"],
     },
-    "router": {
+    "netns_router": {
         "name": "testrt3",
-        "interfaces": [
-            {
-                "name": "testrt3.eth0",
-                "inside_name": "veth0",
-                "bridge": "br-ens32",
-                "address": "10.32.171.205/24",
-            },
-            {
-                "name": "testrt3.eth1",
-                "inside_name": "veth1",
-                "bridge": "bridge2",
-                "address": "192.168.7.100/24",
-            },
-        ],
+        "interfaces": ROUTER_LEGS,
         "routes": [{"dst": "10.1.0.0/16", "via": "10.32.171.1"}],
     },
     "route": {"dst": "192.168.6.3", "via": "10.32.171.203", "netns": None},
-    "nat": {"kind": "masquerade", "source": "192.168.5.0/24", "out_interface": "ens32"},
-    "firewall": {
+    "nat_rule": {"kind": "masquerade", "source": "192.168.5.0/24", "out_interface": "ens32"},
+    "firewall_rule": {
         "in_interface": "bridge0",
         "out_interface": "!bridge0",
         "ctstate": ["ESTABLISHED", "RELATED"],
     },
-    "rule": {"priority": 1002, "src": "192.168.6.2", "table": 106, "netns": "test1.1"},
+    "routing_rule": {"priority": 1002, "src": "192.168.6.2", "table": 106, "netns": "test1.1"},
     "netns": {"name": "blue"},
     "sysctl": {"key": "net.ipv4.ip_forward", "value": 1.0},
 }
@@ -58,47 +45,57 @@ REJECT = [
     ("veth", {"master": "veth0", "peer_netns": None, "name": "veth0"}, "master", "its own bridge"),
     ("veth", {"peer_addresses": ["192.168.5.2"]}, "peer_addresses[0]", "prefix length"),
     (
-        "router",
+        "netns_router",
         {"interfaces": [{"name": "testrt.eth0", "inside_name": "veth0"}]},
         "interfaces[0].address",
         "a router interface must have an address in the network it faces",
     ),
-    ("router", {"interfaces": []}, "interfaces", "at least one"),
+    ("netns_router", {"interfaces": []}, "interfaces", "at least one"),
     (
-        "router",
+        "netns_router",
         {"routes": [{"dst": "10.9.0.0/16", "via": "172.16.0.1"}]},
         "routes[0].via",
         "not inside any network of the router's interfaces",
     ),
-    ("router", {"routes": [{"dst": "10.9.0.0/16", "dev": "eth9"}]}, "routes[0].dev", "inside_name"),
+    (
+        "netns_router",
+        {"routes": [{"dst": "10.9.0.0/16", "dev": "eth9"}]},
+        "routes[0].dev",
+        "inside_name",
+    ),
     ("route", {"dst": "10.32.171.5/24"}, "dst", "host bits set; the network is 10.32.171.0/24"),
     ("route", {"via": "10.32.171.300"}, "via", "not an IP address"),
     ("route", {"via": None, "dev": None}, "via", "needs via, dev, or both"),
     ("route", {"metric": -1.0}, "metric", "outside"),
-    ("nat", {"kind": "redirect"}, "kind", "not one of"),
-    ("nat", {"kind": "snat"}, "to", "snat needs to="),
+    ("nat_rule", {"kind": "redirect"}, "kind", "not one of"),
+    ("nat_rule", {"kind": "snat"}, "to", "snat needs to="),
     (
-        "nat",
+        "nat_rule",
         {"kind": "dnat", "out_interface": "ens32", "to": "192.168.5.2"},
         "out_interface",
         "before routing",
     ),
-    ("nat", {"dport": 22.0}, "dport", "needs protocol"),
-    ("firewall", {"chain": "PREROUTING"}, "chain", "not one of"),
-    ("firewall", {"ctstate": ["ESTABLISHED", "GONE"]}, "ctstate", "states are"),
-    ("firewall", {"chain": "INPUT", "out_interface": "eth0"}, "out_interface", "no outgoing"),
-    ("firewall", {"source": "10.0.0.0/33"}, "source", "not an address or network"),
-    ("rule", {"priority": 32766.0}, "priority", "outside 1..32765"),
-    ("rule", {"priority": None}, "priority", "is required"),
-    ("rule", {"src": "192.168.6.2/24"}, "src", "host bits set; the network is 192.168.6.0/24"),
-    ("rule", {"dst": "fd00::/64"}, "dst", "one family"),
-    ("rule", {"table": None}, "table", "needs the table to look up"),
-    ("rule", {"action": "prohibit"}, "table", "looks up no table"),
-    ("rule", {"action": "goto"}, "action", "not one of"),
-    ("rule", {"iif": "x" * 16}, "iif", "at most 15"),
-    ("rule", {"fwmask": 255.0}, "fwmask", "needs the fwmark"),
-    ("rule", {"tos": 256.0}, "tos", "outside"),
-    ("rule", {"fwmark": 0.0}, "fwmark", "give the mask"),
+    ("nat_rule", {"dport": 22.0}, "dport", "needs protocol"),
+    ("firewall_rule", {"chain": "PREROUTING"}, "chain", "not one of"),
+    ("firewall_rule", {"ctstate": ["ESTABLISHED", "GONE"]}, "ctstate", "states are"),
+    ("firewall_rule", {"chain": "INPUT", "out_interface": "eth0"}, "out_interface", "no outgoing"),
+    ("firewall_rule", {"source": "10.0.0.0/33"}, "source", "not an address or network"),
+    ("routing_rule", {"priority": 32766.0}, "priority", "outside 1..32765"),
+    ("routing_rule", {"priority": None}, "priority", "is required"),
+    (
+        "routing_rule",
+        {"src": "192.168.6.2/24"},
+        "src",
+        "host bits set; the network is 192.168.6.0/24",
+    ),
+    ("routing_rule", {"dst": "fd00::/64"}, "dst", "one family"),
+    ("routing_rule", {"table": None}, "table", "needs the table to look up"),
+    ("routing_rule", {"action": "prohibit"}, "table", "looks up no table"),
+    ("routing_rule", {"action": "goto"}, "action", "not one of"),
+    ("routing_rule", {"iif": "x" * 16}, "iif", "at most 15"),
+    ("routing_rule", {"fwmask": 255.0}, "fwmask", "needs the fwmark"),
+    ("routing_rule", {"tos": 256.0}, "tos", "outside"),
+    ("routing_rule", {"fwmark": 0.0}, "fwmark", "give the mask"),
     ("netns", {"name": "pid:12"}, "name", "plain name"),
     ("sysctl", {"key": "net/ipv4/../x"}, "key", "dotted sysctl name"),
     ("sysctl", {"value": True}, "value", "string or a number"),
@@ -132,9 +129,9 @@ def test_normalises_wire_values() -> None:
     assert isinstance(inputs["metric"], int)
     inputs, _ = KINDS["sysctl"].check(_inputs("sysctl"))
     assert inputs["value"] == "1"
-    inputs, _ = KINDS["rule"].check(_inputs("rule", tos=0.0, priority=1002.0))
+    inputs, _ = KINDS["routing_rule"].check(_inputs("routing_rule", tos=0.0, priority=1002.0))
     assert "tos" not in inputs and inputs["priority"] == 1002 and inputs["src"] == "192.168.6.2/32"
-    inputs, _ = KINDS["firewall"].check(_inputs("firewall"))
+    inputs, _ = KINDS["firewall_rule"].check(_inputs("firewall_rule"))
     assert inputs["ctstate"] == ["RELATED", "ESTABLISHED"]  # the order iptables-save prints
 
 
@@ -143,22 +140,22 @@ DIFFS = [
     ("veth", {"peer_addresses": ["192.168.5.9/24"]}, []),
     ("veth", {"peer_netns": "test2.1"}, ["peer_netns"]),
     ("veth", {"name": "test1.1.eth9"}, ["name"]),
-    ("router", {"forwarding": False}, []),
-    ("router", {"routes": []}, []),
-    ("router", {"name": "testrt4"}, ["name"]),
+    ("netns_router", {"forwarding": False}, []),
+    ("netns_router", {"routes": []}, []),
+    ("netns_router", {"name": "testrt4"}, ["name"]),
     ("route", {"via": "10.32.171.204"}, []),
     ("route", {"metric": 5.0}, ["metric"]),
     ("route", {"table": 100.0}, ["table"]),
     ("route", {"dst": "192.168.6.4"}, ["dst"]),
-    ("nat", {"source": "192.168.6.0/24"}, []),
-    ("nat", {"position": 3.0}, ["position"]),
-    ("firewall", {"action": "DROP"}, []),
-    ("firewall", {"chain": "INPUT", "out_interface": None}, ["chain"]),
-    ("rule", {"table": 107.0}, []),
-    ("rule", {"src": "192.168.6.3"}, []),
-    ("rule", {"action": "unreachable", "table": None}, []),
-    ("rule", {"priority": 1003.0}, ["priority"]),
-    ("rule", {"netns": "test2.1"}, ["netns"]),
+    ("nat_rule", {"source": "192.168.6.0/24"}, []),
+    ("nat_rule", {"position": 3.0}, ["position"]),
+    ("firewall_rule", {"action": "DROP"}, []),
+    ("firewall_rule", {"chain": "INPUT", "out_interface": None}, ["chain"]),
+    ("routing_rule", {"table": 107.0}, []),
+    ("routing_rule", {"src": "192.168.6.3"}, []),
+    ("routing_rule", {"action": "unreachable", "table": None}, []),
+    ("routing_rule", {"priority": 1003.0}, ["priority"]),
+    ("routing_rule", {"netns": "test2.1"}, ["netns"]),
     ("netns", {"name": "red"}, ["name"]),
     ("sysctl", {"value": "0"}, []),
     ("sysctl", {"key": "net.ipv4.conf.all.forwarding"}, ["key"]),

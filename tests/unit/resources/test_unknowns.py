@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 from pulumi.output import Unknown
 
-from hostnet.resources import KINDS
-from hostnet.resources._base import diff
+from hostnet.resources import KINDS, diff
 from hostnet.unknown import UNKNOWN, is_unknown
 from pulumi_hostnet._provider import HostnetProvider
 
@@ -51,7 +50,7 @@ FULL: dict[str, dict[str, Any]] = {
         "promisc": False,
         "up": True,
     },
-    "router": {
+    "netns_router": {
         "name": "testrt3",
         "interfaces": [
             {"name": "rt.eth0", "inside_name": "veth0", "bridge": "br0", "address": "10.9.0.2/24"},
@@ -73,7 +72,7 @@ FULL: dict[str, dict[str, Any]] = {
         "onlink": False,
         "netns": "blue",
     },
-    "nat": {
+    "nat_rule": {
         "kind": "dnat",
         "source": "192.168.5.0/24",
         "destination": "10.32.171.202/32",
@@ -85,7 +84,7 @@ FULL: dict[str, dict[str, Any]] = {
         "name": "ssh-to-c1",
         "netns": "blue",
     },
-    "firewall": {
+    "firewall_rule": {
         "chain": "FORWARD",
         "in_interface": "bridge0",
         "out_interface": "!bridge0",
@@ -99,7 +98,7 @@ FULL: dict[str, dict[str, Any]] = {
         "name": "ssh-out",
         "netns": "blue",
     },
-    "nat-snat": {
+    "nat_rule-snat": {
         "kind": "snat",
         "source": "192.168.5.0/24",
         "out_interface": "ens32",
@@ -119,7 +118,7 @@ FULL: dict[str, dict[str, Any]] = {
         "master": "bridge2",
         "netns": "blue",
     },
-    "rule": {
+    "routing_rule": {
         "priority": 1000,
         "family": 4,
         "src": "192.168.6.0/24",
@@ -229,14 +228,14 @@ def _pulumi_unknowns(value: Any) -> Any:
 @pytest.mark.parametrize(
     ("kind", "path"),
     [
-        ("firewall", ("in_interface",)),
+        ("firewall_rule", ("in_interface",)),
         ("sysctl", ("value",)),
         ("route", ("dst",)),
         ("route", ("via",)),
-        ("nat", ("source",)),
-        ("nat", ("kind",)),
-        ("router", ("interfaces", 0, "address")),
-        ("router", ("routes", 1)),
+        ("nat_rule", ("source",)),
+        ("nat_rule", ("kind",)),
+        ("netns_router", ("interfaces", 0, "address")),
+        ("netns_router", ("routes", 1)),
         ("veth", ("master",)),
         ("bridge", ("host", "address")),
     ],

@@ -7,8 +7,7 @@ from typing import Any
 import pytest
 
 from hostnet.ids import parse_id
-from hostnet.resources import KINDS
-from hostnet.resources._base import diff
+from hostnet.resources import KINDS, diff
 from hostnet.unknown import UNKNOWN
 
 vxlan = KINDS["vxlan"]

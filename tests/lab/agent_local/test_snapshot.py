@@ -1,8 +1,8 @@
 """The ``snapshot`` op against the read ops, on real kernel objects: every read the
 controller answers from a snapshot (hostnet.agent.select.answer) is the answer
-the agent gives to the op itself, on every kind of host of test_agent_local (the
+the agent gives to the op itself, on every kind of host (the
 controller's Python, a 3.8 host, a 3.6 host in old-kernel mode, whose policy
-rules carry no protocol)."""
+rules carry no protocol; tests/lab/agent_local/conftest.py)."""
 
 from __future__ import annotations
 
@@ -12,18 +12,8 @@ from typing import Any
 import pytest
 
 from hostnet.agent import select
-from tests.lab import test_agent_local as local
-from tests.lab.test_agent_local import OWNER, PREFIX, Agent
-
-# The agent in a scratch namespace on every kind of host, as test_agent_local runs it.
-pytest_generate_tests = local.pytest_generate_tests
-variant, host, child, run_dir, agent = (
-    local.variant,
-    local.host,
-    local.child,
-    local.run_dir,
-    local.agent,
-)
+from hostnet.agent_client import Agent
+from tests.lab.agent_local.localagent import OWNER, PREFIX
 
 pytestmark = pytest.mark.lab
 
@@ -32,44 +22,44 @@ SUBNET_KEY = "net.ipv4.conf.all.forwarding"
 
 def _build(agent: Agent, child: str) -> None:
     """One of each object a read op reports, hostnet's and not."""
-    agent.ok("link_ensure_bridge", ifname="sbr0", owner=OWNER)
-    agent.ok("link_set", ifname="sbr0", owner=OWNER, up=True)
-    agent.ok("addr_ensure", ifname="sbr0", address="192.168.9.1/24")
-    agent.ok("addr_ensure", ifname="sbr0", address="fd00:9::1/64")
-    agent.ok("route_ensure", dst="10.60.0.0/16", via="192.168.9.254", owner=OWNER)
-    agent.ok("route_ensure", dst="10.61.0.0/16", dev="sbr0", table=100, metric=10, owner=OWNER)
-    agent.ok("route_ensure", dst="::/0", via="fd00:9::fe", owner=OWNER)
-    agent.ok("route_ensure", dst="default", via="192.168.9.254", table=100, owner=OWNER)
-    agent.ok("rule_ensure", priority=1500, src="192.168.9.0/24", table=100, owner=OWNER, family=4)
-    agent.ok("link_ensure_vxlan", ifname="svx0", vni=77, local="192.168.9.1", owner=OWNER)
-    agent.ok("fdb_ensure", ifname="svx0", dst="192.0.2.7", owner=OWNER)
-    agent.ok("netns_ensure", name=f"{PREFIX}-s", owner=OWNER)
-    agent.ok("ipt_ensure_chain", table="filter", chain="HOSTNETSNAP", parent="FORWARD")
-    agent.ok(
+    agent.call("link_ensure_bridge", ifname="sbr0", owner=OWNER)
+    agent.call("link_set", ifname="sbr0", owner=OWNER, up=True)
+    agent.call("addr_ensure", ifname="sbr0", address="192.168.9.1/24")
+    agent.call("addr_ensure", ifname="sbr0", address="fd00:9::1/64")
+    agent.call("route_ensure", dst="10.60.0.0/16", via="192.168.9.254", owner=OWNER)
+    agent.call("route_ensure", dst="10.61.0.0/16", dev="sbr0", table=100, metric=10, owner=OWNER)
+    agent.call("route_ensure", dst="::/0", via="fd00:9::fe", owner=OWNER)
+    agent.call("route_ensure", dst="default", via="192.168.9.254", table=100, owner=OWNER)
+    agent.call("rule_ensure", priority=1500, src="192.168.9.0/24", table=100, owner=OWNER, family=4)
+    agent.call("link_ensure_vxlan", ifname="svx0", vni=77, local="192.168.9.1", owner=OWNER)
+    agent.call("fdb_ensure", ifname="svx0", dst="192.0.2.7", owner=OWNER)
+    agent.call("netns_ensure", name=f"{PREFIX}-s", owner=OWNER)
+    agent.call("ipt_ensure_chain", table="filter", chain="HOSTNETSNAP", parent="FORWARD")
+    agent.call(
         "ipt_ensure_rule",
         table="filter",
         chain="HOSTNETSNAP",
         rule=["-i", "sbr0", "-j", "ACCEPT"],
         owner=OWNER,
     )
-    agent.ok("sysctl_write", netns=child, key=SUBNET_KEY, value="1", owner=OWNER)
+    agent.call("sysctl_write", netns=child, key=SUBNET_KEY, value="1", owner=OWNER)
 
 
 def _tear_down(agent: Agent, child: str) -> None:
-    agent.ok("sysctl_restore", netns=child, key=SUBNET_KEY, owner=OWNER)
-    agent.ok("ipt_delete_rule", table="filter", chain="HOSTNETSNAP", owner=OWNER)
-    agent.ok("ipt_delete_chain", table="filter", chain="HOSTNETSNAP", parent="FORWARD")
-    agent.ok("netns_delete", name=f"{PREFIX}-s", owner=OWNER)
-    agent.ok("rule_delete", priority=1500, family=4, owner=OWNER)
+    agent.call("sysctl_restore", netns=child, key=SUBNET_KEY, owner=OWNER)
+    agent.call("ipt_delete_rule", table="filter", chain="HOSTNETSNAP", owner=OWNER)
+    agent.call("ipt_delete_chain", table="filter", chain="HOSTNETSNAP", parent="FORWARD")
+    agent.call("netns_delete", name=f"{PREFIX}-s", owner=OWNER)
+    agent.call("rule_delete", priority=1500, family=4, owner=OWNER)
     for args in (
         {"dst": "10.60.0.0/16"},
         {"dst": "10.61.0.0/16", "table": 100, "metric": 10},
         {"dst": "::/0"},
         {"dst": "default", "table": 100},
     ):
-        assert agent.ok("route_delete", **args, owner=OWNER)["deleted"] is True, args
-    agent.ok("link_delete", ifname="svx0", owner=OWNER)
-    agent.ok("link_delete", ifname="sbr0", owner=OWNER)
+        assert agent.call("route_delete", **args, owner=OWNER)["deleted"] is True, args
+    agent.call("link_delete", ifname="svx0", owner=OWNER)
+    agent.call("link_delete", ifname="sbr0", owner=OWNER)
 
 
 def _reads(child: str) -> list[tuple[str, dict[str, Any]]]:
@@ -136,13 +126,13 @@ def test_every_read_served_from_a_snapshot_is_the_agents_own_answer(
         for op, args in _reads(child):
             ref = args.get("netns")
             if ref not in snapshots:
-                snapshots[ref] = agent.ok("snapshot", netns=ref)
+                snapshots[ref] = agent.call("snapshot", netns=ref)
             try:
                 served = select.answer(snapshots[ref], op, args)
             except select.Miss:
                 continue
             answered += 1
-            assert served == agent.ok(op, **args), (op, args)
+            assert served == agent.call(op, **args), (op, args)
         # Every read above is one a snapshot holds.
         assert answered == len(_reads(child))
         assert snapshots[f"{PREFIX}-gone"] is None
@@ -155,20 +145,20 @@ def test_every_read_served_from_a_snapshot_is_the_agents_own_answer(
 def test_a_default_routes_older_record_still_names_its_owner(agent: Agent, run_dir: Path) -> None:
     """Agents before the snapshot kept the owner of a default route written as
     0.0.0.0/0 under that name; it is still found, and the next ensure moves it."""
-    agent.ok("link_ensure_bridge", ifname="sbr1", owner=OWNER)
-    agent.ok("link_set", ifname="sbr1", owner=OWNER, up=True)
-    agent.ok("addr_ensure", ifname="sbr1", address="192.168.10.1/24")
+    agent.call("link_ensure_bridge", ifname="sbr1", owner=OWNER)
+    agent.call("link_set", ifname="sbr1", owner=OWNER, up=True)
+    agent.call("addr_ensure", ifname="sbr1", address="192.168.10.1/24")
     try:
-        agent.ok("route_ensure", dst="0.0.0.0/0", via="192.168.10.254", metric=7, owner=OWNER)
+        agent.call("route_ensure", dst="0.0.0.0/0", via="192.168.10.254", metric=7, owner=OWNER)
         (record,) = run_dir.glob("routes/*/4-default-0-254-7")
         record.rename(record.with_name("4-0.0.0.0-0-254-7"))
-        assert agent.ok("route_read", dst="0.0.0.0/0", metric=7)["owner"] == {"id": OWNER}
-        assert agent.ok("route_read", dst="default", metric=7)["owner"] == {"id": OWNER}
-        owners = [r["owner"] for r in agent.ok("snapshot")["net"]["routes"] if r["metric"] == 7]
+        assert agent.call("route_read", dst="0.0.0.0/0", metric=7)["owner"] == {"id": OWNER}
+        assert agent.call("route_read", dst="default", metric=7)["owner"] == {"id": OWNER}
+        owners = [r["owner"] for r in agent.call("snapshot")["net"]["routes"] if r["metric"] == 7]
         assert owners == [{"id": OWNER}]
-        agent.ok("route_ensure", dst="default", via="192.168.10.254", metric=7, owner=OWNER)
+        agent.call("route_ensure", dst="default", via="192.168.10.254", metric=7, owner=OWNER)
         assert [p.name for p in run_dir.glob("routes/*/4-*-0-254-7")] == ["4-default-0-254-7"]
-        assert agent.ok("route_delete", dst="default", metric=7, owner=OWNER)["deleted"] is True
+        assert agent.call("route_delete", dst="default", metric=7, owner=OWNER)["deleted"] is True
         assert not list(run_dir.glob("routes/*/4-*-0-254-7"))
     finally:
-        agent.ok("link_delete", ifname="sbr1", owner=OWNER)
+        agent.call("link_delete", ifname="sbr1", owner=OWNER)
