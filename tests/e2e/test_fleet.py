@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,22 @@ def _snapshots() -> dict[str, Any]:
     return views
 
 
+def _settled_snapshots() -> dict[str, Any]:
+    """The hosts as a lab just built leaves them, once its links stop changing (a
+    NIC's carrier comes up a moment after `lab up` returns): two snapshots a second
+    apart that agree."""
+    deadline = time.monotonic() + 30
+    last = _snapshots()
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        now = _snapshots()
+        if now == last:
+            return now
+        last = now
+    changes = hoststate.differences(last, _snapshots())
+    raise AssertionError(f"the lab's hosts kept changing: {changes}")
+
+
 def _created(output: str) -> int:
     found = re.search(r"^\s+\+ (\d+) created", output.split("Resources:", 1)[-1], re.M)
     assert found, output[-3000:]
@@ -61,7 +78,7 @@ def test_fleet_up_verify_refresh_destroy(
 ) -> None:
     transport.close_all()  # a rebuilt lab has new sshds and host keys
     hostnet_lab.up(containers=CONTAINERS)
-    before = _snapshots()
+    before = _settled_snapshots()
     stack: Stack = open_stack("fleet", env=pulumi_env, tmp_path=tmp_path)
     try:
         stack.config_set("containers", str(CONTAINERS))
