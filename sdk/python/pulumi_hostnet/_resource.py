@@ -10,12 +10,12 @@ second would take the first one's object over.
 
 from __future__ import annotations
 
-import inspect
 import ipaddress
 import pickle
 import socket
 import threading
 from collections.abc import Iterable, Mapping
+from inspect import isawaitable
 from typing import Any, ClassVar
 
 import pulumi
@@ -23,6 +23,7 @@ import pulumi.dynamic
 
 from hostnet import mgmt
 from hostnet.resources import KINDS
+from hostnet.unknown import holds
 from pulumi_hostnet._props import resource_props
 from pulumi_hostnet._provider import HostnetProvider
 
@@ -92,13 +93,7 @@ def _settled(value: Any) -> bool:
     until it resolves, and the program re-waits on that whole list whenever one
     does, so a stack's resources each adding a few cost it time that grows with the
     stack's size squared."""
-    if isinstance(value, pulumi.Output) or inspect.isawaitable(value):
-        return False
-    if isinstance(value, Mapping):
-        return all(_settled(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return all(_settled(v) for v in value)
-    return True
+    return not holds(value, lambda item: isinstance(item, pulumi.Output) or isawaitable(item))
 
 
 def _declared_and_warned(
