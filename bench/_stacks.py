@@ -100,15 +100,18 @@ def noop_project(dest: Path) -> Path:
 
 
 def shape_of(state: dict[str, Any]) -> list[dict[str, Any]]:
-    """The seed's dynamic resources in state order (dependency order), each with the
-    names it depends on and the size of its inputs."""
+    """A stack's dynamic resources in state order (dependency order), each with the
+    names it depends on and its inputs."""
     resources = [r for r in state["deployment"]["resources"] if r["type"].startswith(DYNAMIC)]
     names = {r["urn"]: r["urn"].rsplit("::", 1)[1] for r in resources}
     return [
         {
             "name": names[r["urn"]],
             "deps": sorted({names[d] for d in r.get("dependencies", []) if d in names}),
-            "pad": len(json.dumps(r.get("inputs", {}))),
+            # The same inputs, so the floor's program and engine carry the same
+            # properties: Pulumi's own cost grows with their number, not only with
+            # the resources'. Pulumi's own (__provider) stay out.
+            "inputs": {k: v for k, v in (r.get("inputs") or {}).items() if not k.startswith("__")},
         }
         for r in resources
     ]
