@@ -17,7 +17,7 @@ help:
 	@echo "            PROFILE=centos7 builds the lab as the seed's CentOS 7 hosts)"
 	@echo "make test   lint + unit (as nobody) + integration + lab + e2e tests (what CI runs)"
 	@echo "make setup  venv, Debian packages, Pulumi CLI (idempotent)"
-	@echo "make bench  transport, seed-stack, route and local-agent benchmarks (BENCH_ARGS=--quick)"
+	@echo "make bench  transport, seed-stack, fleet and local-agent benchmarks (BENCH_ARGS=--quick)"
 	@echo "make lab-up / lab-down / lint / fmt"
 
 setup: debs venv pulumi wheels
@@ -80,11 +80,14 @@ lab-up: setup
 lab-down: venv
 	$(HOSTNET) lab down
 
+# bench/fleet.py runs C = 10 and 50 containers per host (10 with --quick), and
+# route_ensure against the table's size (bench/routes.py's measure).
+BENCH_CONTAINERS ?= $(if $(findstring --quick,$(BENCH_ARGS)),10,50)
 bench: setup
-	$(HOSTNET) lab up
+	$(HOSTNET) lab up --containers $(BENCH_CONTAINERS)
 	$(ENV) trap '$(HOSTNET) lab down' EXIT; \
 	  $(IN_LAB) $(PY) bench/transport.py $(BENCH_ARGS) && $(IN_LAB) $(PY) bench/seed_up.py $(BENCH_ARGS) \
-	  && $(IN_LAB) $(PY) bench/routes.py $(BENCH_ARGS) && $(PY) bench/agent_local.py $(BENCH_ARGS)
+	  && $(IN_LAB) $(PY) bench/fleet.py $(BENCH_ARGS) && $(PY) bench/agent_local.py $(BENCH_ARGS)
 
 clean: lab-down
 	rm -rf .pulumi-state

@@ -14,156 +14,100 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from _common import load_average, machine_line, require_lab, table
+from _stacks import (
+    REPO,
+    BenchError,
+    Stack,
+    Timing,
+    compile_hostnet,
+    count_resources,
+    noop_project,
+    pulumi_env,
+    shape_of,
+)
 
-REPO = Path(__file__).resolve().parents[1]
-NOOP = Path(__file__).resolve().parent / "noop"
-DYNAMIC = "pulumi-python:dynamic"
-
-
-class BenchError(Exception):
-    pass
-
-
-@dataclass(frozen=True, kw_only=True)
-class Stack:
-    """One stack of one project, driven through the pulumi CLI."""
-
-    workdir: Path
-    name: str
-    env: dict[str, str]
-
-    def pulumi(self, *args: str) -> str:
-        argv = ["pulumi", *args, "--cwd", str(self.workdir), "--non-interactive"]
-        if args[0] != "stack" or args[:2] == ("stack", "export"):
-            argv += ["--stack", self.name]
-        proc = subprocess.run(
-            argv, env=self.env, capture_output=True, text=True, timeout=900, check=False
-        )
-        if proc.returncode != 0:
-            raise BenchError(
-                f"pulumi {' '.join(args)} in {self.workdir} exited {proc.returncode}\n"
-                f"{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}"
-            )
-        return proc.stdout
-
-    def timed(self, verb: str) -> float:
-        start = time.perf_counter()
-        self.pulumi(verb, "--yes", "--skip-preview")
-        return time.perf_counter() - start
-
-
-def pulumi_env(backend: Path) -> dict[str, str]:
-    env = dict(os.environ, PULUMI_BACKEND_URL=f"file://{backend}")
-    env.setdefault("PULUMI_SKIP_UPDATE_CHECK", "true")
-    env.setdefault("PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION", "true")
-    if "PULUMI_CONFIG_PASSPHRASE" not in env and "PULUMI_CONFIG_PASSPHRASE_FILE" not in env:
-        env["PULUMI_CONFIG_PASSPHRASE"] = "hostnet-lab"
-    return env
-
-
-def noop_project(dest: Path) -> Path:
-    """A copy of bench/noop whose virtualenv is the checkout's, by absolute path."""
-    shutil.copytree(NOOP, dest, ignore=shutil.ignore_patterns("__pycache__"))
-    project = dest / "Pulumi.yaml"
-    venv = REPO / ".venv"
-    project.write_text(re.sub(r"virtualenv: .*", f"virtualenv: {venv}", project.read_text()))
-    return dest
-
-
-def shape_of(state: dict[str, Any]) -> list[dict[str, Any]]:
-    """The seed's dynamic resources in state order (dependency order), each with the
-    names it depends on and the size of its inputs."""
-    resources = [r for r in state["deployment"]["resources"] if r["type"].startswith(DYNAMIC)]
-    names = {r["urn"]: r["urn"].rsplit("::", 1)[1] for r in resources}
-    return [
-        {
-            "name": names[r["urn"]],
-            "deps": sorted({names[d] for d in r.get("dependencies", []) if d in names}),
-            "pad": len(json.dumps(r.get("inputs", {}))),
-        }
-        for r in resources
-    ]
-
-
-def count_resources(stack: Stack) -> tuple[int, int]:
-    """(dynamic resources, everything in the state: stack and providers too)."""
-    state = json.loads(stack.pulumi("stack", "export"))
-    every = state["deployment"].get("resources") or []
-    return sum(r["type"].startswith(DYNAMIC) for r in every), len(every)
+PHASES = ("up", "destroy")
 
 
 @dataclass
 class Runs:
-    seed_up: list[float]
-    seed_destroy: list[float]
-    floor_up: list[float]
-    floor_destroy: list[float]
+    """Timings by (stack, phase): stack "seed" or "floor", phase "up" or "destroy"."""
+
+    timings: dict[tuple[str, str], list[Timing]] = field(default_factory=dict)
     resources: int = 0
+
+    def add(self, stack: str, phase: str, timing: Timing) -> Timing:
+        self.timings.setdefault((stack, phase), []).append(timing)
+        return timing
 
 
 def one_round(seed: Stack, floor: Stack, runs: Runs, *, shape: Path) -> None:
-    runs.seed_up.append(seed.timed("up"))
+    def timed(name: str, stack: Stack, phase: str) -> str:
+        timing = runs.add(name, phase, stack.timed(phase, "--yes", "--skip-preview"))
+        return f"{name} {phase} {timing.wall:.1f} s (CPU {timing.cpu:.1f} s)"
+
+    said = [timed("seed", seed, "up")]
     if not shape.exists():
         state = json.loads(seed.pulumi("stack", "export"))
         shape.write_text(json.dumps({"resources": shape_of(state)}, indent=1))
         floor.pulumi("config", "set", "shapeFile", str(shape))
     counts = count_resources(seed)
-    runs.seed_destroy.append(seed.timed("destroy"))
-    runs.floor_up.append(floor.timed("up"))
+    said += [timed("seed", seed, "destroy"), timed("floor", floor, "up")]
     floor_counts = count_resources(floor)
     if floor_counts != counts:
         raise BenchError(f"the floor has {floor_counts} resources, the seed {counts}")
-    runs.floor_destroy.append(floor.timed("destroy"))
+    said.append(timed("floor", floor, "destroy"))
     runs.resources = counts[0]
     print(
-        f"  round {len(runs.seed_up)}: seed up {runs.seed_up[-1]:.1f} s, destroy "
-        f"{runs.seed_destroy[-1]:.1f} s; floor up {runs.floor_up[-1]:.1f} s, destroy "
-        f"{runs.floor_destroy[-1]:.1f} s; {counts[0]} resources ({counts[1]} in state "
-        "with the stack and providers)",
+        f"  round {len(runs.timings[('seed', 'up')])}: {'; '.join(said)}; {counts[0]} resources "
+        f"({counts[1]} in state with the stack and providers)",
         flush=True,
     )
 
 
 def results_table(runs: Runs) -> str:
     rows = []
-    for phase, seed_runs, floor_runs in (
-        ("up", runs.seed_up, runs.floor_up),
-        ("destroy", runs.seed_destroy, runs.floor_destroy),
-    ):
-        seed, floor = statistics.median(seed_runs), statistics.median(floor_runs)
-        share = seed - floor
+    for phase in PHASES:
+        seed_runs, floor_runs = runs.timings[("seed", phase)], runs.timings[("floor", phase)]
+        seed = statistics.median(t.wall for t in seed_runs)
+        floor = statistics.median(t.wall for t in floor_runs)
+        seed_cpu = statistics.median(t.cpu for t in seed_runs)
+        floor_cpu = statistics.median(t.cpu for t in floor_runs)
+        share, cpu_share = seed - floor, seed_cpu - floor_cpu
+        per = 1000 / max(runs.resources, 1)
         rows.append(
             [
                 phase,
                 f"{seed:.1f}",
                 f"{floor:.1f}",
+                f"{seed / floor:.2f}",
                 f"{share:.1f}",
-                f"{share / seed * 100:.0f}%",
-                f"{share / max(runs.resources, 1) * 1000:.0f}",
-                " ".join(f"{r:.1f}" for r in seed_runs),
-                " ".join(f"{r:.1f}" for r in floor_runs),
+                f"{share * per:.0f}",
+                f"{seed_cpu:.1f}",
+                f"{floor_cpu:.1f}",
+                f"{cpu_share * per:.0f}",
+                " ".join(f"{t.wall:.1f}" for t in seed_runs),
+                " ".join(f"{t.wall:.1f}" for t in floor_runs),
             ]
         )
     headers = [
         "pulumi",
         "seed s",
         "floor s",
+        "x floor",
         "provider s",
-        "provider %",
         "ms/resource",
+        "seed CPU s",
+        "floor CPU s",
+        "CPU ms/resource",
         "seed runs",
         "floor runs",
     ]
@@ -178,12 +122,13 @@ def main() -> int:
     if shutil.which("pulumi") is None:
         sys.exit("seed_up.py: no pulumi on PATH: `source scripts/pulumi-env.sh` first")
     print(machine_line())
+    compile_hostnet()
     tmp = Path(tempfile.mkdtemp(prefix="hostnet-bench-"))
     (tmp / "backend").mkdir()
     env = pulumi_env(tmp / "backend")
     seed = Stack(workdir=REPO, name="lab", env=env)
     floor = Stack(workdir=noop_project(tmp / "noop"), name="floor", env=env)
-    runs = Runs([], [], [], [])
+    runs = Runs()
     try:
         for stack in (seed, floor):
             stack.pulumi("stack", "init", stack.name, "--secrets-provider", "passphrase")
@@ -197,7 +142,8 @@ def main() -> int:
         cleanup(seed, floor, tmp)
     print(
         f"\nWall seconds, median of {rounds}; {runs.resources} resources; provider = seed - "
-        "floor (ms/resource: provider seconds spread over the resources)"
+        "floor (ms/resource: provider seconds spread over the resources); CPU: the CLI, the "
+        "language host and the program (not the provider host, not the agents on the hosts)"
     )
     print(results_table(runs))
     print(f"load average at the end: {load_average()}")

@@ -25,10 +25,14 @@ class NoopProvider(ResourceProvider):
 
 
 class Noop(pulumi.dynamic.Resource, module="bench", name="Noop"):
-    """A resource whose inputs are only its key and padding of a chosen size."""
+    """A resource with the inputs of the resource it stands for, and its key."""
 
     def __init__(
-        self, resource_name: str, *, pad: int, opts: pulumi.ResourceOptions | None = None
+        self,
+        resource_name: str,
+        *,
+        inputs: dict[str, Any],
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        props = {"key": resource_name, "pad": "x" * pad}
+        props = {**inputs, "key": resource_name}
         super().__init__(NoopProvider(), resource_name, props, opts)

@@ -1,106 +1,153 @@
-"""The same small network on each of three hosts, 14 resources per host: two
-namespaces wired to a bridge by veths, their default routes, a second bridge, a
-route through each namespace, a sysctl inside each, a filter rule and a NAT rule.
+"""The seed's network at scale: C containers on each of three hosts (plan.py has
+the names and addresses).
 
-Each host's part depends only on that host, so a host that cannot be reached
-fails its own resources and no other's. The stack exports ``matrix`` and
-``connections`` for ``hostnet verify``: each namespace reaches its bridge, its
-sibling and the host's second bridge; nothing reaches another host's namespaces.
+Per container: its three veth pairs (front, back, flat), its default route, and
+the policy routing that answers from its back address by veth1 (a rule and two
+routes in table 106): 7 resources. Per host: forwarding, the three bridges, NAT of
+the front network, the seed's five FORWARD rules and a route to each other host's
+back block: 12 resources. About 1,100 resources at the default C = 50.
+
+Config: ``containers`` (default 50), ``hosts`` (name -> address, default the lab's
+h1-h3), and how to log in: ``user``, ``keyFile``, ``knownHosts``, ``privateKey``
+(secret), ``sudo``. The stack exports ``hostnet:claims`` for ``hostnet verify``:
+the claims of the first and the last container of every host.
 """
 
-from typing import Any
+from __future__ import annotations
 
 import pulumi
+from plan import BACK, FLAT, FRONT, Container, FleetHost, block, from_config, gateway, network
+from plan import sample_claims as claims_of
 
 import pulumi_hostnet as hn
 from pulumi_hostnet.program import host_from_config, verify_connection
 
+# The containers' policy routing for replies from their back address; the
+# priority lies in the band hostnet uses on kernels that keep no rule protocol.
+REPLY_RULE_PRIORITY, REPLY_TABLE = 1006, 106
+After = pulumi.ResourceOptions
+
 config = pulumi.Config()
-addresses: dict[str, str] = config.get_object("hosts") or {
-    "h1": "10.32.171.202",
-    "h2": "10.32.171.203",
-    "h3": "10.32.171.204",
-}
-NAMESPACES = ("fleet-a", "fleet-b")
+hosts, count = from_config(config.get_object("hosts"), config.get_int("containers"))
 
 
-def claim(host: str, netns: str | None, address: str, *, ok: bool, why: str) -> dict[str, Any]:
-    return {
-        "milestone": 1,
-        "source": f"{host}.{netns.removeprefix('fleet-')}" if netns else host,
-        "host": host,
-        "netns": netns,
-        "kind": "ping",
-        "address": address,
-        "port": None,
-        "expect": "ok" if ok else "blocked",
-        "banner": None,
-        "why": why,
-    }
-
-
-def build(n: int, name: str, host: hn.Host) -> list[dict[str, Any]]:
-    """One host's resources; returns the claims they make true."""
-    net = f"172.29.{n}"
-    front = hn.Bridge(
-        f"{name}-front", hn.BridgeArgs(host=host, name="fleet0", addresses=[f"{net}.1/24"])
-    )
-    hn.Bridge(f"{name}-back", hn.BridgeArgs(host=host, name="fleet1", addresses=[f"{net}0.1/24"]))
-    claims = []
-    for i, ns_name in enumerate(NAMESPACES, start=2):
-        ns = hn.Netns(f"{name}-{ns_name}", hn.NetnsArgs(host=host, name=ns_name))
-        leg = hn.Veth(
-            f"{name}-{ns_name}-leg",
-            hn.VethArgs(
-                host=host,
-                name=f"{ns_name}.0",
-                peer_name="eth0",
-                peer_netns=ns.name,
-                master=front.name,
-                peer_addresses=[f"{net}.{i}/24"],
-            ),
+def host_part(h: FleetHost, host: hn.Host) -> list[hn.Bridge]:
+    """Forwarding, the three bridges, NAT, the FORWARD rules, the other hosts' blocks;
+    returns the bridges."""
+    hn.Sysctl(f"{h.name}-forwarding", hn.SysctlArgs(host=host, key="net.ipv4.ip_forward", value=1))
+    bridges = [
+        hn.Bridge(
+            f"{h.name}-bridge{i}",
+            hn.BridgeArgs(host=host, name=f"bridge{i}", addresses=[f"{gateway(net)}/16"]),
         )
-        hn.Route(
-            f"{name}-{ns_name}-default",
-            hn.RouteArgs(host=host, netns=ns.name, dst="default", via=f"{net}.1"),
-            opts=pulumi.ResourceOptions(depends_on=[leg]),
-        )
-        hn.Sysctl(
-            f"{name}-{ns_name}-forwarding",
-            hn.SysctlArgs(host=host, netns=ns.name, key="net.ipv4.ip_forward", value=1),
-        )
-        hn.Route(
-            f"{name}-{ns_name}-beyond",
-            hn.RouteArgs(host=host, dst=f"172.29.{100 + 10 * n + i}.0/24", via=f"{net}.{i}"),
-            opts=pulumi.ResourceOptions(depends_on=[leg]),
-        )
-        sibling = f"{net}.{5 - i}"
-        claims += [
-            claim(name, None, f"{net}.{i}", ok=True, why="the host reaches its namespace"),
-            claim(name, ns_name, f"{net}.1", ok=True, why="a namespace reaches its bridge"),
-            claim(name, ns_name, sibling, ok=True, why="namespaces share the bridge"),
-            claim(name, ns_name, f"{net}0.1", ok=True, why="the default route leads to the host"),
-        ]
-    hn.FirewallRule(
-        f"{name}-from-front",
-        hn.FirewallRuleArgs(host=host, in_interface=front.name, position=20),
+        for i, net in enumerate((FRONT, BACK))
+    ]
+    bridges.append(
+        hn.Bridge(f"{h.name}-bridge2", hn.BridgeArgs(host=host, name="bridge2", ports=[h.flat_nic]))
     )
     hn.NatRule(
-        f"{name}-masquerade",
-        hn.NatRuleArgs(host=host, kind="masquerade", source=f"{net}.0/24", out_interface="ens32"),
+        f"{h.name}-masquerade",
+        hn.NatRuleArgs(
+            host=host,
+            kind="masquerade",
+            source=network(FRONT),
+            out_interface=h.nic,
+            name=f"masquerade-{network(FRONT)}",
+        ),
     )
-    return claims
+    for i in (0, 1):
+        bridge = f"bridge{i}"
+        hn.FirewallRule(
+            f"{h.name}-forward-from-{bridge}",
+            hn.FirewallRuleArgs(
+                host=host, in_interface=bridge, out_interface=f"!{bridge}", position=10 + 2 * i
+            ),
+        )
+        hn.FirewallRule(
+            f"{h.name}-forward-return-{bridge}",
+            hn.FirewallRuleArgs(
+                host=host,
+                in_interface=f"!{bridge}",
+                out_interface=bridge,
+                ctstate=["RELATED", "ESTABLISHED"],
+                position=11 + 2 * i,
+            ),
+        )
+    hn.FirewallRule(
+        f"{h.name}-forward-ssh-bridge1",
+        hn.FirewallRuleArgs(
+            host=host, out_interface="bridge1", protocol="tcp", dport=22, position=1
+        ),
+    )
+    for other in hosts:
+        if other is not h:
+            hn.Route(
+                f"{h.name}-to-{other.name}-back",
+                hn.RouteArgs(host=host, dst=block(other), via=other.address),
+            )
+    return bridges
 
 
-matrix: list[dict[str, Any]] = []
-connections: dict[str, Any] = {}
-for n, (name, address) in enumerate(sorted(addresses.items()), start=1):
-    host = host_from_config(config, name=name, address=address)
-    matrix += build(n, name, host)
-    other = n % len(addresses) + 1
-    why = "no host routes to another host's namespaces"
-    matrix.append(claim(name, None, f"172.29.{other}.2", ok=False, why=why))
-    connections[name] = verify_connection(host)
+def container_part(c: Container, host: hn.Host, bridges: list[hn.Bridge]) -> None:
+    """The container's three legs, its default route and its answers by veth1."""
+    legs = [
+        hn.Veth(
+            f"{c.name}-eth{j}",
+            hn.VethArgs(
+                host=host,
+                name=f"{c.name}.eth{j}",
+                peer_name=f"veth{j}",
+                peer_netns=c.name,
+                master=bridges[j].name,
+                peer_addresses=[f"{c.address(net)}/16"],
+            ),
+        )
+        for j, net in enumerate((FRONT, BACK, FLAT))
+    ]
+    hn.Route(
+        f"{c.name}-default",
+        hn.RouteArgs(host=host, netns=c.name, dst="default", via=gateway(FRONT)),
+        opts=After(depends_on=[legs[0]]),
+    )
+    rule = hn.RoutingRule(
+        f"{c.name}-from-back",
+        hn.RoutingRuleArgs(
+            host=host,
+            netns=c.name,
+            priority=REPLY_RULE_PRIORITY,
+            src=c.address(BACK),
+            table=REPLY_TABLE,
+        ),
+        opts=After(depends_on=[legs[1]]),
+    )
+    replies: list[tuple[str, dict[str, str]]] = [
+        ("net", {"dst": network(BACK), "dev": "veth1"}),
+        ("default", {"dst": "default", "via": gateway(BACK)}),
+    ]
+    for label, route in replies:
+        hn.Route(
+            f"{c.name}-back-{label}",
+            hn.RouteArgs(host=host, netns=c.name, table=REPLY_TABLE, **route),
+            opts=After(depends_on=[legs[1], rule]),
+        )
 
-pulumi.export("matrix", matrix)
-pulumi.export("connections", connections)
+
+# Registered container by container across the hosts, not host by host: the
+# engine runs its steps in this order, at most --parallel at once, and each host
+# makes its changes one request at a time; interleaved, the hosts work in parallel.
+logins = {h.name: host_from_config(config, name=h.name, address=h.address) for h in hosts}
+bridges = {h.name: host_part(h, logins[h.name]) for h in hosts}
+for i in range(1, count + 1):
+    for h in hosts:
+        container_part(Container(host=h, i=i), logins[h.name], bridges[h.name])
+pulumi.export("containers", count)
+# What `hostnet verify` probes: the claims of the first and the last container of
+# every host (README, "Verifying a stack").
+pulumi.export(
+    "hostnet:claims",
+    {
+        "version": 1,
+        "hosts": {h.name: verify_connection(logins[h.name]) for h in hosts},
+        "claims": claims_of(hosts, count),
+    },
+)

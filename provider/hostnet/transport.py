@@ -21,7 +21,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -108,8 +108,36 @@ def parse_private_key(text: str) -> paramiko.PKey:
     raise errors.InvalidInput("private_key", "is not an OpenSSH ed25519, ecdsa or rsa private key")
 
 
+# Parsed key and known_hosts files by path, while their content stays the same:
+# every resource's check names them, and parsing known_hosts costs about 1 ms per
+# resource for a few lines and grows with the file; reading it back is cheap.
+_PARSED: dict[tuple[str, str], tuple[bytes, Any]] = {}
+
+
+def _parsed_file(path: str, parse: Callable[[str], Any]) -> Any:
+    """parse(path), reused while the file holds the same bytes. Callers must not
+    change what it returns."""
+    try:
+        with open(path, "rb") as handle:
+            content = handle.read()
+    except OSError:
+        return parse(path)  # parse says why, in its own words
+    key = (parse.__name__, path)
+    hit = _PARSED.get(key)
+    if hit is not None and hit[0] == content:
+        return hit[1]
+    value = parse(path)
+    _PARSED[key] = (content, value)
+    return value
+
+
 def read_private_key(path: str) -> paramiko.PKey:
     """The key in a key file, read on this machine."""
+    key: paramiko.PKey = _parsed_file(path, _read_private_key)
+    return key
+
+
+def _read_private_key(path: str) -> paramiko.PKey:
     try:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
@@ -134,7 +162,12 @@ def parse_host_key(text: object) -> paramiko.PKey:
 
 
 def read_known_hosts(path: str) -> paramiko.HostKeys:
-    """A known_hosts file, read and parsed on this machine."""
+    """A known_hosts file, read and parsed on this machine (shared: do not change it)."""
+    keys: paramiko.HostKeys = _parsed_file(path, _read_known_hosts)
+    return keys
+
+
+def _read_known_hosts(path: str) -> paramiko.HostKeys:
     keys = paramiko.HostKeys()
     try:
         keys.load(path)
@@ -530,3 +563,23 @@ def close_all() -> None:
 def session(conn: Connection) -> Iterator[Agent]:
     """An agent for the duration of a block (tools and tests)."""
     yield agent_for(conn)
+
+
+_WARMING: set[Connection] = set()
+_WARMING_LOCK = threading.Lock()
+
+
+def prewarm(conn: Connection) -> None:
+    """Start this host's connection and agent in the background, once per process:
+    a later agent_for(conn) finds it running (or waits for it, or gets the same
+    error). What fails here is only remembered by the pool."""
+    with _WARMING_LOCK:
+        if conn in _WARMING:
+            return
+        _WARMING.add(conn)
+
+    def start() -> None:
+        with contextlib.suppress(errors.HostnetError):
+            agent_for(conn)
+
+    threading.Thread(target=start, name=f"hostnet-prewarm-{conn.address}", daemon=True).start()

@@ -7,7 +7,7 @@ never turned into text: it passes through check as it came.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 
@@ -30,10 +30,16 @@ UNKNOWN: Any = _Unknown()
 
 def is_unknown(value: object) -> bool:
     """True when the value, or anything inside it, is not known yet."""
-    if value is UNKNOWN:
+    return holds(value, lambda item: item is UNKNOWN)
+
+
+def holds(value: object, test: Callable[[object], bool]) -> bool:
+    """True when ``test`` holds for the value or for anything inside its mappings,
+    lists and tuples."""
+    if test(value):
         return True
     if isinstance(value, Mapping):
-        return any(is_unknown(v) for v in value.values())
+        return any(holds(v, test) for v in value.values())
     if isinstance(value, list | tuple):
-        return any(is_unknown(v) for v in value)
+        return any(holds(v, test) for v in value)
     return False

@@ -161,7 +161,7 @@ def test_killed_up_leaves_no_process_and_recovers(
 ) -> None:
     transport.close_all()  # this process's own agents would count as leftovers
     before = _snapshots()
-    stack = open_stack("fleet", env=pulumi_env, tmp_path=tmp_path)
+    stack = open_stack("small-fleet", env=pulumi_env, tmp_path=tmp_path)
     try:
         tree, agents = _killed_up(stack, after=POINTS[point])
         killed = time.monotonic()
@@ -182,7 +182,7 @@ def test_killed_up_leaves_no_process_and_recovers(
         locked = stack.pulumi("up", "--yes", "--skip-preview", check=False)
         if CORRUPT_SIDECAR in locked.stderr:
             emptied = _remove_empty_sidecars(stack)
-            assert emptied == ["stacks/hostnet-fleet/lab.json.attrs"], emptied
+            assert emptied == ["stacks/hostnet-small-fleet/lab.json.attrs"], emptied
             print(f"{point}: the kill emptied {emptied[0]}; removed")
             locked = stack.pulumi("up", "--yes", "--skip-preview", check=False)
         assert locked.returncode != 0 and "pulumi cancel" in locked.stderr, locked.stderr

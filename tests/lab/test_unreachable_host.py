@@ -34,7 +34,7 @@ pytestmark = pytest.mark.lab
 
 HOSTS = ("h1", "h2", "h3")
 DOWN = "h2"
-# The fleet's hosts set no connect_timeout: the engine's default applies.
+# The small fleet's hosts set no connect_timeout: the engine's default applies.
 CONNECT_TIMEOUT = Connection(address="-").connect_timeout
 CTL_PORT = "ctl"  # the switch's port toward the controller (hn-ctl)
 
@@ -98,7 +98,7 @@ def _resources(stack: Stack) -> dict[str, dict[str, Any]]:
 
 
 def _drift(host: str, n: int) -> str:
-    """Remove one of the fleet's routes on a host by hand; its resource's name."""
+    """Remove one of the small fleet's routes on a host by hand; its resource's name."""
     proc = hostnet_lab.host_exec(host, ["ip", "route", "del", f"172.29.{100 + 10 * n + 2}.0/24"])
     assert proc.returncode == 0, proc.stderr
     return f"{host}-fleet-a-beyond"
@@ -118,7 +118,7 @@ def test_refresh_with_a_host_that_stopped_answering(
     lab: LabInfo, pulumi_env: dict[str, str], tmp_path: Path
 ) -> None:
     before = _snapshots()
-    stack = open_stack("fleet", env=pulumi_env, tmp_path=tmp_path)
+    stack = open_stack("small-fleet", env=pulumi_env, tmp_path=tmp_path)
     try:
         stack.up()
         # A bridge's MAC follows its ports, which join after its create: a first

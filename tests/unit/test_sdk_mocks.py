@@ -9,6 +9,7 @@ from typing import Any
 import dill
 import pulumi
 import pytest
+from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
 
 import pulumi_hostnet as hn
@@ -133,3 +134,18 @@ def test_one_object_declared_twice_is_refused() -> None:
     _register("bridge", "first", props)  # the same resource again (a second preview pass)
     with pytest.raises(ValueError, match=r"second: h1/bridge/br7 is already declared by .*first"):
         _register("bridge", "second", props)
+
+
+@pulumi.runtime.test
+def test_a_resource_pickles_its_provider_after_thousands_of_others() -> Any:
+    # Pulumi's serialize_provider leaves one more wrapper of pickle's _batch_setitems
+    # behind at every call; 1,500 of them are deeper than the recursion limit. (It is
+    # given a number here, which pickles without a dict, so these calls themselves pass.)
+    for _ in range(1500):
+        serialize_provider(0)
+    many = hn.Route("after-many", hn.RouteArgs(host=H1, dst="198.51.100.0/24", via="192.168.5.1"))
+    return many.id.apply(lambda id_: assert_equal(id_, "after-many-id"))
+
+
+def assert_equal(value: Any, expected: Any) -> None:
+    assert value == expected

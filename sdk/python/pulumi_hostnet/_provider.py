@@ -14,6 +14,7 @@ import stat
 import sys
 import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pulumi.dynamic import (
@@ -32,6 +33,8 @@ from hostnet.hosts import connection_from, learn_pin, pin_seen, with_pin
 from hostnet.resources import KINDS, Kind, diff
 from hostnet.unknown import UNKNOWN
 
+from . import _profiling, _warmup
+
 
 def _show_engine_log() -> None:
     """The engine's notes (what a delete left to another owner) on the provider
@@ -49,6 +52,36 @@ def _show_engine_log() -> None:
 _show_engine_log()
 
 
+def _in_provider_host() -> bool:
+    return sys.argv[0].endswith(os.path.join("pulumi", "dynamic", "__main__.py"))
+
+
+# The provider host serves the engine's calls on a pool of 4 threads, while the
+# engine runs up to --parallel (default 8) steps at once. hostnet's calls mostly
+# wait on a host (the first one per host waits for the SSH login and the agent's
+# start), so with 4 threads the first calls for two hosts hold the pool and the
+# third host's first call waits for them: its agent starts only after theirs.
+POOL_THREADS = 32
+
+
+def _widen_the_pool() -> None:
+    """In the provider host: let its gRPC server run up to POOL_THREADS calls at
+    once. The pool exists before this module is imported, by the first call's
+    unpickling on one of the pool's threads, whose target holds a reference to
+    it: its limit is raised in place (threads are still added only when every one
+    is busy). Anything unexpected leaves the pool as it is."""
+    if not _in_provider_host():
+        return
+    args = getattr(threading.current_thread(), "_args", ())
+    ref = args[0] if isinstance(args, tuple) and args else None
+    pool = ref() if callable(ref) else None
+    if isinstance(pool, ThreadPoolExecutor) and getattr(pool, "_max_workers", None) == 4:
+        pool._max_workers = POOL_THREADS
+
+
+_widen_the_pool()
+
+
 def _exit_with_the_engine() -> None:
     """In the provider host: exit when the engine is gone.
 
@@ -57,7 +90,7 @@ def _exit_with_the_engine() -> None:
     the host process, its SSH sessions and a root agent on every host would
     outlive the run; closing the sessions ends the agents.
     """
-    if not sys.argv[0].endswith(os.path.join("pulumi", "dynamic", "__main__.py")):
+    if not _in_provider_host():
         return
     try:
         if not stat.S_ISFIFO(os.fstat(0).st_mode):
@@ -72,6 +105,7 @@ def _exit_with_the_engine() -> None:
         except OSError:
             pass
         transport.close_all()
+        _profiling.write()
         os._exit(1)
 
     threading.Thread(target=watch, name="hostnet-engine-watch", daemon=True).start()
@@ -180,10 +214,14 @@ class HostnetProvider(ResourceProvider):
             raise errors.InvalidInput(first.field, first.reason)
         return dict(inputs)
 
+    @_profiling.profiled
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         inputs, failures = self._module().check(_from_wire(news))
+        if not failures:
+            _warmup.learned(inputs)
         return CheckResult(_to_wire(inputs), [CheckFailure(f.field, f.reason) for f in failures])
 
+    @_profiling.profiled
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         learn_pin(_from_wire(olds))
         result = diff(policy=self._module().policy, olds=_from_wire(olds), news=_from_wire(news))
@@ -193,10 +231,12 @@ class HostnetProvider(ResourceProvider):
             delete_before_replace=result.delete_before_replace,
         )
 
+    @_profiling.profiled
     @_reported
     def create(self, props: dict[str, Any]) -> CreateResult:
         inputs = ownership.with_token(self._checked(props), token=ownership.new_token())
         inputs = with_pin(inputs)
+        _warmup.talking(inputs)
         conn = connection_from(inputs)
         module = self._module()
         outs = guard.run(
@@ -209,12 +249,14 @@ class HostnetProvider(ResourceProvider):
         )
         return CreateResult(outs["resource_id"], pin_seen(ownership.settled(outs), conn))
 
+    @_profiling.profiled
     @_reported
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         outputs = _from_wire(props)
         if "host" not in outputs:
             return ReadResult("", {})
         learn_pin(outputs)
+        _warmup.talking(outputs)
         observed = self._module().read(transport.agent_for(connection_from(outputs)), outputs)
         if observed is None:
             return ReadResult("", {})
@@ -223,6 +265,7 @@ class HostnetProvider(ResourceProvider):
         inputs = {k: v for k, v in observed.items() if k in keys}
         return ReadResult(id_, observed, inputs)
 
+    @_profiling.profiled
     @_reported
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         olds = _from_wire(olds)
@@ -236,6 +279,7 @@ class HostnetProvider(ResourceProvider):
         )
         learn_pin(olds)
         inputs = with_pin(inputs, olds)
+        _warmup.talking(inputs)
         conn = connection_from(inputs)
         module = self._module()
         outs = guard.run(
@@ -248,8 +292,10 @@ class HostnetProvider(ResourceProvider):
         )
         return UpdateResult(pin_seen(ownership.settled(outs), conn))
 
+    @_profiling.profiled
     @_reported
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         outputs = _from_wire(props)
         learn_pin(outputs)
+        _warmup.talking(outputs)
         self._module().delete(transport.agent_for(connection_from(outputs)), outputs)

@@ -11,9 +11,11 @@ second would take the first one's object over.
 from __future__ import annotations
 
 import ipaddress
+import pickle
 import socket
 import threading
 from collections.abc import Iterable, Mapping
+from inspect import isawaitable
 from typing import Any, ClassVar
 
 import pulumi
@@ -21,11 +23,19 @@ import pulumi.dynamic
 
 from hostnet import mgmt
 from hostnet.resources import KINDS
+from hostnet.unknown import holds
 from pulumi_hostnet._props import resource_props
 from pulumi_hostnet._provider import HostnetProvider
 
 _declared: dict[str, str] = {}
 _declared_lock = threading.Lock()
+
+# pulumi.dynamic's serialize_provider (SDK 3.272) wraps pickle._Pickler's
+# _batch_setitems in a sorting wrapper at every resource and never puts it back:
+# after N dynamic resources in one program every dict pickles through N nested
+# wrappers, and at about 960 the program dies of RecursionError. Each hostnet
+# resource puts the original back before Pulumi serializes its provider.
+_BATCH_SETITEMS = pickle._Pickler.__dict__["_batch_setitems"]
 
 IMPORT_REFUSED = (
     "{name}: hostnet resources cannot be imported (Pulumi's dynamic providers have no "
@@ -63,36 +73,48 @@ class HostnetResource(pulumi.dynamic.Resource):
         }
         props["adopt"] = adopt
         kind = self.kind_name
-        _declare(kind, resource_name, props)
+        plain = _plain(props)
+        settled = _settled(plain)
+        if settled:
+            _register(kind, resource_name, plain)
+        pickle._Pickler._batch_setitems = _BATCH_SETITEMS  # type: ignore[attr-defined]
         super().__init__(HostnetProvider(kind), resource_name, props, opts)
-        _warn_if_cutting(kind, props, self)
+        if settled:
+            _warn_if_cutting(kind, plain, self)
+        else:
+            pulumi.Output.from_input(plain).apply(
+                lambda known: _declared_and_warned(kind, resource_name, known, self)
+            )
 
 
-def _declare(kind: str, resource_name: str, props: Mapping[str, Any]) -> None:
-    """Refuse a second resource of this program for the same host object, as soon
-    as the object's identity is known (at once, or when the outputs it depends on
-    resolve)."""
-    plain = _plain(props)
-    pulumi.Output.from_input(plain).apply(lambda known: _register(kind, resource_name, known))
+def _settled(value: Any) -> bool:
+    """Whether ``value`` holds no Output or awaitable anywhere: its checks can run at
+    once. Every Output a program makes stays on Pulumi's list of pending outputs
+    until it resolves, and the program re-waits on that whole list whenever one
+    does, so a stack's resources each adding a few cost it time that grows with the
+    stack's size squared."""
+    return not holds(value, lambda item: isinstance(item, pulumi.Output) or isawaitable(item))
 
 
-def _warn_if_cutting(kind: str, props: Mapping[str, Any], resource: pulumi.Resource) -> None:
+def _declared_and_warned(
+    kind: str, resource_name: str, known: Mapping[str, Any], resource: pulumi.Resource
+) -> None:
+    _register(kind, resource_name, known)
+    _warn_if_cutting(kind, known, resource)
+
+
+def _warn_if_cutting(kind: str, known: Mapping[str, Any], resource: pulumi.Resource) -> None:
     """Warn, attributed to the resource, when its inputs may cut the management
     path (hostnet.mgmt). The program does not see the resource's state, so the
     warning is about what the inputs ask for, whether or not it is applied yet;
     the provider arms a guard only for a change that does it."""
-    plain = _plain(props)
-
-    def warn(known: Mapping[str, Any]) -> None:
-        inputs, failures = KINDS[kind].check(known)
-        if failures:
-            return
-        host = inputs["host"]
-        cut = mgmt.classify(kind=kind, inputs=inputs, peer=_local_toward(str(host["address"])))
-        if cut is not None:
-            pulumi.log.warn(mgmt.describe(host, cut.reason), resource=resource)
-
-    pulumi.Output.from_input(plain).apply(warn)
+    inputs, failures = KINDS[kind].check(known)
+    if failures:
+        return
+    host = inputs["host"]
+    cut = mgmt.classify(kind=kind, inputs=inputs, peer=_local_toward(str(host["address"])))
+    if cut is not None:
+        pulumi.log.warn(mgmt.describe(host, cut.reason), resource=resource)
 
 
 def _plain(props: Mapping[str, Any]) -> dict[str, Any]:
