@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from hostnet import errors, stats
-from hostnet.agent_client import Agent
+from hostnet.agent.ops import OPS
+from hostnet.agent_client import READS, Agent
 from hostnet.protocol import Op
 
 LINK = {"ifindex": 3, "ifname": "br0", "kind": "bridge", "owner": None, "addresses": []}
@@ -227,3 +228,8 @@ def test_a_lost_agent_fails_reads_as_before() -> None:
     agent.close()
     with pytest.raises(errors.AgentLost):
         agent.call("link_read", ifname="br0")
+
+
+def test_the_client_knows_as_reads_exactly_the_ops_the_agent_runs_without_a_change() -> None:
+    # A mutating op taken for a read would leave snapshots serving a changed host.
+    assert {name for name, spec in OPS.items() if not spec.mutating} == set(READS)

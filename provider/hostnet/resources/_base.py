@@ -321,14 +321,20 @@ def as_declared(found: Iterable[str] | None, declared: Iterable[str] | None) -> 
 
 def delete_quietly(agent: Agent, ops: list[Op], *, rid: str) -> None:
     """Run delete ops; what is already gone (object or namespace) is success, and
-    what another resource owns now is left, with a line in the log."""
-    results = []
-    for op in ops:
+    what another resource owns now is left, with a line in the log. One batch
+    (one round trip, the host lock held across it); after an op that finds its
+    object or namespace gone, the rest go as the next batch."""
+    results: list[Any] = []
+    rest = list(ops)
+    while rest:
         try:
-            results.append(agent.call(op.op, **op.args))
+            results += agent.batch(rest)
+            break
         except errors.AgentError as exc:
-            if exc.kind != "NotFound":
+            if exc.kind != "NotFound" or exc.failed_at is None:
                 raise
+            results += exc.results
+            rest = rest[exc.failed_at + 1 :]
     for note in ownership.kept_notes(results, rid=rid):
         log.warning(note)
 

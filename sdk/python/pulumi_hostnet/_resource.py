@@ -10,6 +10,7 @@ second would take the first one's object over.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import pickle
 import socket
@@ -75,13 +76,14 @@ class HostnetResource(pulumi.dynamic.Resource):
         kind = self.kind_name
         plain = _plain(props)
         settled = _settled(plain)
-        if settled:
-            _register(kind, resource_name, plain)
+        inputs = _checked(kind, plain) if settled else None
+        if inputs is not None:
+            _register(kind, resource_name, inputs)
         pickle._Pickler._batch_setitems = _BATCH_SETITEMS  # type: ignore[attr-defined]
         super().__init__(HostnetProvider(kind), resource_name, props, opts)
-        if settled:
-            _warn_if_cutting(kind, plain, self)
-        else:
+        if inputs is not None:
+            _warn_if_cutting(kind, inputs, self)
+        elif not settled:
             pulumi.Output.from_input(plain).apply(
                 lambda known: _declared_and_warned(kind, resource_name, known, self)
             )
@@ -96,21 +98,27 @@ def _settled(value: Any) -> bool:
     return not holds(value, lambda item: isinstance(item, pulumi.Output) or isawaitable(item))
 
 
+def _checked(kind: str, known: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The checked inputs; None when check refuses them (the provider's check
+    names the field, at preview)."""
+    inputs, failures = KINDS[kind].check(known)
+    return None if failures else inputs
+
+
 def _declared_and_warned(
     kind: str, resource_name: str, known: Mapping[str, Any], resource: pulumi.Resource
 ) -> None:
-    _register(kind, resource_name, known)
-    _warn_if_cutting(kind, known, resource)
+    inputs = _checked(kind, known)
+    if inputs is not None:
+        _register(kind, resource_name, inputs)
+        _warn_if_cutting(kind, inputs, resource)
 
 
-def _warn_if_cutting(kind: str, known: Mapping[str, Any], resource: pulumi.Resource) -> None:
-    """Warn, attributed to the resource, when its inputs may cut the management
-    path (hostnet.mgmt). The program does not see the resource's state, so the
-    warning is about what the inputs ask for, whether or not it is applied yet;
-    the provider arms a guard only for a change that does it."""
-    inputs, failures = KINDS[kind].check(known)
-    if failures:
-        return
+def _warn_if_cutting(kind: str, inputs: Mapping[str, Any], resource: pulumi.Resource) -> None:
+    """Warn, attributed to the resource, when its checked inputs may cut the
+    management path (hostnet.mgmt). The program does not see the resource's state,
+    so the warning is about what the inputs ask for, whether or not it is applied
+    yet; the provider arms a guard only for a change that does it."""
     host = inputs["host"]
     cut = mgmt.classify(kind=kind, inputs=inputs, peer=_local_toward(str(host["address"])))
     if cut is not None:
@@ -126,6 +134,7 @@ def _plain(props: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+@functools.lru_cache(maxsize=64)
 def _local_toward(address: str) -> str | None:
     """This machine's address toward the host (the controller as the host sees it,
     without NAT): a routing lookup, no packet is sent."""
@@ -138,12 +147,8 @@ def _local_toward(address: str) -> str | None:
         return None  # a DNS name, or no route
 
 
-def _register(kind: str, resource_name: str, known: Mapping[str, Any]) -> None:
-    module = KINDS[kind]
-    inputs, failures = module.check(known)
-    if failures:
-        return  # the provider's check names the field
-    rid = module.make_id(inputs)
+def _register(kind: str, resource_name: str, inputs: Mapping[str, Any]) -> None:
+    rid = KINDS[kind].make_id(inputs)
     with _declared_lock:
         other = _declared.setdefault(rid, resource_name)
     if other != resource_name:
