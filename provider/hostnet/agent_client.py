@@ -66,6 +66,7 @@ READS = frozenset(select.KEYS) | {
     "dump_all",
     "probe",
     "snapshot",
+    "reads",
 }
 _UNAVAILABLE = object()
 # Hosts this process has changed, by address: shared by every agent, since two

@@ -38,8 +38,10 @@ cannot be reconciled), NotOwned (exists without hostnet's mark), Timeout,
 Busy (host lock not obtained in time), Failed (anything else; errno and the
 host's or tool's words).
 
-Requests run concurrently (4 threads) and replies come in completion order.
-A batch with a mutating op holds the host lock (in-process lock plus flock on
+Read-only requests run concurrently (4 threads); requests with a mutating op
+run one at a time, in arrival order, on one writer thread, and a request's
+time limit counts from its arrival. Replies come in completion order. A batch
+with a mutating op holds the host lock (in-process lock plus flock on
 <run_dir>/lock, run_dir = $HOSTNET_RUN_DIR or /run/hostnet) for its whole
 run; read-only batches take no lock. The timeout is checked before each op
 and bounds every subprocess; a netlink request already sent cannot be
@@ -201,6 +203,9 @@ snapshot {netns, parts? (["net", "extra"])} -> {"net"?: {"links": [LINK], "route
     "sysctl_owners": {key: OWNER}, "netns": [{name, owner}]|null (own namespace
     only)}}|null   (what the read ops answer from, select.py: the controller serves a
     refresh's reads from one snapshot per namespace; null: the namespace is gone)
+reads {ops: [{op, args}] (read ops only)} -> [{"ok": true, "result": ...} | {"ok":
+    false, "error": ERROR}]   (each op's answer as its own request would give it; a
+    change's read-back rides in the change's batch: no round trip, no new socket)
 probe {netns, kind ("ping"|"tcp"), address, port?, timeout? (2), size? (ping: payload
     bytes, sent with don't-fragment: a frame of size + 28 passes whole or not at all)}
     -> {"ok": bool, "detail": str, "banner": str|null}

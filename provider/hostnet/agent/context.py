@@ -1,8 +1,14 @@
 """Per-request state: the deadline, resolved namespaces, one netlink socket per namespace.
 
-Sockets live for one request only: a namespace deleted between two requests
-must not be reached through a stale socket, and a socket inside a namespace
-keeps that namespace alive.
+A socket inside a namespace keeps that namespace alive, and one kept past a
+namespace's deletion would reach the old namespace. So a request's sockets in
+other namespaces are closed when it ends, except on the writer thread (the one
+that runs every change, main.py): it keeps them between its requests, because a
+change in each of a hundred containers would otherwise open a hundred sockets
+per step. A kept socket is used again only while its path still names the same
+namespace (the nsfs inode), is closed when the writer itself deletes or
+recreates that namespace, after a failed request, and after KEEP_IDLE seconds
+unused. Read-only requests, on the other threads, keep nothing.
 """
 
 from __future__ import annotations
@@ -37,6 +43,46 @@ _ENV = dict(os.environ, LC_ALL="C")
 # requests: that namespace lives as long as the agent, so the socket never goes
 # stale, and opening one costs about 1 ms, as much as a typical op.
 _OWN = threading.local()
+# The writer thread's kept sockets: path -> (nsfs inode, last used, Net).
+_KEPT = threading.local()
+KEEP_IDLE = 2.0
+
+
+def keep_sockets() -> None:
+    """Make this thread keep its sockets in other namespaces between requests
+    (the writer thread's initializer)."""
+    _KEPT.nets = {}
+
+
+def _kept() -> dict[str, tuple[int | None, float, Net]] | None:
+    kept: dict[str, tuple[int | None, float, Net]] | None = getattr(_KEPT, "nets", None)
+    return kept
+
+
+def _inode(path: str) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None
+
+
+def sweep_kept(*, idle: float = KEEP_IDLE) -> None:
+    """Close this thread's kept sockets unused for ``idle`` seconds, or whose path
+    no longer names their namespace: nothing of ours keeps a namespace alive
+    that its owner has deleted."""
+    kept = _kept()
+    if not kept:
+        return
+    now = time.monotonic()
+    for path, (inode, used, net) in list(kept.items()):
+        if now - used >= idle or _inode(path) != inode:
+            del kept[path]
+            _close_quietly(net)
+
+
+def _close_quietly(net: Net) -> None:
+    with contextlib.suppress(Exception):  # best effort: the socket is done with either way
+        net.close()
 
 
 class Net:
@@ -46,6 +92,7 @@ class Net:
         self.ns = ns
         self.ipr = ipr
         self.rt = Rtnl(ipr.fileno(), ext_ack=hostcaps.EXT_ACK)
+        self.inode: int | None = None  # of the namespace's path when the socket was made
 
     def close(self) -> None:
         self.rt.close()
@@ -95,9 +142,12 @@ class Context:
         cached = self._net.get(path)
         if cached is None and path is None:
             cached = getattr(_OWN, "net", None)
+        if cached is None and path is not None:
+            cached = self._take_kept(ns, path)
         if cached is not None:
             self._net[path] = cached
             return cached
+        inode = _inode(path) if path is not None else None  # before the socket: see _take_kept
         try:
             ipr = hostcaps.iproute(path)
         except FileNotFoundError:
@@ -105,12 +155,32 @@ class Context:
         except Exception as exc:
             raise from_exception(exc, what=f"netlink socket in {ns.label}") from exc
         net = self._net[path] = Net(ns, ipr)
+        net.inode = inode
         if path is None:
             _OWN.net = net
         return net
 
+    def _take_kept(self, ns: Netns, path: str) -> Net | None:
+        """The writer's kept socket for ``path`` while the path names the namespace
+        it was made in. The inode was read before that socket was made, so a
+        namespace replaced in between reads as changed, never the other way."""
+        kept = _kept()
+        entry = kept.pop(path, None) if kept is not None else None
+        if entry is None:
+            return None
+        inode, _, net = entry
+        if inode is None or _inode(path) != inode:
+            _close_quietly(net)
+            return None
+        net.ns = ns
+        return net
+
     def forget(self, path: str | None) -> None:
         """Drop the cached socket of a namespace that is being removed or recreated."""
+        kept = _kept()
+        entry = kept.pop(path, None) if kept is not None and path is not None else None
+        if entry is not None:
+            _close_quietly(entry[2])
         net = self._net.pop(path, None)
         self.link_index.clear()
         if net is not None and net is not getattr(_OWN, "net", None):
@@ -132,12 +202,18 @@ class Context:
         except FileNotFoundError:
             raise Failed(f"{full[0]} is not installed on the host", errno=2) from None
 
-    def close(self) -> None:
+    def close(self, *, ok: bool = False) -> None:
+        """End the request: its sockets in other namespaces are closed, or kept by
+        the writer thread when the request succeeded (a failed one may have left
+        an answer unread on its socket)."""
         own = getattr(_OWN, "net", None)
-        for net in self._net.values():
+        kept = _kept() if ok else None
+        now = time.monotonic()
+        for path, net in self._net.items():
             if net is own:
                 continue
-            # Closing is best effort: the request is over either way.
-            with contextlib.suppress(Exception):
-                net.close()
+            if kept is not None and path is not None and net.inode is not None:
+                kept[path] = (net.inode, now, net)
+                continue
+            _close_quietly(net)
         self._net.clear()

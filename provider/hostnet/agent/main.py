@@ -1,9 +1,11 @@
 """The serve loop: JSON lines in on stdin, JSON lines out on stdout.
 
-Requests run on a pool of 4 threads; responses are written whole, one per
-line, in completion order. A batch with any mutating op holds the host lock
-for its whole run: a lock inside this process plus flock() on
-<run dir>/lock, so two controllers never interleave their changes on a host.
+Read-only requests run on a pool of 4 threads; a request with any mutating op
+runs on the one writer thread, in arrival order, holding the host lock for its
+whole run: a lock inside this process plus flock() on <run dir>/lock, so two
+controllers never interleave their changes on a host. The writer keeps its
+netlink sockets in other namespaces between requests (context.py). Responses
+are written whole, one per line, in completion order.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import IO, Any
 
 from .args import Args
-from .context import Context
+from .context import Context, keep_sockets, sweep_kept
 from .errors import AgentError, Busy, Invalid, describe, from_exception
 from .guard import pending
 from .ops import OPS, OpSpec, host_info
@@ -111,9 +113,15 @@ class Server:
         return rid, [_check_op(rid, i, op) for i, op in enumerate(ops)], float(timeout)
 
     def run(
-        self, rid: int, batch: list[tuple[str, OpSpec, dict[str, Any]]], timeout: float
+        self,
+        rid: int,
+        batch: list[tuple[str, OpSpec, dict[str, Any]]],
+        timeout: float,
+        *,
+        start: float,
     ) -> None:
-        start = time.monotonic()
+        """Run one request; its time counts from its arrival (``start``), so a
+        request that waited behind others on the writer still ends by its limit."""
         deadline = start + timeout
         results: list[Any] = []
         error: dict[str, Any] | None = None
@@ -135,7 +143,7 @@ class Server:
                 traceback.print_exc(file=sys.stderr)
             error = describe(from_exception(exc, what=name), index=index, op=name)
         finally:
-            ctx.close()
+            ctx.close(ok=error is None)
             if locked:
                 self.lock.release()
         reply: dict[str, Any] = {"id": rid, "ok": error is None, "results": results}
@@ -172,7 +180,12 @@ def serve(inp: IO[bytes], out: IO[bytes]) -> None:
     """Say ready, then answer requests until EOF on ``inp``."""
     server = Server(out)
     server.write({"ready": True, **host_info(), "guards": _guards()})
-    with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="hostnet") as pool:
+    done = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="hostnet")
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hostnet-writer")
+    with pool, writer:
+        writer.submit(keep_sockets)  # its first job, on its one thread (no initializer in 3.6)
+        threading.Thread(target=_sweeper, args=(writer, done), daemon=True).start()
         for line in iter(inp.readline, b""):
             if not line.strip():
                 continue
@@ -184,8 +197,23 @@ def serve(inp: IO[bytes], out: IO[bytes]) -> None:
             except AgentError as exc:
                 server.write(_refusal(None, None, None, exc))
                 continue
-            pool.submit(server.run, rid, batch, timeout)
+            mutating = any(spec.mutating for _, spec, _ in batch)
+            (writer if mutating else pool).submit(
+                server.run, rid, batch, timeout, start=time.monotonic()
+            )
+        done.set()
+        writer.submit(sweep_kept, idle=0.0)
     server.lock.close()
+
+
+def _sweeper(writer: ThreadPoolExecutor, done: threading.Event) -> None:
+    """Let the writer close the sockets it keeps once they are idle; the writer
+    does it itself, because pyroute2's sockets belong to their thread."""
+    while not done.wait(1.0):
+        try:
+            writer.submit(sweep_kept)
+        except RuntimeError:
+            return  # the writer is shut down
 
 
 def _guards() -> list[dict[str, Any]]:

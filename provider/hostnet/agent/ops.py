@@ -23,6 +23,7 @@ from . import (
     netns,
     ports,
     probe,
+    readahead,
     routes,
     rules,
     snapshot,
@@ -151,3 +152,12 @@ OPS: dict[str, OpSpec] = {
     "snapshot": _op(snapshot.snapshot, "netns parts"),
     "probe": _op(probe.probe, "netns kind address port timeout size"),
 }
+
+
+def _reads(ctx: Context, args: Args) -> Any:
+    return readahead.answers(
+        args, table=OPS, run_one=lambda name, sub: OPS[name].fn(ctx, Args(name, sub))
+    )
+
+
+OPS["reads"] = _op(_reads, "ops")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 from hostnet import errors, ownership
 from hostnet.agent_client import Agent
 from hostnet.protocol import Op
+from hostnet.resources._readback import primed, with_reads
 from hostnet.unknown import is_unknown
 from hostnet.validate import Failure
 
@@ -137,22 +138,26 @@ class Plan:
         return "\n".join(str(step) for step in self.steps) or "(nothing to do)"
 
 
-def apply(agent: Agent, plan: Plan) -> list[Any]:
+def apply(agent: Agent, plan: Plan, *, reads: Sequence[Op] = ()) -> tuple[list[Any], list[Any]]:
     """Send the plan as one batch: the agent holds the host lock across it and
     stops at the first failing op, whose index tells what ran and must be undone.
+    ``reads`` ride at the end of a batch that changes something (_readback.py);
+    returns the steps' results and the reads' answers.
 
     A Python dynamic provider cannot report a half-made resource, so a plan that
     fails leaves nothing it made behind.
     """
     if not plan.steps:
-        return []
+        return [], []
+    ops = with_reads(plan.ops, reads)
     try:
-        results = agent.batch(plan.ops)
+        results = agent.batch(ops)
     except errors.AgentError as exc:
         ran = exc.failed_at if exc.failed_at is not None else len(exc.results)
         undo(agent, plan.steps[:ran])
         raise
-    return results
+    steps = len(plan.steps)
+    return results[:steps], (results[steps] if len(results) > steps else [])
 
 
 def undo(agent: Agent, steps: Iterable[Step]) -> None:
@@ -194,6 +199,7 @@ class Kind:
     read: Callable[[Agent, Mapping[str, Any]], dict[str, Any] | None]
     retire: Callable[[Spec], list[Op]]
     settle: Callable[[Spec, list[Any], Spec], dict[str, Any]] | None = None
+    reads: Callable[[Spec], list[Op]] | None = None
     verify: Callable[[dict[str, Any] | None, Spec], dict[str, Any]] | None = None
     aliases: tuple[str, ...] = ()
 
@@ -212,7 +218,16 @@ class Kind:
             "make_id": module.make_id_for,
             **{
                 key: getattr(module, key)
-                for key in ("check", "observe", "plan", "read", "retire", "settle", "verify")
+                for key in (
+                    "check",
+                    "observe",
+                    "plan",
+                    "read",
+                    "retire",
+                    "settle",
+                    "reads",
+                    "verify",
+                )
                 if hasattr(module, key)
             },
         }
@@ -230,9 +245,11 @@ class Kind:
     def create(self, agent: Agent, inputs: Mapping[str, Any]) -> dict[str, Any]:
         spec = self.spec(inputs)
         plan = self.plan(spec, self.observe(agent, spec), {})
-        results = apply(agent, plan)
+        reads = self.reads(spec) if self.reads else []
+        results, answers = apply(agent, plan, reads=reads)
         try:
-            return self._verified(agent, spec, results, {})
+            with primed(agent, reads, answers):
+                return self._verified(agent, spec, results, {})
         except Exception:
             undo(agent, plan.steps)  # Pulumi records nothing of a failed create
             raise
@@ -241,8 +258,11 @@ class Kind:
         self, agent: Agent, olds: Mapping[str, Any], news: Mapping[str, Any]
     ) -> dict[str, Any]:
         spec = self.spec(news, olds)
-        results = apply(agent, self.plan(spec, self.observe(agent, spec), olds))
-        return self._verified(agent, spec, results, olds)
+        reads = self.reads(spec) if self.reads else []
+        plan = self.plan(spec, self.observe(agent, spec), olds)
+        results, answers = apply(agent, plan, reads=reads)
+        with primed(agent, reads, answers):
+            return self._verified(agent, spec, results, olds)
 
     def delete(self, agent: Agent, outputs: Mapping[str, Any]) -> None:
         spec = self.spec(outputs)
@@ -299,16 +319,6 @@ def register(kind: Kind) -> Kind:
     """Add a kind to the registry; a name given twice is a programming error
     caught at import."""
     return REGISTRY.add(kind)
-
-
-def read_or_none(agent: Agent, op: str, /, **args: Any) -> Any:
-    """Run a read op; a namespace that is gone reads as a missing object."""
-    try:
-        return agent.call(op, **args)
-    except errors.AgentError as exc:
-        if exc.kind == "NotFound":
-            return None
-        raise
 
 
 def as_declared(found: Iterable[str] | None, declared: Iterable[str] | None) -> list[str]:

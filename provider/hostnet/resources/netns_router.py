@@ -17,7 +17,8 @@ from hostnet.agent_client import Agent
 from hostnet.ids import make_id
 from hostnet.ownership import claim, is_mine
 from hostnet.protocol import Op
-from hostnet.resources._base import FieldPolicy, Kind, Plan, Spec, Step, read_or_none, register
+from hostnet.resources._base import FieldPolicy, Kind, Plan, Spec, Step, register
+from hostnet.resources._readback import read_or_none
 from hostnet.resources.route import RTPROT_HOSTNET, check_route_fields
 from hostnet.unknown import is_unknown
 from hostnet.validate import (

@@ -23,7 +23,8 @@ from hostnet.agent_client import Agent
 from hostnet.ids import make_id
 from hostnet.ownership import claim, is_mine
 from hostnet.protocol import Op
-from hostnet.resources._base import FieldPolicy, Kind, Plan, Spec, Step, read_or_none, register
+from hostnet.resources._base import FieldPolicy, Kind, Plan, Spec, Step, register
+from hostnet.resources._readback import read_or_none
 from hostnet.unknown import is_unknown
 from hostnet.validate import Checker, Failure
 
@@ -126,6 +127,11 @@ def plan(spec: Spec, observed: dict[str, Any] | None, _olds: Spec) -> Plan:
     # the agent's claim rule and stays if this create fails; another's is refused.
     undo = () if observed is not None else tuple(retire(spec))
     return Plan(steps=(Step(op=ensure, undo=undo),))
+
+
+def reads(spec: Spec) -> list[Op]:
+    """What ``read`` asks (its answer rides in the change's batch)."""
+    return [Op(op="rule_read", args=_key(spec))]
 
 
 def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:

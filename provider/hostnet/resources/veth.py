@@ -15,16 +15,8 @@ from hostnet.agent_client import Agent
 from hostnet.ids import make_id
 from hostnet.ownership import claim, is_mine
 from hostnet.protocol import Op
-from hostnet.resources._base import (
-    FieldPolicy,
-    Kind,
-    Plan,
-    Spec,
-    Step,
-    as_declared,
-    read_or_none,
-    register,
-)
+from hostnet.resources._base import FieldPolicy, Kind, Plan, Spec, Step, as_declared, register
+from hostnet.resources._readback import read_or_none
 from hostnet.validate import Checker, Failure, check_management_address
 
 NAME = "veth"
@@ -107,6 +99,14 @@ def plan(spec: Spec, observed: Mapping[str, Any] | None, _olds: Spec) -> Plan:
     )
     undo = tuple(retire(spec)) if observed is None else ()
     return Plan(steps=(Step(op=ensure, undo=undo), *_set_ends(spec)))
+
+
+def reads(spec: Spec) -> list[Op]:
+    """What ``read`` asks first: both ends (their answers ride in the change's batch)."""
+    return [
+        Op(op="link_read", args={"ifname": spec["name"]}),
+        Op(op="link_read", args={"netns": spec.get("peer_netns"), "ifname": spec["peer_name"]}),
+    ]
 
 
 def read(agent: Agent, outputs: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from hostnet.agent import readahead
 from hostnet.agent.args import Args
 from hostnet.agent.errors import AgentError, Failed, Invalid, describe
 from hostnet.agent.ops import OPS
@@ -43,6 +44,15 @@ HANDLERS: dict[str, Handler] = {
         if callable(getattr(module, name, None))
     },
 }
+
+
+def _reads(host: Host, args: Args) -> Any:
+    return readahead.answers(
+        args, table=OPS, run_one=lambda name, sub: HANDLERS[name](host, Args(name, sub))
+    )
+
+
+HANDLERS["reads"] = _reads
 # Ops of the real table the fake does not model (host facts, probes, guards).
 UNMODELLED = frozenset(OPS) - set(HANDLERS)
 

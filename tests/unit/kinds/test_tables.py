@@ -259,3 +259,36 @@ def test_state_from_before_instance_ownership_moves_to_the_instance_on_update(na
     assert not _holds(agent.host, old["resource_id"])
     kinds.delete(case.kind, agent, outputs)
     assert agent.host.snapshot() == before
+
+
+# Kinds that declare the read-back their read starts with (it rides in the
+# change's own batch, hostnet.resources._readback).
+READING = sorted(name for name, case in CASES.items() if kinds.registry()[case.kind].reads)
+
+
+def test_the_kinds_of_the_big_stacks_declare_their_read_back() -> None:
+    # Containers' legs, routes and rules are most of a large stack's resources.
+    assert {"veth", "route", "routing_rule"} <= {CASES[name].kind for name in READING}
+
+
+@pytest.mark.parametrize("name", READING)
+def test_a_declared_read_back_is_what_read_asks_first(name: str) -> None:
+    case, agent, _, outputs = _created(name)
+    kind = kinds.registry()[case.kind]
+    assert kind.reads is not None
+    declared = [Sent(op=op.op, args=op.wire()["args"]) for op in kind.reads(kind.spec(outputs))]
+    start = len(agent.log)
+    kinds.read(case.kind, agent, outputs)
+    assert agent.log[start : start + len(declared)] == declared
+
+
+@pytest.mark.parametrize("name", READING)
+def test_a_create_and_an_update_read_back_within_their_own_batch(name: str) -> None:
+    case, agent, _, outputs = _created(name)
+    assert agent.log[-1].op == "reads"  # nothing went to the host after the change's batch
+    for label in case.updates:
+        news = _changed(case, case.updates[label])
+        start = len(agent.log)
+        outputs = kinds.update(case.kind, agent, outputs, news)
+        asked = [sent.op for sent in agent.log[start:]]
+        assert asked[-1] == "reads", (label, asked)
