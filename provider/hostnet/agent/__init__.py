@@ -40,14 +40,16 @@ host's or tool's words).
 
 Read-only requests run concurrently (4 threads); requests with a mutating op
 run one at a time, in arrival order, on one writer thread, and a request's
-time limit counts from its arrival. Replies come in completion order. A batch
-with a mutating op holds the host lock (in-process lock plus flock on
-<run_dir>/lock, run_dir = $HOSTNET_RUN_DIR or /run/hostnet) for its whole
-run; read-only batches take no lock. The timeout is checked before each op
-and bounds every subprocess; a netlink request already sent cannot be
-interrupted, so an op may finish after the deadline (the reply is still ok
-if it was the last op). $HOSTNET_IPTABLES=nft|legacy overrides the detected
-iptables variant.
+time limit counts from its arrival. Requests of one link_delete each that
+wait in line one after another run as one, each still answered alone: the
+links of a namespace go as one group (writer.py, linkdel.py). Replies come
+in completion order. A batch with a mutating op holds the host lock
+(in-process lock plus flock on <run_dir>/lock, run_dir = $HOSTNET_RUN_DIR or
+/run/hostnet) for its whole run; read-only batches take no lock. The timeout
+is checked before each op and bounds every subprocess; a netlink request
+already sent cannot be interrupted, so an op may finish after the deadline
+(the reply is still ok if it was the last op). $HOSTNET_IPTABLES=nft|legacy
+overrides the detected iptables variant.
 EOF on stdin ends the agent after the requests in flight are answered.
 
 Namespace references (``netns``, ``peer_netns``, ``ref``)

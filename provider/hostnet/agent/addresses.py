@@ -6,12 +6,11 @@ import errno
 import ipaddress
 from typing import Any
 
-from pyroute2.netlink.exceptions import NetlinkError
-
 from .args import Args
 from .context import Context, Net
 from .errors import Invalid, NotFound
 from .linkview import address_map, addresses
+from .rtnl import RTM_DELADDR, RTM_NEWADDR
 
 
 def _index(net: Net, ifname: str) -> int:
@@ -21,23 +20,26 @@ def _index(net: Net, ifname: str) -> int:
     return msg.index
 
 
-def _add(net: Net, index: int, cidr: str) -> bool:
+def _change(net: Net, kind: int, index: int, cidr: str) -> None:
     iface = ipaddress.ip_interface(cidr)
+    net.rt.addr_change(kind, index=index, address=str(iface.ip), prefixlen=iface.network.prefixlen)
+
+
+def _add(net: Net, index: int, cidr: str) -> bool:
     try:
-        net.ipr.addr("add", index=index, address=str(iface.ip), prefixlen=iface.network.prefixlen)
-    except NetlinkError as exc:
-        if exc.code == errno.EEXIST:
+        _change(net, RTM_NEWADDR, index, cidr)
+    except OSError as exc:
+        if exc.errno == errno.EEXIST:
             return False
         raise
     return True
 
 
 def _delete(net: Net, index: int, cidr: str) -> bool:
-    iface = ipaddress.ip_interface(cidr)
     try:
-        net.ipr.addr("del", index=index, address=str(iface.ip), prefixlen=iface.network.prefixlen)
-    except NetlinkError as exc:
-        if exc.code in (errno.EADDRNOTAVAIL, errno.ENOENT, errno.ENODEV):
+        _change(net, RTM_DELADDR, index, cidr)
+    except OSError as exc:
+        if exc.errno in (errno.EADDRNOTAVAIL, errno.ENOENT, errno.ENODEV):
             return False
         raise
     return True

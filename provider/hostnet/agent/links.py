@@ -273,25 +273,3 @@ def link_set(ctx: Context, args: Args) -> Any:
     # its bridge before it comes up.
     net.rt.change(ifinfo(index=msg.index, flags=flags, change=change), attrs)
     return read(net, ifname)
-
-
-def link_delete(ctx: Context, args: Args) -> Any:
-    ifname, claim = args.ifname(), args.claim()
-    ns = ctx.netns(args.ref())
-    if not ns.exists():
-        return {"deleted": False}
-    net = ctx.net_at(ns)
-    msg = net.rt.get(ifname=ifname)
-    if msg is None:
-        return {"deleted": False}
-    if not claim.mine(parse_mark(msg.alias)):
-        # Taken over by a renamed or replacement resource, or never ours: left.
-        return {"deleted": False, "kept": claim.kept(msg.alias)}
-    ctx.link_index.clear()
-    try:
-        net.rt.delete(msg.index)
-    except OSError as exc:
-        if exc.errno == errno.ENODEV:
-            return {"deleted": False}
-        raise
-    return {"deleted": True}

@@ -7,7 +7,7 @@ from typing import Any
 
 from .context import Net
 from .owner import owner_view
-from .rtnl import IFF_PROMISC, IFF_UP, LinkMsg
+from .rtnl import IFF_PROMISC, IFF_UP, AddrMsg, LinkMsg
 
 # Scopes of addresses a LINK reports: global (0) and site (200); link and host
 # scope (fe80::/64, 127.0.0.1) belong to the kernel.
@@ -15,24 +15,24 @@ _REPORTED_SCOPES = (0, 200)
 _VXLAN_KEYS = ("id", "local", "remote", "group", "port", "dev", "ttl", "learning")
 
 
-def cidr(msg: Any) -> str:
-    return str(ipaddress.ip_interface(f"{msg.get('IFA_ADDRESS')}/{msg['prefixlen']}"))
+def cidr(msg: AddrMsg) -> str:
+    return str(ipaddress.ip_interface(f"{msg.address}/{msg.prefixlen}"))
 
 
-def reported(msg: Any) -> bool:
-    return msg["scope"] in _REPORTED_SCOPES and msg.get("IFA_ADDRESS") is not None
+def reported(msg: AddrMsg) -> bool:
+    return msg.scope in _REPORTED_SCOPES and msg.address is not None
 
 
 def addresses(net: Net, index: int) -> list[str]:
-    """Global and site addresses of one link (kernel-side filtered dump)."""
-    return [cidr(m) for m in net.ipr.addr("dump", index=index) if reported(m)]
+    """Global and site addresses of one link, in the kernel's order."""
+    return [cidr(m) for m in net.rt.addrs(index=index) if reported(m)]
 
 
 def address_map(net: Net) -> dict[int, list[str]]:
     found: dict[int, list[str]] = {}
-    for m in net.ipr.addr("dump"):
+    for m in net.rt.addrs():
         if reported(m):
-            found.setdefault(m["index"], []).append(cidr(m))
+            found.setdefault(m.index, []).append(cidr(m))
     return found
 
 

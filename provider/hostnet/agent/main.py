@@ -1,11 +1,10 @@
 """The serve loop: JSON lines in on stdin, JSON lines out on stdout.
 
 Read-only requests run on a pool of 4 threads; a request with any mutating op
-runs on the one writer thread, in arrival order, holding the host lock for its
-whole run: a lock inside this process plus flock() on <run dir>/lock, so two
-controllers never interleave their changes on a host. The writer keeps its
-netlink sockets in other namespaces between requests (context.py). Responses
-are written whole, one per line, in completion order.
+runs on the one writer thread (writer.py), in arrival order, holding the host
+lock for its whole run: a lock inside this process plus flock() on <run
+dir>/lock, so two controllers never interleave their changes on a host.
+Responses are written whole, one per line, in completion order.
 """
 
 from __future__ import annotations
@@ -21,11 +20,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import IO, Any
 
 from .args import Args
-from .context import Context, keep_sockets, sweep_kept
+from .context import Context
 from .errors import AgentError, Busy, Invalid, describe, from_exception
 from .guard import pending
 from .ops import OPS, OpSpec, host_info
 from .rundir import ensure_dir, run_dir
+from .writer import Writer
 
 WORKERS = 4
 DEFAULT_TIMEOUT = 60.0
@@ -146,6 +146,11 @@ class Server:
             ctx.close(ok=error is None)
             if locked:
                 self.lock.release()
+        self.answer(rid, results, error, start=start)
+
+    def answer(
+        self, rid: int, results: list[Any], error: dict[str, Any] | None, *, start: float
+    ) -> None:
         reply: dict[str, Any] = {"id": rid, "ok": error is None, "results": results}
         if error is None:
             reply["t"] = round(time.monotonic() - start, 6)
@@ -180,12 +185,8 @@ def serve(inp: IO[bytes], out: IO[bytes]) -> None:
     """Say ready, then answer requests until EOF on ``inp``."""
     server = Server(out)
     server.write({"ready": True, **host_info(), "guards": _guards()})
-    done = threading.Event()
-    pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="hostnet")
-    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hostnet-writer")
-    with pool, writer:
-        writer.submit(keep_sockets)  # its first job, on its one thread (no initializer in 3.6)
-        threading.Thread(target=_sweeper, args=(writer, done), daemon=True).start()
+    writer = Writer(server)
+    with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="hostnet") as pool:
         for line in iter(inp.readline, b""):
             if not line.strip():
                 continue
@@ -197,23 +198,13 @@ def serve(inp: IO[bytes], out: IO[bytes]) -> None:
             except AgentError as exc:
                 server.write(_refusal(None, None, None, exc))
                 continue
-            mutating = any(spec.mutating for _, spec, _ in batch)
-            (writer if mutating else pool).submit(
-                server.run, rid, batch, timeout, start=time.monotonic()
-            )
-        done.set()
-        writer.submit(sweep_kept, idle=0.0)
+            start = time.monotonic()
+            if any(spec.mutating for _, spec, _ in batch):
+                writer.submit((rid, batch, timeout, start))
+            else:
+                pool.submit(server.run, rid, batch, timeout, start=start)
+        writer.close()
     server.lock.close()
-
-
-def _sweeper(writer: ThreadPoolExecutor, done: threading.Event) -> None:
-    """Let the writer close the sockets it keeps once they are idle; the writer
-    does it itself, because pyroute2's sockets belong to their thread."""
-    while not done.wait(1.0):
-        try:
-            writer.submit(sweep_kept)
-        except RuntimeError:
-            return  # the writer is shut down
 
 
 def _guards() -> list[dict[str, Any]]:

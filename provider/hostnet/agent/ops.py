@@ -19,6 +19,7 @@ from . import (
     guard,
     hostcaps,
     iptables,
+    linkdel,
     links,
     netns,
     ports,
@@ -105,7 +106,7 @@ OPS: dict[str, OpSpec] = {
     "link_set": _op(
         links.link_set, f"{_LINK} {_OWN} up mtu promisc master mac alias", mutating=True
     ),
-    "link_delete": _op(links.link_delete, f"{_LINK} {_OWN}", mutating=True),
+    "link_delete": _op(linkdel.link_delete, f"{_LINK} {_OWN}", mutating=True),
     "addr_ensure": _op(addresses.addr_ensure, f"{_LINK} address", mutating=True),
     "addr_delete": _op(addresses.addr_delete, f"{_LINK} address", mutating=True),
     "addr_list": _op(addresses.addr_list, _LINK),

@@ -3,12 +3,17 @@ and the ``reads`` op that lets a change read its object back in its own batch.""
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
-from hostnet.agent import context
+from hostnet.agent import context, linkdel, ops, rtnl
+from hostnet.agent.args import Args
 from hostnet.agent.context import KEEP_IDLE
 from hostnet.agent_client import Agent
 from hostnet.protocol import Op
@@ -148,3 +153,78 @@ def test_reads_takes_read_ops_only_and_refuses_before_anything_runs(
     assert "lo" in _names(child)
     error = failure(agent, "reads", ops=[{"op": "link_read", "args": {"bogus": 1}}])
     assert error.kind == "Invalid" and "bogus" in error.message
+
+
+def test_link_deletes_waiting_together_each_get_their_own_answer(
+    agent: Agent, host: str, child: str, run_dir: Path
+) -> None:
+    """Lone link deletes queued behind the host lock run as one on the writer:
+    each request still answers for itself (deleted, gone already, someone else's)."""
+    for i in range(6):
+        agent.call(
+            "link_ensure_veth", ifname=f"dv{i}", peer_ifname=f"dp{i}", peer_netns=child, owner=OWNER
+        )
+    in_ns(host, "ip", "link", "add", "dforeign", "type", "bridge")
+    asks = [{"ifname": f"dv{i}"} for i in range(6)] + [{"ifname": "dforeign"}, {"ifname": "dnone"}]
+    with open(run_dir / "lock", "a+") as lock:  # the host lock, as another agent would hold it
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with ThreadPoolExecutor(max_workers=len(asks)) as pool:
+            answers = [pool.submit(agent.call, "link_delete", owner=OWNER, **a) for a in asks]
+            time.sleep(0.5)  # all of them in line on the writer behind the lock
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            results = [answer.result(timeout=30) for answer in answers]
+    assert results[:6] == [{"deleted": True}] * 6
+    assert results[6]["deleted"] is False and results[6]["kept"]
+    assert results[7] == {"deleted": False}
+    assert _names(host).count("dforeign") == 1
+    assert not [n for n in _names(host) if n.startswith("dv")]
+    assert not [n for n in _names(child) if n.startswith("dp")]
+    in_ns(host, "ip", "link", "del", "dforeign")
+
+
+def _delete_arg(ns: str, ifname: str) -> Args:
+    return Args("link_delete", {"netns": ns, "ifname": ifname, "owner": OWNER})
+
+
+def _refused(_self: rtnl.Rtnl, _group: int) -> None:
+    raise OSError(errno.EOPNOTSUPP, "group delete refused (as an old kernel might)")
+
+
+def test_deletes_together_go_as_one_group_per_namespace(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In this process: several links of one namespace go by one group delete,
+    never one by one; a lone one, and a kernel refusing the group, one by one."""
+    name = f"{PREFIX}-d1"
+    sh("ip", "netns", "add", name)
+    try:
+        ctx = context.Context(deadline=time.monotonic() + 10)
+        for i in range(4):
+            ops.OPS["link_ensure_bridge"].fn(
+                ctx, Args("link_ensure_bridge", {"netns": name, "ifname": f"gb{i}", "owner": OWNER})
+            )
+        one_by_one: list[int] = []
+        real_delete = rtnl.Rtnl.delete
+        monkeypatch.setattr(rtnl.Rtnl, "delete", lambda self, index: one_by_one.append(index))
+        requests = [
+            Args("link_delete", {"netns": name, "ifname": f"gb{i}", "owner": OWNER})
+            for i in range(3)
+        ]
+        answers = linkdel.delete_together(ctx, requests)
+        assert answers == [({"deleted": True}, None)] * 3 and one_by_one == []
+        assert _names(name) == ["lo", "gb3"]
+        monkeypatch.setattr(rtnl.Rtnl, "delete", real_delete)
+        monkeypatch.setattr(
+            rtnl.Rtnl,
+            "delete_group",
+            lambda self, group: (_ for _ in ()).throw(OSError(errno.EOPNOTSUPP, "no")),
+        )
+        ops.OPS["link_ensure_bridge"].fn(
+            ctx, Args("link_ensure_bridge", {"netns": name, "ifname": "gb4", "owner": OWNER})
+        )
+        requests = [
+            Args("link_delete", {"netns": name, "ifname": f"gb{i}", "owner": OWNER}) for i in (3, 4)
+        ]
+        assert linkdel.delete_together(ctx, requests) == [({"deleted": True}, None)] * 2
+        assert _names(name) == ["lo"]
+        ctx.close()
+    finally:
+        sh("ip", "netns", "del", name)
