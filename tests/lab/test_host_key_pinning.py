@@ -42,10 +42,16 @@ host = hn.Host(
     host_key=config.get("hostKey"),
     trust_on_first_use=True,
 )
-hn.Netns("pinned-ns", hn.NetnsArgs(host=host, name="pinned"))
+pinned = hn.Netns("pinned-ns", hn.NetnsArgs(host=host, name="pinned"))
 hn.Bridge("pinned-br", hn.BridgeArgs(host=host, name="pinnedbr", mtu=config.get_int("mtu")))
 if config.get_bool("more"):
-    hn.Netns("later-ns", hn.NetnsArgs(host=host, name="later"))
+    # After a resource that holds the pin (README, "host keys"): the provider learns
+    # a host's pin from the state of that host's resources the engine hands it.
+    hn.Netns(
+        "later-ns",
+        hn.NetnsArgs(host=host, name="later"),
+        opts=pulumi.ResourceOptions(depends_on=[pinned]),
+    )
 """
 
 
