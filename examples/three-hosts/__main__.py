@@ -228,24 +228,26 @@ def failed_router(h: SeedHost, host: hn.Host, milestone: int) -> None:
     )
 
 
-built_all: dict[str, dict[str, pulumi.Resource]] = {}
+# Milestone by milestone across the hosts, not host by host: the engine starts its
+# steps in the order they are declared, at most --parallel at once, and each host
+# makes its changes one request at a time; interleaved, the hosts work at once.
+logins = {h.name: connect(h) for h in seed.hosts}
+built_all: dict[str, dict[str, pulumi.Resource]] = {h.name: {} for h in seed.hosts}
 for h in seed.hosts:
-    host = connect(h)
-    built: dict[str, pulumi.Resource] = {}
     if seed.has(7) and h.name == seed.router.host:
-        built["uplink"] = milestone7_uplink(h, host)
-    if seed.has(1):
-        built.update(milestone1(h, host))
-    if seed.has(2):
-        milestone2(h, host, built)
-    if seed.has(3):
-        milestone3(h, host, built)
-    if seed.has(4):
-        milestone4(h, host, built)
-    for failed in (5, 6):
-        if seed.has(failed) and h.name == seed.router.host:
-            failed_router(h, host, failed)
-    built_all[h.name] = built
+        built_all[h.name]["uplink"] = milestone7_uplink(h, logins[h.name])
+if seed.has(1):
+    for h in seed.hosts:
+        built_all[h.name].update(milestone1(h, logins[h.name]))
+for number, milestone in ((2, milestone2), (3, milestone3), (4, milestone4)):
+    if seed.has(number):
+        for h in seed.hosts:
+            milestone(h, logins[h.name], built_all[h.name])
+for failed in (5, 6):
+    if seed.has(failed):
+        for h in seed.hosts:
+            if h.name == seed.router.host:
+                failed_router(h, logins[h.name], failed)
 
 if seed.has(7):
     rh = next(h for h in seed.hosts if h.name == seed.router.host)
@@ -265,13 +267,13 @@ if seed.has(7):
     ]
     router = hn.NetnsRouter(
         f"{rh.name}-{seed.router.name}",
-        hn.NetnsRouterArgs(host=connect(rh), name=seed.router.name, interfaces=legs),
+        hn.NetnsRouterArgs(host=logins[rh.name], name=seed.router.name, interfaces=legs),
         opts=pulumi.ResourceOptions(
             depends_on=[built_all[rh.name]["uplink"], built_all[rh.name]["bridge2"]]
         ),
     )
     for h in seed.hosts:
-        milestone7_routes(h, connect(h), built_all[h.name], router)
+        milestone7_routes(h, logins[h.name], built_all[h.name], router)
 
 
 pulumi.export("milestones", sorted(seed.milestones))
@@ -284,7 +286,7 @@ pulumi.export(
     "hostnet:claims",
     {
         "version": 1,
-        "hosts": {h.name: verify_connection(connect(h)) for h in seed.hosts},
+        "hosts": {h.name: verify_connection(logins[h.name]) for h in seed.hosts},
         "claims": expected_matrix(seed),
         "earlier": earlier_claims(seed),
     },
