@@ -47,18 +47,34 @@ def classify(
     inputs: Mapping[str, Any],
     olds: Mapping[str, Any] | None = None,
     peer: str | None = None,
+    devices: frozenset[str] = frozenset(),
 ) -> Cut | None:
     """None when the change is safe for the management path, else the Cut.
 
     ``olds`` are the resource's outputs before an update (None for a create): a
     field already applied cuts nothing new. ``peer`` is the controller's address
-    as the host sees it, when known. Objects inside another namespace never carry
-    the host's own traffic.
+    as the host sees it, when known. ``devices`` are the host's links the path
+    rides on as the host itself reports them now (the route back to the
+    controller, the link holding the address it reached), when known: a bridge
+    change that touches none of them cuts nothing. Objects inside another
+    namespace never carry the host's own traffic.
     """
     if inputs.get("netns"):
         return None
     check = _KINDS.get(kind)
-    return None if check is None else check(inputs, olds or {}, peer)
+    cut = None if check is None else check(inputs, olds or {}, peer)
+    if cut is not None and kind == "bridge" and devices and not _links_of(cut) & devices:
+        return None
+    return cut
+
+
+def _links_of(cut: Cut) -> set[str]:
+    return {str(t["ifname"]) for t in cut.touches if t.get("what") == "link"}
+
+
+def path_devices(path: Mapping[str, Any] | None) -> frozenset[str]:
+    """The links a management path (the agent's ``management``) rides on."""
+    return frozenset(str(path[k]) for k in ("dev", "local_dev") if path and path.get(k))
 
 
 def _changed(key: str, inputs: Mapping[str, Any], olds: Mapping[str, Any], default: Any) -> bool:

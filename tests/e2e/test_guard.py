@@ -6,6 +6,7 @@ report it and converge. The lab's path to h3: hn-ctl 10.32.171.250 -> ens32."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -127,6 +128,38 @@ def test_a_cutting_change_is_reverted_and_a_right_one_stays(
     stack.up("--expect-no-changes")
     after = hoststate.snapshot("h3")
     assert hoststate.differences(baseline, after), "the right change did not stay"
+    assert _answers_ssh(), _h3()
+    _case(stack, "none")
+    stack.up()
+    assert not hoststate.differences(baseline, hoststate.snapshot("h3"))
+
+
+def _logins(stack: Stack, case: str, path: Path) -> int:
+    """SSH connections the provider opened to h3 for an `up` of ``case``."""
+    _case(stack, case)
+    counted = Stack(
+        workdir=stack.workdir, name=stack.name, env={**stack.env, "HOSTNET_STATS": str(path)}
+    )
+    counted.up()
+    # Written as the provider host ends, which may be just after the CLI returns.
+    deadline = time.monotonic() + 20
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    path.unlink()
+    return sum(int(line["ssh_connections"]) for line in lines if line["host"] == "10.32.171.204")
+
+
+def test_a_bridge_on_a_nic_the_path_does_not_ride_on_needs_no_guard(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """The host names the links its SSH path uses (ens32 here): a bridge taking
+    ens34 needs no guard and so no new login; one taking ens32 still has both."""
+    baseline = hoststate.snapshot("h3")
+    assert _logins(stack, "other-nic", tmp_path / "stats") == 1
+    assert "br-ens34" in hoststate.links("h3")
+    _no_guard_left()
+    assert _logins(stack, "uplink", tmp_path / "stats") == 2  # the guard's new login
     assert _answers_ssh(), _h3()
     _case(stack, "none")
     stack.up()

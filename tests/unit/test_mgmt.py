@@ -111,3 +111,38 @@ def test_the_warning_names_host_address_and_device() -> None:
         "may cut the management path of h1 (10.32.171.202 via ens32): default route replaced"
     )
     assert mgmt.describe(HOST, "x") == "may cut the management path of h1 (10.32.171.202): x"
+
+
+@pytest.mark.parametrize(
+    ("inputs", "devices", "cuts"),
+    [
+        # The lab's hosts: SSH on ens32; ens34 carries no address and no route back.
+        ({"name": "bridge2", "ports": ["ens34"]}, {"ens32"}, False),
+        ({"name": "br-ens34", "uplink": "ens34"}, {"ens32"}, False),
+        ({"name": "br0", "ports": ["ens32"]}, {"ens32"}, True),
+        ({"name": "br-ens32", "uplink": "ens32"}, {"ens32"}, True),
+        # The address on one link, the route back over another: both count.
+        ({"name": "br0", "ports": ["ens34"]}, {"ens32", "ens34"}, True),
+        # The path already rides on the bridge: setting it down cuts.
+        ({"name": "br-ens32", "uplink": "ens32", "up": False}, {"br-ens32"}, True),
+        # Unknown devices (the SDK's warning at preview): any NIC may carry the path.
+        ({"name": "bridge2", "ports": ["ens34"]}, set(), True),
+    ],
+)
+def test_a_bridge_cuts_only_the_links_the_path_rides_on_when_the_host_names_them(
+    inputs: dict[str, Any], devices: set[str], cuts: bool
+) -> None:
+    cut = mgmt.classify(
+        kind="bridge",
+        inputs={"host": HOST, **inputs},
+        peer="10.32.171.250",
+        devices=frozenset(devices),
+    )
+    assert (cut is not None) == cuts
+
+
+def test_the_path_devices_are_the_route_back_and_the_link_holding_the_address() -> None:
+    path = {"peer": "10.32.171.250", "local": "10.32.171.202", "dev": "ens32", "local_dev": "br0"}
+    assert mgmt.path_devices(path) == {"ens32", "br0"}
+    assert mgmt.path_devices(None) == frozenset()
+    assert mgmt.path_devices({"peer": "10.32.171.250"}) == frozenset()

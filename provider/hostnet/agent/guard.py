@@ -385,9 +385,9 @@ def pending() -> list[dict[str, Any]]:
 
 def management_path() -> dict[str, Any] | None:
     """The SSH connection this agent was started over: the controller as the
-    host sees it (peer), the host's address it reached (local), and the route
-    back to the peer (dev, via). None when not started over SSH (or sudo
-    dropped the environment)."""
+    host sees it (peer), the host's address it reached (local) and the link that
+    holds it (local_dev), and the route back to the peer (dev, via). None when
+    not started over SSH (or sudo dropped the environment)."""
     words = os.environ.get("SSH_CONNECTION", "").split()
     if len(words) != 4:
         return None
@@ -398,4 +398,9 @@ def management_path() -> dict[str, Any] | None:
         for name, key in (("dev", "dev"), ("via", "via"), ("src", "src")):
             if name in route[:-1]:
                 path[key] = route[route.index(name) + 1]
+    with contextlib.suppress(OSError, subprocess.SubprocessError, IndexError):
+        done = hostcaps.run([_ip(), "-o", "address", "show", "to", words[2]], timeout=5)
+        lines = done.stdout.decode(errors="replace").splitlines()
+        if lines:
+            path["local_dev"] = lines[0].split()[1].split("@")[0]
     return path

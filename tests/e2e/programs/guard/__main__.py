@@ -5,6 +5,7 @@ Config ``case`` picks one (``none``: only the anchor, a bridge nothing depends o
   enslave-wrong  ens32 enslaved to a new bridge with a wrong address (path cut)
   uplink         br-ens32 takes ens32 over, addresses and routes included (path kept)
   uplink-down    the same bridge set down (path cut)
+  other-nic      ens34 (no address, no route back) enslaved to a new bridge (no guard)
   route-wrong    the route to the controller into a black hole (path cut)
   route-right    the route to the controller on-link through ens32 (path kept)
   drop-ssh       INPUT DROP of tcp/22 from anywhere (path cut)
@@ -35,6 +36,8 @@ elif case in ("uplink", "uplink-down"):
     hn.Bridge(
         "mgmt", hn.BridgeArgs(host=host, name="br-ens32", uplink="ens32", up=case == "uplink")
     )
+elif case == "other-nic":
+    hn.Bridge("flat", hn.BridgeArgs(host=host, name="br-ens34", ports=["ens34"]))
 elif case == "route-wrong":
     hn.Route("to-ctl", hn.RouteArgs(host=host, dst="10.32.171.250/32", via="10.32.171.99"))
 elif case == "route-right":
