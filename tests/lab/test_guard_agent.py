@@ -62,6 +62,7 @@ def test_the_ready_line_names_the_management_path(agent: Agent) -> None:
         "port": 22,
         "dev": "ens32",
         "src": "10.32.171.203",
+        "local_dev": "ens32",  # the link holding the address the session reached
     }
 
 
