@@ -54,15 +54,12 @@ def run(
     agent = transport.agent_for(conn)
     path = agent.info.get("management") or {}
     cut = mgmt.classify(kind=kind, inputs=inputs, olds=olds, peer=path.get("peer"))
-    if cut is not None and kind == "bridge":
+    if mgmt.only_links(cut):
         # Which links the path rides on now, as the host says (an earlier change
-        # of this run may have moved it): a bridge that touches none of them
+        # of this run may have moved it): a change that touches none of them
         # needs no guard, nor the new login that confirms one.
         path = agent.call("info").get("management") or path
-        devices = mgmt.path_devices(path)
-        cut = mgmt.classify(
-            kind=kind, inputs=inputs, olds=olds, peer=path.get("peer"), devices=devices
-        )
+        cut = mgmt.refine(cut, mgmt.path_devices(path))
     if cut is None:
         return apply(agent)
     timeout = timeout_of(inputs)

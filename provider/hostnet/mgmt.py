@@ -63,13 +63,20 @@ def classify(
         return None
     check = _KINDS.get(kind)
     cut = None if check is None else check(inputs, olds or {}, peer)
-    if cut is not None and kind == "bridge" and devices and not _links_of(cut) & devices:
-        return None
-    return cut
+    return refine(cut, devices) if devices else cut
 
 
-def _links_of(cut: Cut) -> set[str]:
-    return {str(t["ifname"]) for t in cut.touches if t.get("what") == "link"}
+def only_links(cut: Cut | None) -> bool:
+    """Whether the cut touches links only (a bridge's), which the host can rule out."""
+    return cut is not None and all(t.get("what") == "link" for t in cut.touches)
+
+
+def refine(cut: Cut | None, devices: frozenset[str]) -> Cut | None:
+    """The cut, unless it touches only links and none of ``devices``, the links
+    the path rides on as the host reports them now."""
+    if cut is None or not devices or not only_links(cut):
+        return cut
+    return cut if {str(t["ifname"]) for t in cut.touches} & devices else None
 
 
 def path_devices(path: Mapping[str, Any] | None) -> frozenset[str]:

@@ -3,7 +3,7 @@
 A socket inside a namespace keeps that namespace alive, and one kept past a
 namespace's deletion would reach the old namespace. So a request's sockets in
 other namespaces are closed when it ends, except on the writer thread (the one
-that runs every change, main.py): it keeps them between its requests, because a
+that runs every change, writer.py): it keeps them between its requests, because a
 change in each of a hundred containers would otherwise open a hundred sockets
 per step. A kept socket is used again only while its path still names the same
 namespace (the nsfs inode), is closed when the writer itself deletes or

@@ -245,11 +245,10 @@ class Kind:
     def create(self, agent: Agent, inputs: Mapping[str, Any]) -> dict[str, Any]:
         spec = self.spec(inputs)
         plan = self.plan(spec, self.observe(agent, spec), {})
-        reads = self.reads(spec) if self.reads else []
+        reads = self._read_back(spec)
         results, answers = apply(agent, plan, reads=reads)
         try:
-            with primed(agent, reads, answers):
-                return self._verified(agent, spec, results, {})
+            return self._verified(agent, spec, results, {}, primed_by=(reads, answers))
         except Exception:
             undo(agent, plan.steps)  # Pulumi records nothing of a failed create
             raise
@@ -258,19 +257,31 @@ class Kind:
         self, agent: Agent, olds: Mapping[str, Any], news: Mapping[str, Any]
     ) -> dict[str, Any]:
         spec = self.spec(news, olds)
-        reads = self.reads(spec) if self.reads else []
         plan = self.plan(spec, self.observe(agent, spec), olds)
+        reads = self._read_back(spec)
         results, answers = apply(agent, plan, reads=reads)
-        with primed(agent, reads, answers):
-            return self._verified(agent, spec, results, olds)
+        return self._verified(agent, spec, results, olds, primed_by=(reads, answers))
 
     def delete(self, agent: Agent, outputs: Mapping[str, Any]) -> None:
         spec = self.spec(outputs)
         delete_quietly(agent, self.retire(spec), rid=spec["resource_id"])
 
-    def _verified(self, agent: Agent, spec: Spec, results: list[Any], olds: Spec) -> dict[str, Any]:
+    def _read_back(self, spec: Spec) -> list[Op]:
+        """The reads ``read`` starts with, sent in the change's own batch."""
+        return self.reads(spec) if self.reads else []
+
+    def _verified(
+        self,
+        agent: Agent,
+        spec: Spec,
+        results: list[Any],
+        olds: Spec,
+        *,
+        primed_by: tuple[Sequence[Op], Sequence[Any]],
+    ) -> dict[str, Any]:
         outputs = self.settle(spec, results, olds) if self.settle else dict(spec)
-        observed = self.read(agent, outputs)
+        with primed(agent, *primed_by):
+            observed = self.read(agent, outputs)
         if self.verify is not None:
             return self.verify(observed, spec)
         return verified(
