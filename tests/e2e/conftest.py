@@ -6,12 +6,15 @@ only place lab addresses are reachable from.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,6 +50,20 @@ class Stack:
 
     def config_set(self, key: str, value: str, *, secret: bool = False) -> None:
         self.pulumi("config", "set", key, value, *(["--secret"] if secret else []))
+
+    def counted(self, path: Path, *args: str) -> list[dict[str, Any]]:
+        """Run pulumi with HOSTNET_STATS=path; the provider's counts, a line per host."""
+        path.unlink(missing_ok=True)
+        Stack(
+            workdir=self.workdir, name=self.name, env={**self.env, "HOSTNET_STATS": str(path)}
+        ).pulumi(*args)
+        # The provider host writes its counts as it ends, which may be just after
+        # the CLI has returned: wait for them (an event, not a time a test measures).
+        deadline = time.monotonic() + 20
+        while not path.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert path.exists(), "the provider host wrote no counts (HOSTNET_STATS)"
+        return [json.loads(line) for line in path.read_text().splitlines()]
 
 
 def _require(condition: bool, what: str) -> None:

@@ -6,7 +6,6 @@ report it and converge. The lab's path to h3: hn-ctl 10.32.171.250 -> ens32."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -137,16 +136,7 @@ def test_a_cutting_change_is_reverted_and_a_right_one_stays(
 def _logins(stack: Stack, case: str, path: Path) -> int:
     """SSH connections the provider opened to h3 for an `up` of ``case``."""
     _case(stack, case)
-    counted = Stack(
-        workdir=stack.workdir, name=stack.name, env={**stack.env, "HOSTNET_STATS": str(path)}
-    )
-    counted.up()
-    # Written as the provider host ends, which may be just after the CLI returns.
-    deadline = time.monotonic() + 20
-    while not path.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    lines = [json.loads(line) for line in path.read_text().splitlines()]
-    path.unlink()
+    lines = stack.counted(path, "up", "--yes", "--skip-preview")
     return sum(int(line["ssh_connections"]) for line in lines if line["host"] == "10.32.171.204")
 
 

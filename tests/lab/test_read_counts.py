@@ -8,7 +8,6 @@ change: a route and a NAT rule removed by hand read as gone."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,18 +35,7 @@ def stack(pulumi_env: dict[str, str], tmp_path: Path) -> Iterator[Stack]:
 
 def _counted(stack: Stack, path: Path, *args: str) -> dict[str, Any]:
     """Run pulumi with HOSTNET_STATS; the provider's counts for h2."""
-    path.unlink(missing_ok=True)
-    counted = Stack(
-        workdir=stack.workdir, name=stack.name, env={**stack.env, "HOSTNET_STATS": str(path)}
-    )
-    counted.pulumi(*args)
-    # The provider host writes its counts as it ends, which may be just after the
-    # CLI has returned: wait for them (an event, not a time the test measures).
-    deadline = time.monotonic() + 20
-    while not path.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert path.exists(), "the provider host wrote no counts (HOSTNET_STATS)"
-    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    lines = stack.counted(path, *args)
     mine = [line for line in lines if line["host"] == H2]
     assert len(mine) == 1, lines  # one provider process talked to h2
     return dict(mine[0])
