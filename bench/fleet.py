@@ -205,12 +205,16 @@ HEADERS = [
 ]
 
 
-def one_size(containers: int, tmp: Path, *, skip_checkpoints: bool) -> tuple[int, list[list[str]]]:
+def one_size(
+    containers: int, tmp: Path, *, skip_checkpoints: bool, parallel: int | None
+) -> tuple[int, list[list[str]]]:
     """Fleet then floor at one C; (resources, table rows)."""
     (tmp / "backend").mkdir()
     env = pulumi_env(tmp / "backend")
     if skip_checkpoints:
         env["PULUMI_SKIP_CHECKPOINTS"] = "true"
+    if parallel:
+        env["PULUMI_PARALLEL"] = str(parallel)  # as --parallel, for every command
     fleet = Stack(workdir=project_copy(FLEET, tmp / "fleet"), name="lab", env=env)
     floor = Stack(workdir=noop_project(tmp / "noop"), name="floor", env=env)
     for stack in (fleet, floor):
@@ -257,6 +261,11 @@ def main() -> int:
         action="store_true",
         help="PULUMI_SKIP_CHECKPOINTS=true for both stacks (state written once, at the end)",
     )
+    parser.add_argument(
+        "--parallel",
+        type=int,
+        help="PULUMI_PARALLEL=N for both stacks (default: the CLI's, 4 per core)",
+    )
     args = parser.parse_args()
     sizes = [int(c) for c in (args.sizes or ("10" if args.quick else "10,50")).split(",")]
     require_lab("fleet.py")
@@ -267,13 +276,16 @@ def main() -> int:
     for containers in sizes:
         tmp = Path(tempfile.mkdtemp(prefix=f"hostnet-fleet-{containers}-"))
         try:
-            resources, rows = one_size(containers, tmp, skip_checkpoints=args.skip_checkpoints)
+            resources, rows = one_size(
+                containers, tmp, skip_checkpoints=args.skip_checkpoints, parallel=args.parallel
+            )
         except BenchError as err:
             print(f"fleet.py: C={containers}: {err}", file=sys.stderr)
             return 1
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         checkpoints = "skipped" if args.skip_checkpoints else "after every step"
+        checkpoints += f"; parallel {args.parallel or 'the default'}"
         print(
             f"\nC={containers} containers per host: {resources} resources; one run each; "
             f"checkpoints {checkpoints}; provider = fleet - floor; CPU: the CLI, the language "

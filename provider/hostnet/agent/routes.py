@@ -15,9 +15,7 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
-from pyroute2.netlink.exceptions import NetlinkError
-
-from . import select
+from . import rtroute, select
 from .args import Args
 from .context import Context, Net
 from .errors import Exists, Invalid, NotFound
@@ -112,15 +110,12 @@ def _table(msg: Any) -> int:
 
 
 def dump(net: Net, **query: Any) -> list[Any]:
-    """The kernel's route dump; a table that does not exist yet has no routes.
-
-    pyroute2 0.8 (hosts on Python 3.6-3.8) passes on the kernel's ENOENT for
-    such a table where 0.9 returns nothing.
-    """
+    """The kernel's route dump; a table that does not exist yet has no routes
+    (a kernel filtering by table answers ENOENT for it)."""
     try:
-        return list(net.ipr.route("dump", **query))
-    except NetlinkError as exc:
-        if exc.code == errno.ENOENT and query.get("table"):
+        return rtroute.route_dump(net.rt, **query)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT and query.get("table"):
             return []
         raise
 
@@ -142,13 +137,9 @@ def _fib_entry(net: Net, key: Key) -> Any | None:
     if key.table != RT_TABLE_MAIN:
         return None  # a lookup honours the policy rules, not a table of our choosing
     try:
-        found = net.ipr.route(
-            "get",
-            family=_FAMILY[key.family],
-            dst=key.dst or _zero(key.family),
-            flags=RTM_F_FIB_MATCH,
-        )
-    except NetlinkError:
+        family, dst = _FAMILY[key.family], key.dst or _zero(key.family)
+        found = rtroute.route_get(net.rt, family=family, dst=dst, flags=RTM_F_FIB_MATCH)
+    except OSError:
         return None  # no route at all, or no fibmatch
     msg = next(iter(found), None)
     return msg if msg is not None and _is(msg, key) else None
@@ -260,7 +251,7 @@ def route_ensure(ctx: Context, args: Args) -> Any:
             try:
                 _save_owner(path, claim)
             except Exception:
-                net.ipr.route("del", **_spec(key, want))
+                rtroute.route(net.rt, "del", _spec(key, want))
                 raise
             return _written(net, key, claim, created=True)
         found = _dump_find(net, key)
@@ -281,11 +272,11 @@ def route_ensure(ctx: Context, args: Args) -> Any:
 def _write(net: Net, command: str, key: Key, want: dict[str, Any]) -> bool:
     """Add or replace; False when an add finds the route there already."""
     try:
-        net.ipr.route(command, **_spec(key, want))
-    except NetlinkError as exc:
-        if exc.code == errno.EEXIST and command == "add":
+        rtroute.route(net.rt, command, _spec(key, want))
+    except OSError as exc:
+        if exc.errno == errno.EEXIST and command == "add":
             return False
-        if exc.code == errno.EEXIST:
+        if exc.errno == errno.EEXIST:
             raise Exists(f"route {key.label} conflicts with an existing route") from None
         raise
     return True
@@ -325,8 +316,8 @@ def route_get(ctx: Context, args: Args) -> Any:
     net = ctx.net_at(ns)
     family = _FAMILY[ipaddress.ip_address(dst).version]
     try:
-        found = net.ipr.route("get", family=family, dst=dst, flags=RTM_F_FIB_MATCH)
-    except NetlinkError:
+        found = rtroute.route_get(net.rt, family=family, dst=dst, flags=RTM_F_FIB_MATCH)
+    except OSError:
         return None
     msg = next(iter(found), None)
     return None if msg is None else view_one(net, msg, owner=None)
@@ -397,9 +388,9 @@ def route_delete(ctx: Context, args: Args) -> Any:
         if found.get(attr) is not None:
             spec[name] = found.get(attr)
     try:
-        net.ipr.route("del", **spec)
-    except NetlinkError as exc:
-        if exc.code == errno.ESRCH:
+        rtroute.route(net.rt, "del", spec)
+    except OSError as exc:
+        if exc.errno == errno.ESRCH:
             return {"deleted": False}
         raise
     for path in key.records(ns):

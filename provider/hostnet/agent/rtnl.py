@@ -1,11 +1,10 @@
-"""Link requests spoken directly on a netlink socket (RTM_*LINK only).
+"""Link and address requests spoken directly on a netlink socket (RTM_*LINK,
+RTM_*ADDR; routes and rules in rtroute.py, on the same socket).
 
 pyroute2 costs about 0.5 ms of Python per request and 0.4 ms to decode one
 link; a link op here costs a tenth of that, which is what keeps a batch of
-500 veth pairs near the speed of `ip -batch`. Addresses, routes and
-namespaces stay with pyroute2. The socket is a dup of the request's pyroute2
-socket, so it lives in the same namespace; the two are used one after the
-other by the request's thread, never at once.
+500 veth pairs near the speed of `ip -batch`. What is left to pyroute2 (FDB
+entries, the uplink takeover) uses a socket of its own, made on first use.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ NLMSG_ERROR, NLMSG_DONE = 2, 3
 NLM_F_REQUEST, NLM_F_MULTI, NLM_F_ACK, NLM_F_ECHO = 0x1, 0x2, 0x4, 0x8
 NLM_F_DUMP, NLM_F_EXCL, NLM_F_CREATE = 0x300, 0x200, 0x400
 NLM_F_CAPPED, NLM_F_ACK_TLVS = 0x100, 0x200
-SOL_NETLINK, NETLINK_EXT_ACK, NLMSGERR_ATTR_MSG = 270, 11, 1
+SOL_NETLINK, NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK, NLMSGERR_ATTR_MSG = 270, 11, 12, 1
 IFF_UP, IFF_PROMISC = 0x1, 0x100
 IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_MASTER = 1, 3, 4, 5, 10
 IFLA_OPERSTATE, IFLA_LINKINFO, IFLA_IFALIAS, IFLA_EXT_MASK = 16, 18, 20, 29
@@ -186,13 +185,16 @@ def vxlan_data(
 
 
 class Rtnl:
-    """Synchronous link requests on its own fd of a netlink socket."""
+    """Synchronous requests on its own fd of a netlink socket."""
 
-    def __init__(self, fileno: int, *, ext_ack: bool) -> None:
+    def __init__(self, fileno: int, *, ext_ack: bool, strict: bool) -> None:
         self._sock = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 0, fileno=os.dup(fileno))
         if ext_ack:
             # The kernel's own words in errors; kernels before 4.12 refuse the option.
             self._sock.setsockopt(SOL_NETLINK, NETLINK_EXT_ACK, 1)
+        if strict:
+            # Dumps filtered by the kernel (a route table); kernels before 4.20 refuse it.
+            self._sock.setsockopt(SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1)
         # The kernel answers a link request within the send() call; the timeout
         # only guards against a reply that never comes.
         self._sock.settimeout(30)
@@ -203,7 +205,7 @@ class Rtnl:
 
     def request(self, kind: int, flags: int, body: bytes) -> list[LinkMsg]:
         """Send one message; the links it answered with (errors raise OSError)."""
-        links: list[LinkMsg] = self._exchange(kind, flags, body, RTM_NEWLINK, parse_link)
+        links: list[LinkMsg] = self.exchange(kind, flags, body, RTM_NEWLINK, parse_link)
         return links
 
     def addrs(self, *, index: int = 0) -> list[AddrMsg]:
@@ -211,9 +213,7 @@ class Rtnl:
         kernel filters by it where strict checking is on, older ones here).
         pyroute2's filtered dump costs 5.5 ms with 150 links, this one a tenth."""
         body = _IFA.pack(0, 0, 0, 0, index)
-        found: list[AddrMsg] = self._exchange(
-            RTM_GETADDR, NLM_F_DUMP, body, RTM_NEWADDR, parse_addr
-        )
+        found: list[AddrMsg] = self.exchange(RTM_GETADDR, NLM_F_DUMP, body, RTM_NEWADDR, parse_addr)
         return [m for m in found if not index or m.index == index]
 
     def addr_change(self, kind: int, *, index: int, address: str, prefixlen: int) -> None:
@@ -225,9 +225,11 @@ class Rtnl:
         if family == socket.AF_INET:
             attrs += nla(IFA_LOCAL, packed)
         flags = NLM_F_ACK | (NLM_F_CREATE | NLM_F_EXCL if kind == RTM_NEWADDR else 0)
-        self._exchange(kind, flags, _IFA.pack(family, prefixlen, 0, 0, index) + attrs, 0, None)
+        self.exchange(kind, flags, _IFA.pack(family, prefixlen, 0, 0, index) + attrs, 0, None)
 
-    def _exchange(self, kind: int, flags: int, body: bytes, answer: int, parse: Any) -> list[Any]:
+    def exchange(self, kind: int, flags: int, body: bytes, answer: int, parse: Any) -> list[Any]:
+        """Send one request; its answers of type ``answer`` as ``parse`` reads them
+        (an error answer raises OSError)."""
         self._seq += 1
         seq = self._seq
         self._sock.send(

@@ -23,9 +23,7 @@ import re
 import socket
 from typing import Any
 
-from pyroute2.netlink.exceptions import NetlinkError
-
-from . import select
+from . import rtroute, select
 from .args import Args
 from .context import Context, Net
 from .errors import Exists, Invalid, NotFound
@@ -125,7 +123,7 @@ def _same(found: dict[str, Any], want: dict[str, Any]) -> bool:
 
 def list_rules(net: Net, family: int | None = None) -> list[dict[str, Any]]:
     families = [family] if family else [4, 6]
-    return [view(msg) for f in families for msg in net.ipr.get_rules(family=_FAMILY[f])]
+    return [view(msg) for f in families for msg in rtroute.rule_dump(net.rt, family=_FAMILY[f])]
 
 
 # -- ownership ----------------------------------------------------------------
@@ -199,9 +197,9 @@ def _delete(net: Net, rule: dict[str, Any]) -> bool:
     if rule.get("protocol") is not None:
         spec["protocol"] = rule["protocol"]
     try:
-        net.ipr.rule("del", **spec)
-    except NetlinkError as exc:
-        if exc.code in (errno.ENOENT, errno.ESRCH):
+        rtroute.rule(net.rt, "del", spec)
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ESRCH):
             return False
         raise
     return True
@@ -230,11 +228,11 @@ def rule_ensure(ctx: Context, args: Args) -> Any:
     save(path, {"owner": claim.me.body(), "rule": want})
     if not same:
         try:
-            net.ipr.rule("add", **_spec(want))
-        except NetlinkError as exc:
+            rtroute.rule(net.rt, "add", _spec(want))
+        except OSError as exc:
             if not mine:
                 remove(path)
-            if exc.code == errno.EEXIST:
+            if exc.errno == errno.EEXIST:
                 raise Exists(f"{_label(want)} exists as the same rule, not hostnet's") from None
             raise
     # An update: the rule as it was goes once the new one is in place.

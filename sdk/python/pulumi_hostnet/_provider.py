@@ -57,7 +57,7 @@ def _in_provider_host() -> bool:
 
 
 # The provider host serves the engine's calls on a pool of 4 threads, while the
-# engine runs up to --parallel (default 8) steps at once. hostnet's calls mostly
+# engine runs up to --parallel (default 4 per CPU) steps at once. hostnet's calls mostly
 # wait on a host (the first one per host waits for the SSH login and the agent's
 # start), so with 4 threads the first calls for two hosts hold the pool and the
 # third host's first call waits for them: its agent starts only after theirs.
@@ -77,6 +77,27 @@ def _widen_the_pool() -> None:
     pool = ref() if callable(ref) else None
     if isinstance(pool, ThreadPoolExecutor) and getattr(pool, "_max_workers", None) == 4:
         pool._max_workers = POOL_THREADS
+        _start_every_thread(pool)
+
+
+def _start_every_thread(pool: ThreadPoolExecutor) -> None:
+    """Start the pool's threads now, all of them.
+
+    The pool adds a thread on a submit only when it holds no credit for an idle
+    one, and every finished call leaves such a credit, also when the next call
+    was already waiting for a thread. The engine's first calls queue up behind
+    the 4 threads while this import runs, so from then on the credits keep pace
+    with the calls and the pool never grows: measured, 5 threads served 32 calls
+    in flight, the rest waiting about 200 ms each. Idle threads cost nothing.
+    """
+    with pool._shutdown_lock:  # as submit() holds it
+        while len(pool._threads) < pool._max_workers:
+            while pool._idle_semaphore.acquire(timeout=0):
+                pass
+            before = len(pool._threads)
+            pool._adjust_thread_count()
+            if len(pool._threads) == before:
+                return
 
 
 _widen_the_pool()
