@@ -145,16 +145,24 @@ try:
     from pyroute2.config.version import __version__
 except ImportError:
     __version__ = "unknown"
-from pyroute2.config import log
-from pyroute2.iproute import IPRoute
-from pyroute2.netlink.exceptions import NetlinkError
+
+_WHERE = {"IPRoute": "pyroute2.iproute", "NetlinkError": "pyroute2.netlink.exceptions"}
 
 
 def __getattr__(name):
+    # pyroute2's own modules take submodules from the package ("from pyroute2
+    # import netns"): those are imported as such, the rest from where it lives.
     if name.startswith("__") or name == "_everything":
         raise AttributeError(name)
     import importlib
 
+    if name in _WHERE:
+        return getattr(importlib.import_module(_WHERE[name]), name)
+    try:
+        return importlib.import_module("pyroute2." + name)
+    except ImportError as exc:
+        if getattr(exc, "name", None) != "pyroute2." + name:
+            raise
     return getattr(importlib.import_module("pyroute2._everything"), name)
 """
 

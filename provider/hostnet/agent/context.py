@@ -87,7 +87,7 @@ def _close_quietly(net: Net) -> None:
 
 class Net:
     """Netlink inside one namespace: Rtnl (links, addresses, routes, rules) on a
-    socket made here, and pyroute2 (FDB entries, the uplink) on a socket of its
+    socket made here, and pyroute2 (FDB entries) on a socket of its
     own, made on first use: most requests never need it, and an IPRoute costs
     about 2 ms to make."""
 

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyroute2 import netns as pr_netns
-
 from .args import Args
 from .context import Context
 from .errors import NotFound
 from .iptsave import save, tools, without_counters
 from .linkview import read_all
 from .netns import list_netns
-from .nsref import NETNS_DIR, Netns
+from .nsref import Netns, named
 from .routes import list_routes
 from .sysctl import read_many
 
@@ -47,7 +45,7 @@ def dump(ctx: Context, args: Args) -> Any:
 def dump_all(ctx: Context, args: Args) -> Any:
     """The agent's namespace and every named one; one deleted meanwhile is left out."""
     found: dict[str, Any] = {}
-    for name in sorted(pr_netns.listnetns(NETNS_DIR)):
+    for name in named():
         try:
             found[name] = dump_one(ctx, name)
         except NotFound:

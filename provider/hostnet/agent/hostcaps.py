@@ -18,8 +18,6 @@ import subprocess
 import threading
 from typing import Any
 
-from pyroute2 import IPRoute
-
 SOL_NETLINK, NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK = 270, 11, 12
 NETLINK_ROUTE = 0
 CLONE_NEWNET = 0x40000000
@@ -54,6 +52,8 @@ def iproute(path: str | None) -> Any:
     process per socket (about 7 ms against 1 ms), which a request in each of a
     hundred containers pays a hundred times.
     """
+    from pyroute2.iproute import IPRoute  # noqa: PLC0415 -- most agents never need one
+
     options: dict[str, Any] = {"groups": 0, "nlm_echo": True, "strict_check": STRICT_CHECK}
     if path is None:
         return IPRoute(**options)

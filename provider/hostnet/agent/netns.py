@@ -7,14 +7,12 @@ import contextlib
 import os
 from typing import Any
 
-from pyroute2 import netns as pr_netns
-
 from . import select
 from .args import Args
 from .context import Context
 from .errors import Failed, NotFound, from_exception
 from .links import link_attrs
-from .nsref import NETNS_DIR, check_name
+from .nsref import NETNS_DIR, check_name, named
 from .owner import owner_view, parse_mark
 from .rtnl import IFF_UP, LinkMsg, ifinfo
 
@@ -39,6 +37,13 @@ def _mark_lo(ctx: Context, name: str, mark: str) -> None:
         net.rt.change(ifinfo(index=lo.index, flags=IFF_UP, change=change), attrs)
 
 
+def _pr_netns() -> Any:
+    """pyroute2's namespace create and remove, imported when first needed."""
+    import pyroute2.netns  # noqa: PLC0415 -- most agents never create one
+
+    return pyroute2.netns
+
+
 def netns_ensure(ctx: Context, args: Args) -> Any:
     name, claim = check_name(args.text("name")), args.claim()
     path = f"{NETNS_DIR}/{name}"
@@ -48,7 +53,7 @@ def netns_ensure(ctx: Context, args: Args) -> Any:
         return {"created": False}
     ctx.forget(path)
     try:
-        pr_netns.create(name)
+        _pr_netns().create(name)
     except Exception as exc:
         raise from_exception(exc, what=f"create netns {name}") from exc
     try:
@@ -57,7 +62,7 @@ def netns_ensure(ctx: Context, args: Args) -> Any:
         # An unmarked namespace would be refused as foreign by every later ensure.
         ctx.forget(path)
         with contextlib.suppress(Exception):
-            pr_netns.remove(name)
+            _pr_netns().remove(name)
         raise
     return {"created": True}
 
@@ -73,7 +78,7 @@ def netns_delete(ctx: Context, args: Args) -> Any:
     # Our own socket inside would keep the namespace alive.
     ctx.forget(path)
     try:
-        pr_netns.remove(name)
+        _pr_netns().remove(name)
     except FileNotFoundError:
         return {"deleted": False}
     except Exception as exc:
@@ -98,9 +103,7 @@ def _owner(ctx: Context, name: str) -> dict[str, Any] | None:
 
 
 def list_netns(ctx: Context) -> list[dict[str, Any]]:
-    return [
-        {"name": name, "owner": _owner(ctx, name)} for name in sorted(pr_netns.listnetns(NETNS_DIR))
-    ]
+    return [{"name": name, "owner": _owner(ctx, name)} for name in named()]
 
 
 def netns_resolve(ctx: Context, args: Args) -> Any:

@@ -57,6 +57,14 @@ class Netns:
         return self.path
 
 
+def named() -> list[str]:
+    """The names in NETNS_DIR, sorted (none when it does not exist yet)."""
+    try:
+        return sorted(os.listdir(NETNS_DIR))
+    except FileNotFoundError:
+        return []
+
+
 def check_name(name: str) -> str:
     if not netns_name_ok(name):
         raise Invalid(f"bad network namespace name {name!r}")

@@ -3,8 +3,8 @@ RTM_*ADDR; routes and rules in rtroute.py, on the same socket).
 
 pyroute2 costs about 0.5 ms of Python per request and 0.4 ms to decode one
 link; a link op here costs a tenth of that, which is what keeps a batch of
-500 veth pairs near the speed of `ip -batch`. What is left to pyroute2 (FDB
-entries, the uplink takeover) uses a socket of its own, made on first use.
+500 veth pairs near the speed of `ip -batch`. What is left to pyroute2 (vxlan FDB
+entries) uses a socket of its own, made on first use.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ IFA_ADDRESS, IFA_LOCAL = 1, 2
 NLMSG_ERROR, NLMSG_DONE = 2, 3
 NLM_F_REQUEST, NLM_F_MULTI, NLM_F_ACK, NLM_F_ECHO = 0x1, 0x2, 0x4, 0x8
 NLM_F_DUMP, NLM_F_EXCL, NLM_F_CREATE = 0x300, 0x200, 0x400
-NLM_F_CAPPED, NLM_F_ACK_TLVS = 0x100, 0x200
+NLM_F_REPLACE, NLM_F_CAPPED, NLM_F_ACK_TLVS = 0x100, 0x100, 0x200
 SOL_NETLINK, NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK, NLMSGERR_ATTR_MSG = 270, 11, 12, 1
 IFF_UP, IFF_PROMISC = 0x1, 0x100
 IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_MASTER = 1, 3, 4, 5, 10
@@ -216,15 +216,20 @@ class Rtnl:
         found: list[AddrMsg] = self.exchange(RTM_GETADDR, NLM_F_DUMP, body, RTM_NEWADDR, parse_addr)
         return [m for m in found if not index or m.index == index]
 
-    def addr_change(self, kind: int, *, index: int, address: str, prefixlen: int) -> None:
-        """Add (RTM_NEWADDR, EEXIST when there) or delete (RTM_DELADDR) one address,
-        as pyroute2 and `ip addr` send it: IPv4 with IFA_LOCAL too, no broadcast."""
+    def addr_change(
+        self, kind: int, *, index: int, address: str, prefixlen: int, replace: bool = False
+    ) -> None:
+        """Add (RTM_NEWADDR, EEXIST when there; ``replace``: or leave it) or delete
+        (RTM_DELADDR) one address, as pyroute2 and `ip addr` send it: IPv4 with
+        IFA_LOCAL too, no broadcast."""
         family = socket.AF_INET6 if ":" in address else socket.AF_INET
         packed = socket.inet_pton(family, address)
         attrs = nla(IFA_ADDRESS, packed)
         if family == socket.AF_INET:
             attrs += nla(IFA_LOCAL, packed)
-        flags = NLM_F_ACK | (NLM_F_CREATE | NLM_F_EXCL if kind == RTM_NEWADDR else 0)
+        flags = NLM_F_ACK
+        if kind == RTM_NEWADDR:
+            flags |= NLM_F_CREATE | (NLM_F_REPLACE if replace else NLM_F_EXCL)
         self.exchange(kind, flags, _IFA.pack(family, prefixlen, 0, 0, index) + attrs, 0, None)
 
     def exchange(self, kind: int, flags: int, body: bytes, answer: int, parse: Any) -> list[Any]:

@@ -14,7 +14,16 @@ import socket
 import struct
 from typing import TYPE_CHECKING, Any
 
-from .rtnl import NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, nla, nla_str, nla_u32
+from .rtnl import (
+    NLM_F_ACK,
+    NLM_F_CREATE,
+    NLM_F_DUMP,
+    NLM_F_EXCL,
+    NLM_F_REPLACE,
+    nla,
+    nla_str,
+    nla_u32,
+)
 
 if TYPE_CHECKING:  # hosts run Python 3.6: no subscripted builtins at run time
     from collections.abc import Callable
@@ -23,7 +32,6 @@ if TYPE_CHECKING:  # hosts run Python 3.6: no subscripted builtins at run time
 
 RTM_NEWROUTE, RTM_DELROUTE, RTM_GETROUTE = 24, 25, 26
 RTM_NEWRULE, RTM_DELRULE, RTM_GETRULE = 32, 33, 34
-NLM_F_REPLACE = 0x100
 RT_TABLE_COMPAT = 252  # the header's table when the real one (RTA_TABLE) is above 255
 # rtmsg and fib_rule_hdr: eight bytes, then the flags.
 _HEAD = struct.Struct("=BBBBBBBBI")

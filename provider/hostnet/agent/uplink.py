@@ -14,13 +14,14 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from . import ports
+from . import ports, rtroute
 from .args import Args
 from .context import Context, Net
 from .errors import Exists, NotFound
-from .links import check_owned
+from .links import check_owned, link_attrs
 from .linkview import read
 from .owner import parse_mark
+from .rtnl import IFF_UP, RTM_DELADDR, RTM_NEWADDR, ifinfo
 
 RT_TABLE_LOCAL = 255
 RTPROT_KERNEL = 2
@@ -28,16 +29,10 @@ RTPROT_KERNEL = 2
 
 def _addresses(net: Net, index: int) -> list[dict[str, Any]]:
     found = []
-    for msg in net.ipr.get_addr(index=index):
-        if msg.get("scope", 0) != 0:
+    for msg in net.rt.addrs(index=index):
+        if msg.scope != 0:
             continue  # link-local addresses belong to the link, not to the network
-        found.append(
-            {
-                "address": msg.get_attr("IFA_ADDRESS"),
-                "prefixlen": msg["prefixlen"],
-                "family": msg["family"],
-            }
-        )
+        found.append({"address": msg.address, "prefixlen": msg.prefixlen, "family": msg.family})
     return found
 
 
@@ -45,17 +40,17 @@ def _routes(net: Net, index: int) -> list[dict[str, Any]]:
     """Routes through the link that the kernel will not re-create by itself."""
     found = []
     for family in (2, 10):
-        for msg in net.ipr.get_routes(family=family):
-            table = msg.get_attr("RTA_TABLE") or msg["table"]
-            if msg.get_attr("RTA_OIF") != index or table == RT_TABLE_LOCAL:
+        for msg in rtroute.route_dump(net.rt, family=family):
+            table = msg.get("RTA_TABLE") or msg["table"]
+            if msg.get("RTA_OIF") != index or table == RT_TABLE_LOCAL:
                 continue
             if msg["proto"] == RTPROT_KERNEL or (
-                family == 10 and str(msg.get_attr("RTA_DST") or "").startswith("fe80")
+                family == 10 and str(msg.get("RTA_DST") or "").startswith("fe80")
             ):
                 continue
             spec: dict[str, Any] = {
                 "family": family,
-                "dst": msg.get_attr("RTA_DST"),
+                "dst": msg.get("RTA_DST"),
                 "dst_len": msg["dst_len"],
                 "table": table,
                 "proto": msg["proto"],
@@ -67,8 +62,8 @@ def _routes(net: Net, index: int) -> list[dict[str, Any]]:
                 ("RTA_PRIORITY", "priority"),
                 ("RTA_PREFSRC", "prefsrc"),
             ):
-                if msg.get_attr(attr) is not None:
-                    spec[key] = msg.get_attr(attr)
+                if msg.get(attr) is not None:
+                    spec[key] = msg.get(attr)
             found.append(spec)
     # Routes without a gateway first: a gateway needs its connected route in place.
     return sorted(found, key=lambda r: "gateway" in r)
@@ -76,9 +71,10 @@ def _routes(net: Net, index: int) -> list[dict[str, Any]]:
 
 def _move(net: Net, *, src: int, dst: int, addresses: list[dict[str, Any]]) -> None:
     for a in addresses:
+        where = {"address": a["address"], "prefixlen": a["prefixlen"]}
         with contextlib.suppress(OSError):
-            net.ipr.addr("del", index=src, address=a["address"], prefixlen=a["prefixlen"])
-        net.ipr.addr("replace", index=dst, address=a["address"], prefixlen=a["prefixlen"])
+            net.rt.addr_change(RTM_DELADDR, index=src, **where)
+        net.rt.addr_change(RTM_NEWADDR, index=dst, replace=True, **where)
 
 
 def _restore_routes(net: Net, *, oif: int, routes: list[dict[str, Any]]) -> None:
@@ -86,7 +82,7 @@ def _restore_routes(net: Net, *, oif: int, routes: list[dict[str, Any]]) -> None
         spec = {k: v for k, v in route.items() if v is not None}
         if spec.get("dst") is None:
             spec.pop("dst", None)
-        net.ipr.route("replace", oif=oif, **spec)
+        rtroute.route(net.rt, "replace", {**spec, "oif": oif})
 
 
 def _view(
@@ -117,10 +113,10 @@ def uplink_takeover(ctx: Context, args: Args) -> Any:
     addresses, routes = _addresses(net, port.index), _routes(net, port.index)
     ports.save(net.ns, port, claim=claim)
     try:
-        net.ipr.link("set", index=br.index, address=port.mac)
-        net.ipr.link("set", index=port.index, master=br.index)
+        net.rt.change(ifinfo(index=br.index), link_attrs(mac=port.mac))
+        net.rt.change(ifinfo(index=port.index), link_attrs(master=br.index))
         _move(net, src=port.index, dst=br.index, addresses=addresses)
-        net.ipr.link("set", index=br.index, state="up")
+        net.rt.change(ifinfo(index=br.index, flags=IFF_UP, change=IFF_UP))
         _restore_routes(net, oif=br.index, routes=routes)
     except OSError:
         _give_back(net, br=br.index, port=port.index, addresses=addresses, routes=routes)
@@ -134,9 +130,9 @@ def _give_back(
     net: Net, *, br: int, port: int, addresses: list[dict[str, Any]], routes: list[dict[str, Any]]
 ) -> None:
     with contextlib.suppress(OSError):
-        net.ipr.link("set", index=port, master=0)
+        net.rt.change(ifinfo(index=port), link_attrs(master=0))
     _move(net, src=br, dst=port, addresses=addresses)
-    net.ipr.link("set", index=port, state="up")
+    net.rt.change(ifinfo(index=port, flags=IFF_UP, change=IFF_UP))
     _restore_routes(net, oif=port, routes=routes)
 
 
@@ -159,6 +155,6 @@ def uplink_release(ctx: Context, args: Args) -> Any:
         # Admin state, promisc and mtu as they were before the takeover.
         ports.restore(net, ns, nic, claim=claim, master=0)
     if not keep:
-        net.ipr.link("del", index=br.index)
+        net.rt.delete(br.index)
     ctx.link_index.clear()
     return {"deleted": not keep, **_view(net, addresses, routes), "nic": read(net, nic)}
