@@ -50,6 +50,10 @@ def _plain(struct: struct_pb2.Struct) -> dict[str, Any]:
     return props
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start_host(log: Path) -> tuple[subprocess.Popen[bytes], int]:
     """The provider host as the engine starts it: argv[1] is the engine's address,
     which it ignores; the first line it prints is its port."""
@@ -59,6 +63,10 @@ def _start_host(log: Path) -> tuple[subprocess.Popen[bytes], int]:
             cwd=REPO,
             stdout=subprocess.PIPE,
             stderr=stderr,
+            # As the engine starts it. A shell without job control starts its
+            # background commands with SIGINT ignored, which a child inherits;
+            # Python then never turns SIGINT into KeyboardInterrupt.
+            preexec_fn=_default_sigint,  # noqa: PLW1509 -- one syscall, no lock taken
         )
     assert proc.stdout is not None
     line = proc.stdout.readline()
