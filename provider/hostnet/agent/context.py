@@ -87,9 +87,9 @@ def _close_quietly(net: Net) -> None:
 
 class Net:
     """Netlink inside one namespace: Rtnl (links, addresses, routes, rules) on a
-    socket made here, and pyroute2 (FDB entries) on a socket of its
-    own, made on first use: most requests never need it, and an IPRoute costs
-    about 2 ms to make."""
+    socket made here, and pyroute2 (vxlan FDB entries) on a socket of its own,
+    made on first use: most requests never need it, and an IPRoute costs about
+    2 ms to make."""
 
     def __init__(self, ns: Netns, fileno: int) -> None:
         self.ns = ns
