@@ -47,23 +47,19 @@ def classify(
     inputs: Mapping[str, Any],
     olds: Mapping[str, Any] | None = None,
     peer: str | None = None,
-    devices: frozenset[str] = frozenset(),
 ) -> Cut | None:
     """None when the change is safe for the management path, else the Cut.
 
     ``olds`` are the resource's outputs before an update (None for a create): a
     field already applied cuts nothing new. ``peer`` is the controller's address
-    as the host sees it, when known. ``devices`` are the host's links the path
-    rides on as the host itself reports them now (the route back to the
-    controller, the link holding the address it reached), when known: a bridge
-    change that touches none of them cuts nothing. Objects inside another
-    namespace never carry the host's own traffic.
+    as the host sees it, when known (``refine`` narrows the cut by the links the
+    path rides on, when the host names them). Objects inside another namespace
+    never carry the host's own traffic.
     """
     if inputs.get("netns"):
         return None
     check = _KINDS.get(kind)
-    cut = None if check is None else check(inputs, olds or {}, peer)
-    return refine(cut, devices) if devices else cut
+    return None if check is None else check(inputs, olds or {}, peer)
 
 
 def only_links(cut: Cut | None) -> bool:

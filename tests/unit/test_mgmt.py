@@ -132,11 +132,9 @@ def test_the_warning_names_host_address_and_device() -> None:
 def test_a_bridge_cuts_only_the_links_the_path_rides_on_when_the_host_names_them(
     inputs: dict[str, Any], devices: set[str], cuts: bool
 ) -> None:
-    cut = mgmt.classify(
-        kind="bridge",
-        inputs={"host": HOST, **inputs},
-        peer="10.32.171.250",
-        devices=frozenset(devices),
+    cut = mgmt.refine(
+        mgmt.classify(kind="bridge", inputs={"host": HOST, **inputs}, peer="10.32.171.250"),
+        frozenset(devices),
     )
     assert (cut is not None) == cuts
 

@@ -93,7 +93,6 @@ class Net:
 
     def __init__(self, ns: Netns, fileno: int) -> None:
         self.ns = ns
-        self._path = ns.path
         try:
             self.rt = Rtnl(fileno, ext_ack=hostcaps.EXT_ACK, strict=hostcaps.STRICT_CHECK)
         finally:
@@ -105,7 +104,7 @@ class Net:
     def ipr(self) -> Any:
         if self._ipr is None:
             try:
-                self._ipr = hostcaps.iproute(self._path)
+                self._ipr = hostcaps.iproute(self.ns.path)
             except FileNotFoundError:
                 raise NotFound(f"network namespace {self.ns.label!r} does not exist") from None
         return self._ipr
@@ -166,7 +165,7 @@ class Context:
             return cached
         inode = _inode(path) if path is not None else None  # before the socket: see _take_kept
         try:
-            fileno = hostcaps.netlink_fd(path)
+            fileno = hostcaps.netlink_socket_in(path)
         except FileNotFoundError:
             raise NotFound(f"network namespace {ns.label!r} does not exist") from None
         except Exception as exc:

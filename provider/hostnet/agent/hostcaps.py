@@ -73,16 +73,9 @@ def _setns(fd: int) -> None:
         raise OSError(code, os.strerror(code))
 
 
-def netlink_fd(path: str | None) -> int:
-    """The fd of a new NETLINK_ROUTE socket in the namespace at ``path`` (None:
-    the agent's own)."""
-    if path is None:
-        return socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_ROUTE).detach()
-    return netlink_socket_in(path)
-
-
-def netlink_socket_in(path: str) -> int:
-    """The fd of a NETLINK_ROUTE socket made inside the namespace at ``path``."""
+def netlink_socket_in(path: str | None) -> int:
+    """The fd of a NETLINK_ROUTE socket made inside the namespace at ``path``
+    (None: the agent's own)."""
     return socket_in(path, socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_ROUTE).detach()
 
 

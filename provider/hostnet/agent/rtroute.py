@@ -26,8 +26,6 @@ from .rtnl import (
 )
 
 if TYPE_CHECKING:  # hosts run Python 3.6: no subscripted builtins at run time
-    from collections.abc import Callable
-
     from .rtnl import Rtnl
 
 RTM_NEWROUTE, RTM_DELROUTE, RTM_GETROUTE = 24, 25, 26
@@ -39,39 +37,42 @@ _ROUTE_FIELDS = ("family", "dst_len", "src_len", "tos", "table", "proto", "scope
 _RULE_FIELDS = ("family", "dst_len", "src_len", "tos", "table", "res1", "res2", "action")
 
 
-def _addr(family: int) -> Callable[[bytes], str]:
-    return lambda raw: socket.inet_ntop(family, raw)
+def _address(raw: bytes, family: int) -> str:
+    return socket.inet_ntop(family, raw)
 
 
-def _u32(raw: bytes) -> int:
+def _u32(raw: bytes, family: int) -> int:
     return int(struct.unpack("=I", raw[:4])[0])
 
 
-def _text(raw: bytes) -> str:
+def _u8(raw: bytes, family: int) -> int:
+    return raw[0]
+
+
+def _text(raw: bytes, family: int) -> str:
     return raw.split(b"\0", 1)[0].decode(errors="replace")
 
 
-# attribute type -> (pyroute2's name, decoder taking the family)
-_ADDRESS = "address"
+# attribute type -> (pyroute2's name, decoder of its bytes given the family)
 _ROUTE_ATTRS: dict[int, tuple[str, Any]] = {
-    1: ("RTA_DST", _ADDRESS),
-    2: ("RTA_SRC", _ADDRESS),
+    1: ("RTA_DST", _address),
+    2: ("RTA_SRC", _address),
     4: ("RTA_OIF", _u32),
-    5: ("RTA_GATEWAY", _ADDRESS),
+    5: ("RTA_GATEWAY", _address),
     6: ("RTA_PRIORITY", _u32),
-    7: ("RTA_PREFSRC", _ADDRESS),
+    7: ("RTA_PREFSRC", _address),
     15: ("RTA_TABLE", _u32),
 }
 _RULE_ATTRS: dict[int, tuple[str, Any]] = {
-    1: ("FRA_DST", _ADDRESS),
-    2: ("FRA_SRC", _ADDRESS),
+    1: ("FRA_DST", _address),
+    2: ("FRA_SRC", _address),
     3: ("FRA_IIFNAME", _text),
     6: ("FRA_PRIORITY", _u32),
     10: ("FRA_FWMARK", _u32),
     15: ("FRA_TABLE", _u32),
     16: ("FRA_FWMASK", _u32),
     17: ("FRA_OIFNAME", _text),
-    21: ("FRA_PROTOCOL", lambda raw: raw[0]),
+    21: ("FRA_PROTOCOL", _u8),
 }
 
 
@@ -106,9 +107,8 @@ def _parser(names: tuple[str, ...], table: dict[int, tuple[str, Any]]) -> Any:
                 break
             known = table.get(kind & 0x3FFF)
             if known is not None:
-                raw = data[at + 4 : at + size]
                 name, decode = known
-                attrs[name] = _addr(family)(raw) if decode is _ADDRESS else decode(raw)
+                attrs[name] = decode(data[at + 4 : at + size], family)
             at += (size + 3) & ~3
         return Msg(fields, attrs)
 
@@ -141,6 +141,33 @@ def route_get(rt: Rtnl, *, family: int, dst: str, flags: int) -> list[Msg]:
     return found
 
 
+# spec keyword -> (attribute type, how it is written)
+_ADDRESS, _U32, _TEXT, _U8 = "address", "u32", "text", "u8"
+_ROUTE_WRITES = {"dst": (1, _ADDRESS), "oif": (4, _U32), "gateway": (5, _ADDRESS),
+                 "priority": (6, _U32), "prefsrc": (7, _ADDRESS)}  # fmt: skip
+_RULE_WRITES = {"dst": (1, _ADDRESS), "src": (2, _ADDRESS), "iifname": (3, _TEXT),
+                "priority": (6, _U32), "fwmark": (10, _U32), "fwmask": (16, _U32),
+                "oifname": (17, _TEXT), "protocol": (21, _U8)}  # fmt: skip
+
+
+def _written(spec: dict[str, Any], writes: dict[str, tuple[int, str]]) -> bytes:
+    """The attributes of ``spec`` that ``writes`` names, in its order."""
+    family, parts = spec["family"], []
+    for key, (code, how) in writes.items():
+        value = spec.get(key)
+        if value is None:
+            continue
+        if how == _ADDRESS:
+            parts.append(nla(code, socket.inet_pton(family, value)))
+        elif how == _U32:
+            parts.append(nla_u32(code, value))
+        elif how == _TEXT:
+            parts.append(nla_str(code, value))
+        else:
+            parts.append(nla(code, struct.pack("=B", value)))
+    return b"".join(parts)
+
+
 _ROUTE_COMMANDS = {
     "add": (RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL),
     "replace": (RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE),
@@ -153,19 +180,12 @@ def route(rt: Rtnl, command: str, spec: dict[str, Any]) -> None:
     family, dst_len, table, priority, proto, scope, type, flags, tos, dst,
     gateway, prefsrc, oif)."""
     kind, flags = _ROUTE_COMMANDS[command]
-    family = spec["family"]
-    head, attrs = _table_parts(spec.get("table", 254))
+    head, table = _table_parts(spec.get("table", 254))
     body = _HEAD.pack(
-        family, spec.get("dst_len", 0), 0, spec.get("tos", 0), head,
+        spec["family"], spec.get("dst_len", 0), 0, spec.get("tos", 0), head,
         spec.get("proto", 0), spec.get("scope", 0), spec.get("type", 0), spec.get("flags", 0),
     )  # fmt: skip
-    for key, code in (("dst", 1), ("gateway", 5), ("prefsrc", 7)):
-        if spec.get(key) is not None:
-            attrs += nla(code, socket.inet_pton(family, spec[key]))
-    for key, code in (("oif", 4), ("priority", 6)):
-        if spec.get(key) is not None:
-            attrs += nla_u32(code, spec[key])
-    rt.exchange(kind, flags | NLM_F_ACK, body + attrs, 0, None)
+    rt.exchange(kind, flags | NLM_F_ACK, body + table + _written(spec, _ROUTE_WRITES), 0, None)
 
 
 def rule_dump(rt: Rtnl, *, family: int) -> list[Msg]:
@@ -179,22 +199,9 @@ def rule(rt: Rtnl, command: str, spec: dict[str, Any]) -> None:
     priority, action, table, src, src_len, dst, dst_len, iifname, oifname,
     fwmark, fwmask, tos, protocol)."""
     kind, flags = (RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL) if command == "add" else (RTM_DELRULE, 0)
-    family = spec["family"]
-    table = spec.get("table", 0)
-    head, attrs = _table_parts(table) if table else (0, b"")
+    head, table = _table_parts(spec["table"]) if spec.get("table") else (0, b"")
     body = _HEAD.pack(
-        family, spec.get("dst_len", 0), spec.get("src_len", 0), spec.get("tos", 0), head,
+        spec["family"], spec.get("dst_len", 0), spec.get("src_len", 0), spec.get("tos", 0), head,
         0, 0, spec.get("action", 0), 0,
     )  # fmt: skip
-    for key, code in (("dst", 1), ("src", 2)):
-        if spec.get(key) is not None:
-            attrs += nla(code, socket.inet_pton(family, spec[key]))
-    for key, code in (("iifname", 3), ("oifname", 17)):
-        if spec.get(key) is not None:
-            attrs += nla_str(code, spec[key])
-    for key, code in (("priority", 6), ("fwmark", 10), ("fwmask", 16)):
-        if spec.get(key) is not None:
-            attrs += nla_u32(code, spec[key])
-    if spec.get("protocol") is not None:
-        attrs += nla(21, struct.pack("=B", spec["protocol"]))
-    rt.exchange(kind, flags | NLM_F_ACK, body + attrs, 0, None)
+    rt.exchange(kind, flags | NLM_F_ACK, body + table + _written(spec, _RULE_WRITES), 0, None)
