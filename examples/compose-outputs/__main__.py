@@ -32,7 +32,7 @@ back_name = back.resource_id.apply(last)
 
 # The veth joins the bridge and enters the namespace named by their outputs;
 # its peer address comes from the bridge's own address.
-hn.Veth(
+leg = hn.Veth(
     "cmp-leg",
     hn.VethArgs(
         host=host,
@@ -79,9 +79,12 @@ router_front = pulumi.Output.all(router.resource_id, router.interfaces).apply(
     lambda args: leg_address(args[1], 0)
 )
 hn.Route("cmp-to-edge", hn.RouteArgs(host=host, dst="172.31.8.0/24", via=router_front))
+# The gateway is reached through the leg's network inside the namespace: the
+# route waits for the leg (nothing in its inputs says so).
 hn.Route(
     "cmp-ns-default",
     hn.RouteArgs(host=host, netns=ns_name, dst="default", via=router_front),
+    opts=pulumi.ResourceOptions(depends_on=[leg]),
 )
 
 # NAT and filter rules on the bridges' output names and networks.
