@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from hostnet import errors
-from hostnet.resources import veth
+from hostnet.resources import route, veth
 from hostnet_lab import LabInfo
 from tests.lab import resourcelib as rl
 
@@ -98,6 +98,33 @@ def test_update_in_place_keeps_the_pair(lab: LabInfo, cleanup: rl.Cleanup) -> No
     assert rl.link("h2", stem + "v").get("master") is None  # type: ignore[union-attr]
     assert rl.addresses("h2", stem + "vp", ns) == [f"{net}.2/24"]
     assert back["ifindex"] == outputs["ifindex"]
+
+
+def test_peer_address_moving_within_its_subnet_keeps_routes_through_it(
+    lab: LabInfo, cleanup: rl.Cleanup
+) -> None:
+    """.2/24 to .3/24 on the peer: the kernel removes a primary address's
+    secondaries with it and, with the link's last address, every route through
+    the link. The container's route via its gateway must survive the update."""
+    stem = rl.uid()
+    ns = _netns(stem, cleanup)
+    net = f"{rl.SPARE_NET}.{rl.spare_octet(stem)}"
+    inputs = _inputs(lab, stem, peer_netns=ns, peer_addresses=[f"{net}.2/24"])
+    cleanup.delete_resource("veth", inputs)
+    agent = rl.agent_for(inputs)
+    outputs = veth.KIND.create(agent, inputs)
+    dst = f"{rl.SPARE_NET}.{rl.spare_octet(stem) % 250 + 1}.0/24"
+    news = {"host": inputs["host"], "netns": ns, "dst": dst, "via": f"{net}.1"}
+    route_inputs = rl.checked("route", news)
+    cleanup.delete_resource("route", route_inputs)
+    made = route.KIND.create(agent, route_inputs)
+
+    veth.KIND.update(agent, outputs, {**inputs, "peer_addresses": [f"{net}.3/24"]})
+    assert rl.addresses("h2", stem + "vp", ns) == [f"{net}.3/24"]
+    assert f"{dst} via {net}.1 dev {stem}vp proto 77" in rl.routes("h2", ns)
+    assert route.KIND.read(agent, made) == made
+    key = f"net.ipv4.conf.{stem}vp.promote_secondaries"
+    assert rl.run("h2", "ip", "netns", "exec", ns, "sysctl", "-n", key).strip() == "0"
 
 
 def test_read_reports_changes_made_by_hand(lab: LabInfo, cleanup: rl.Cleanup) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import ipaddress
+from collections.abc import Iterator
 from typing import Any
 
 from .args import Args
@@ -11,6 +13,8 @@ from .context import Context, Net
 from .errors import Invalid, NotFound
 from .linkview import address_map, addresses
 from .rtnl import RTM_DELADDR, RTM_NEWADDR
+
+PROMOTE_SECONDARIES = 20  # IPV4_DEVCONF_PROMOTE_SECONDARIES
 
 
 def _index(net: Net, ifname: str) -> int:
@@ -80,8 +84,8 @@ def addr_replace(ctx: Context, args: Args) -> Any:
     """Exactly ``addresses`` (plus any of ``keep``) on the link: add first, then remove.
 
     Removing a primary IPv4 address also removes the secondaries of its subnet
-    unless promote_secondaries is set, so desired addresses lost that way are
-    added back at the end.
+    unless promote_secondaries is set (see _promoting), so desired addresses
+    lost that way anyhow are added back at the end.
     """
     if not isinstance(args.raw("addresses"), list):
         raise Invalid(f"{args.op}: argument 'addresses' must be a list (empty removes all)")
@@ -90,8 +94,36 @@ def addr_replace(ctx: Context, args: Args) -> Any:
     index = _index(net, args.ifname())
     have = addresses(net, index)
     added = [a for a in want if a not in have and _add(net, index, a)]
-    removed = [a for a in have if a not in want and a not in keep and _delete(net, index, a)]
+    going = [a for a in have if a not in want and a not in keep]
+    with _promoting(net, index, going=going, staying=[*want, *keep]):
+        removed = [a for a in going if _delete(net, index, a)]
     if removed:
         now = addresses(net, index)
         added += [a for a in want if a not in now and _add(net, index, a) and a not in added]
     return {"added": added, "removed": removed}
+
+
+@contextlib.contextmanager
+def _promoting(net: Net, index: int, *, going: list[str], staying: list[str]) -> Iterator[None]:
+    """promote_secondaries set on the link while IPv4 addresses whose subnet keeps
+    another address are removed; the link's own value back afterwards.
+
+    Without it the kernel removes the secondaries with their primary, and with
+    the link's last address every route through the link: a container whose
+    address moves within its subnet (.2/24 to .3/24) would lose its route via
+    the gateway, and nothing would put it back.
+    """
+    kept = [k for k in map(ipaddress.ip_interface, staying) if k.version == 4]
+    shared = any(
+        any(k.ip in gone.network and k != gone for k in kept)
+        for gone in map(ipaddress.ip_interface, going)
+        if gone.version == 4
+    )
+    before = net.rt.inet_conf(index, PROMOTE_SECONDARIES) if shared else None
+    if before == 0:
+        net.rt.set_inet_conf(index, PROMOTE_SECONDARIES, 1)
+    try:
+        yield
+    finally:
+        if before == 0:
+            net.rt.set_inet_conf(index, PROMOTE_SECONDARIES, 0)

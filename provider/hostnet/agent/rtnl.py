@@ -27,7 +27,7 @@ SOL_NETLINK, NETLINK_EXT_ACK, NETLINK_GET_STRICT_CHK, NLMSGERR_ATTR_MSG = 270, 1
 IFF_UP, IFF_PROMISC = 0x1, 0x100
 IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_MASTER = 1, 3, 4, 5, 10
 IFLA_OPERSTATE, IFLA_LINKINFO, IFLA_IFALIAS, IFLA_EXT_MASK = 16, 18, 20, 29
-IFLA_GROUP, IFLA_NET_NS_FD = 27, 28
+IFLA_GROUP, IFLA_NET_NS_FD, IFLA_AF_SPEC, IFLA_INET_CONF = 27, 28, 26, 1
 IFLA_INFO_KIND, IFLA_INFO_DATA, VETH_INFO_PEER = 1, 2, 1
 RTEXT_FILTER_SKIP_STATS = 1 << 3
 VXLAN = {
@@ -111,6 +111,14 @@ def _text(raw: bytes | None) -> str | None:
 
 def _u32(raw: bytes | None) -> int | None:
     return struct.unpack("=I", raw[:4])[0] if raw is not None and len(raw) >= 4 else None
+
+
+def _inet_conf(data: bytes, start: int, end: int) -> bytes | None:
+    """A link's IPv4 settings: IFLA_AF_SPEC / AF_INET / IFLA_INET_CONF."""
+    found: bytes | None = _attrs(data, start + _IFI.size, end).get(IFLA_AF_SPEC)
+    for kind in (socket.AF_INET, IFLA_INET_CONF):
+        found = _attrs(found, 0, len(found)).get(kind) if found is not None else None
+    return found
 
 
 def parse_link(data: bytes, start: int, end: int) -> LinkMsg:
@@ -282,6 +290,17 @@ class Rtnl:
 
     def change(self, header: bytes, attrs: bytes = b"") -> None:
         self.request(RTM_NEWLINK, NLM_F_ACK, header + attrs)
+
+    def inet_conf(self, index: int, key: int) -> int | None:
+        """One IPv4 setting of a link, by its IPV4_DEVCONF_* number (the values
+        of /proc/sys/net/ipv4/conf/IFNAME, without a process in its namespace)."""
+        body = ifinfo(index=index) + nla_u32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS)
+        found = self.exchange(RTM_GETLINK, NLM_F_ACK, body, RTM_NEWLINK, _inet_conf)
+        return _u32(found[0][(key - 1) * 4 :]) if found and found[0] is not None else None
+
+    def set_inet_conf(self, index: int, key: int, value: int) -> None:
+        conf = nla(IFLA_INET_CONF, nla_u32(key, value))
+        self.change(ifinfo(index=index), nla(IFLA_AF_SPEC, nla(socket.AF_INET, conf)))
 
     def delete(self, index: int) -> None:
         self.request(RTM_DELLINK, NLM_F_ACK, ifinfo(index=index))

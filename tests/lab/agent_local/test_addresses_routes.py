@@ -29,7 +29,7 @@ def test_addresses(agent: Agent, host: str) -> None:
         "added": ["192.168.5.2/24", "192.168.6.1/24"],
         "removed": ["192.168.5.1/24"],
     }
-    # Removing the primary 192.168.5.1 dropped the secondary 192.168.5.2; it is back.
+    # 192.168.5.2 took the primary 192.168.5.1's place (promote_secondaries, for the removal).
     shown = in_ns(host, "ip", "-o", "addr", "show", "dev", "hbr4").stdout
     assert "192.168.5.2/24" in shown and "192.168.6.1/24" in shown and "fd00:5::1/64" in shown
     assert agent.call("addr_delete", ifname="hbr4", address="192.168.6.1/24") == {"changed": True}
@@ -41,6 +41,31 @@ def test_addresses(agent: Agent, host: str) -> None:
         failure(agent, "addr_ensure", ifname="hbr4", address="192.168.5.300/24").kind == "Invalid"
     )
     agent.call("link_delete", ifname="hbr4", owner=OWNER)
+
+
+@pytest.mark.parametrize("promote", ["0", "1"])
+def test_address_moving_within_its_subnet_keeps_the_routes_through_the_link(
+    agent: Agent, host: str, promote: str
+) -> None:
+    """Without promote_secondaries the kernel drops a primary's secondaries with
+    it and, with a link's last address, every route through the link."""
+    in_ns(host, "ip", "link", "add", "hpr0", "type", "veth", "peer", "name", "hpr1")
+    try:
+        in_ns(host, "ip", "link", "set", "hpr0", "up")
+        in_ns(host, "ip", "link", "set", "hpr1", "up")
+        key = "net.ipv4.conf.hpr0.promote_secondaries"
+        in_ns(host, "sysctl", "-qw", f"{key}={promote}")
+        agent.call("addr_replace", ifname="hpr0", addresses=["10.58.0.2/24"])
+        in_ns(host, "ip", "route", "add", "10.59.0.0/16", "via", "10.58.0.1")
+        replaced = agent.call("addr_replace", ifname="hpr0", addresses=["10.58.0.3/24"])
+        assert replaced == {"added": ["10.58.0.3/24"], "removed": ["10.58.0.2/24"]}
+        assert "10.59.0.0/16 via 10.58.0.1 dev hpr0" in in_ns(host, "ip", "route").stdout
+        assert in_ns(host, "sysctl", "-n", key).stdout.strip() == promote
+        # Into another subnet: nothing to promote, the setting is not touched.
+        agent.call("addr_replace", ifname="hpr0", addresses=["10.60.0.3/24"])
+        assert in_ns(host, "sysctl", "-n", key).stdout.strip() == promote
+    finally:
+        in_ns(host, "ip", "link", "del", "hpr0")
 
 
 def test_instance_owners_take_over_refuse_and_adopt(agent: Agent, host: str) -> None:
