@@ -229,7 +229,32 @@ def _socket(conn: Connection, client: _Client) -> socket.socket | paramiko.Chann
         raise errors.Unreachable(f"{conn.label}: {exc.strerror or exc}") from None
     # Without it every exec and the login wait ~45 ms on Nagle and delayed ACK.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return sock
+    if _TCP_QUICKACK is None:
+        return sock
+    quick = _QuickAckSocket(fileno=sock.detach())
+    quick.settimeout(conn.connect_timeout)
+    return quick
+
+
+_TCP_QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)  # Linux only
+
+
+class _QuickAckSocket(socket.socket):
+    """A TCP socket that acknowledges what it receives at once.
+
+    sshd leaves Nagle on for a session without a terminal, so a small packet it
+    sends while its last one is unacknowledged waits for our ACK, which Linux
+    delays up to 40 ms while we have nothing to send. After every login
+    OpenSSH's host-key notice and the confirmation of the agent's channel meet
+    just that: each agent start waited 40 ms for it (45 of 120 ms in the lab).
+    The kernel leaves quick-ACK mode by itself, hence once per read.
+    """
+
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        data = super().recv(bufsize, flags)
+        with contextlib.suppress(OSError):
+            self.setsockopt(socket.IPPROTO_TCP, _TCP_QUICKACK or 0, 1)
+        return data
 
 
 def _login_key(conn: Connection) -> paramiko.PKey | None:
