@@ -15,6 +15,10 @@ host = hn.Host(
     private_key=config.get_secret("privateKey"),
 )
 
+# Where blue answers on the front bridge; moving it within 172.30.1.0/24 keeps
+# blue's routes (README, "Order").
+blue_ip = config.get("blueAddress") or "172.30.1.10"
+
 forwarding = hn.Sysctl("forwarding", hn.SysctlArgs(host=host, key="net.ipv4.ip_forward", value=1))
 blue = hn.Netns("blue", hn.NetnsArgs(host=host, name="blue"))
 front = hn.Bridge("front", hn.BridgeArgs(host=host, name="hnfront", addresses=["172.30.1.1/24"]))
@@ -27,7 +31,7 @@ leg = hn.Veth(
         peer_name="eth0",
         peer_netns=blue.name,
         master=front.name,
-        peer_addresses=["172.30.1.10/24"],
+        peer_addresses=[f"{blue_ip}/24"],
     ),
 )
 hn.Route(
@@ -56,10 +60,10 @@ hn.Route(
     hn.RouteArgs(host=host, dst="172.30.8.0/24", via="172.30.1.254"),
     opts=pulumi.ResourceOptions(depends_on=[router]),
 )
-# blue answers from 172.30.1.10 through a table of its own (policy routing).
+# blue answers from its address through a table of its own (policy routing).
 blue_rule = hn.RoutingRule(
     "blue-from-front",
-    hn.RoutingRuleArgs(host=host, netns=blue.name, priority=1010, src="172.30.1.10", table=110),
+    hn.RoutingRuleArgs(host=host, netns=blue.name, priority=1010, src=blue_ip, table=110),
     opts=pulumi.ResourceOptions(depends_on=[leg]),
 )
 hn.Route(
@@ -79,7 +83,7 @@ hn.NatRule(
         in_interface="ens32",
         protocol="tcp",
         dport=2222,
-        to="172.30.1.10:22",
+        to=f"{blue_ip}:22",
     ),
 )
 hn.FirewallRule(

@@ -1,5 +1,6 @@
 """Every resource kind through the real CLI: preview, up, no-change up and
-refresh, destroy back to the host as it was."""
+refresh, a container's address moved within its subnet, destroy back to the
+host as it was."""
 
 from __future__ import annotations
 
@@ -32,6 +33,16 @@ def test_every_kind_lifecycle(pulumi_env: dict[str, str], tmp_path: Path) -> Non
         assert "1010:\tfrom 172.30.1.10 lookup 110 proto 77" in blue_rules
 
         stack.up("--expect-no-changes")
+        stack.pulumi("refresh", "--yes", "--skip-preview", "--expect-no-changes")
+
+        # Renumbered within its subnet: blue keeps its routes through the veth.
+        stack.config_set("blueAddress", "172.30.1.11")
+        stack.up()
+        blue = hostnet_lab.host_exec("h2", ["ip", "-n", "blue", "-4", "addr", "show", "eth0"])
+        assert "172.30.1.11/24" in blue.stdout and "172.30.1.10/" not in blue.stdout
+        routes = hostnet_lab.host_exec("h2", ["ip", "-n", "blue", "route", "show", "table", "all"])
+        assert "default via 172.30.1.1 dev eth0 proto 77" in routes.stdout
+        assert "default via 172.30.1.254 dev eth0 table 110 proto 77" in routes.stdout
         stack.pulumi("refresh", "--yes", "--skip-preview", "--expect-no-changes")
 
         stack.pulumi("destroy", "--yes", "--skip-preview")
