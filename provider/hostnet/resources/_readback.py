@@ -55,6 +55,23 @@ def _take(agent: Agent, op: Op) -> dict[str, Any] | None:
     return answer
 
 
+@contextmanager
+def asked_together(agent: Agent, reads: Sequence[Op]) -> Iterator[None]:
+    """``reads`` asked in one round trip (one ``reads`` op); inside, ``read_or_none``
+    and ``read_call`` take their answers."""
+    answers = agent.call("reads", ops=[op.wire() for op in reads])
+    with primed(agent, reads, answers):
+        yield
+
+
+def read_call(agent: Agent, op: str, /, **args: Any) -> Any:
+    """Run a read op as ``agent.call`` does; a primed answer when there is one."""
+    answer = _take(agent, Op(op=op, args=args))
+    if answer is not None and answer.get("ok"):
+        return answer.get("result")
+    return agent.call(op, **args)
+
+
 def read_or_none(agent: Agent, op: str, /, **args: Any) -> Any:
     """Run a read op; a namespace that is gone reads as a missing object."""
     answer = _take(agent, Op(op=op, args=args))

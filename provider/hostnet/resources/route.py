@@ -17,7 +17,7 @@ from hostnet.ids import make_id
 from hostnet.ownership import claim, is_mine
 from hostnet.protocol import Op
 from hostnet.resources._base import FieldPolicy, Kind, Plan, Spec, Step, register
-from hostnet.resources._readback import read_or_none
+from hostnet.resources._readback import asked_together, read_call, read_or_none
 from hostnet.validate import Checker, Failure
 
 NAME = "route"
@@ -146,11 +146,14 @@ def observe(agent: Agent, spec: Spec) -> dict[str, Any]:
     """The route at the spec's key, and what tells whether its gateway is reachable:
     the kernel's lookup of it (one read, whatever the size of the table), and the
     table's connected routes only when that lookup does not settle it."""
-    found = read_or_none(agent, "route_read", **_key(spec))
     via = spec.get("via")
     if via is None or spec.get("onlink"):
-        return {"route": found}
-    used = agent.call("route_get", netns=spec.get("netns"), dst=via)
+        return {"route": read_or_none(agent, "route_read", **_key(spec))}
+    lookup = {"netns": spec.get("netns"), "dst": via}
+    both = [Op(op="route_read", args=_key(spec)), Op(op="route_get", args=lookup)]
+    with asked_together(agent, both):
+        found = read_or_none(agent, "route_read", **_key(spec))
+        used = read_call(agent, "route_get", **lookup)
     if _direct(used):
         return {"route": found, "used": used}
     routes = agent.call("route_list", netns=spec.get("netns"))

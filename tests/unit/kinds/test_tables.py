@@ -292,3 +292,10 @@ def test_a_create_and_an_update_read_back_within_their_own_batch(name: str) -> N
         outputs = kinds.update(case.kind, agent, outputs, news)
         asked = [sent.op for sent in agent.log[start:]]
         assert asked[-1] == "reads", (label, asked)
+
+
+def test_a_route_via_a_gateway_observes_in_one_request() -> None:
+    """Its own key and the kernel's lookup of the gateway are asked together: a
+    create is one request to observe and one to change and read back."""
+    _, agent, _, _ = _created("route")
+    assert [sent.op for sent in agent.log] == ["reads", "route_ensure", "reads"]
