@@ -220,7 +220,10 @@ class Agent:
         return raise_for_reply(waiter.reply, host=self.host, ops=ops)
 
     def _count(self, ops: list[Op], *, change: bool) -> None:
-        ref = ops[0].args.get("netns")
+        first = ops[0].args
+        if ops[0].op == "reads" and isinstance(first.get("ops"), list) and first["ops"]:
+            first = first["ops"][0].get("args") or {}  # a reads op is in its reads' namespace
+        ref = first.get("netns")
         stats.round_trip(
             self.host,
             netns=ref if isinstance(ref, str) else None,

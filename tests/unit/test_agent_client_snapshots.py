@@ -233,3 +233,12 @@ def test_a_lost_agent_fails_reads_as_before() -> None:
 def test_the_client_knows_as_reads_exactly_the_ops_the_agent_runs_without_a_change() -> None:
     # A mutating op taken for a read would leave snapshots serving a changed host.
     assert {name for name, spec in OPS.items() if not spec.mutating} == set(READS)
+
+
+def test_a_reads_op_counts_in_the_namespace_of_its_reads() -> None:
+    host = ScriptedHost()
+    agent = Agent(host="unit-reads", channel=host, stdout=host, info={}, default_timeout=5)
+    asked = [{"op": "route_read", "args": {"netns": "blue", "dst": "10.0.0.0/8"}}]
+    agent.call("reads", ops=asked)
+    assert stats.current()["unit-reads"]["by_netns"] == {"blue": {"round_trips": 1, "snapshots": 0}}
+    agent.close()
