@@ -229,14 +229,15 @@ def _socket(conn: Connection, client: _Client) -> socket.socket | paramiko.Chann
         raise errors.Unreachable(f"{conn.label}: {exc.strerror or exc}") from None
     # Without it every exec and the login wait ~45 ms on Nagle and delayed ACK.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    if _TCP_QUICKACK is None:
+    if not _TCP_QUICKACK:
         return sock
+    timeout = sock.gettimeout()
     quick = _QuickAckSocket(fileno=sock.detach())
-    quick.settimeout(conn.connect_timeout)
+    quick.settimeout(timeout)
     return quick
 
 
-_TCP_QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)  # Linux only
+_TCP_QUICKACK: int = getattr(socket, "TCP_QUICKACK", 0)  # Linux only
 
 
 class _QuickAckSocket(socket.socket):
@@ -253,7 +254,7 @@ class _QuickAckSocket(socket.socket):
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
         data = super().recv(bufsize, flags)
         with contextlib.suppress(OSError):
-            self.setsockopt(socket.IPPROTO_TCP, _TCP_QUICKACK or 0, 1)
+            self.setsockopt(socket.IPPROTO_TCP, _TCP_QUICKACK, 1)
         return data
 
 
