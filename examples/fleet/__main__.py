@@ -31,10 +31,12 @@ config = pulumi.Config()
 hosts, count = from_config(config.get_object("hosts"), config.get_int("containers"))
 
 
-def host_part(h: FleetHost, host: hn.Host) -> list[hn.Bridge]:
-    """Forwarding, the three bridges, NAT, the FORWARD rules, the other hosts' blocks;
-    returns the bridges."""
+def forwarding(h: FleetHost, host: hn.Host) -> None:
     hn.Sysctl(f"{h.name}-forwarding", hn.SysctlArgs(host=host, key="net.ipv4.ip_forward", value=1))
+
+
+def bridges_of(h: FleetHost, host: hn.Host) -> list[hn.Bridge]:
+    """The front and back bridges with their gateways, and the flat one on the NIC."""
     bridges = [
         hn.Bridge(
             f"{h.name}-bridge{i}",
@@ -45,6 +47,11 @@ def host_part(h: FleetHost, host: hn.Host) -> list[hn.Bridge]:
     bridges.append(
         hn.Bridge(f"{h.name}-bridge2", hn.BridgeArgs(host=host, name="bridge2", ports=[h.flat_nic]))
     )
+    return bridges
+
+
+def nat_and_forward(h: FleetHost, host: hn.Host) -> None:
+    """NAT of the front network and the seed's five FORWARD rules."""
     hn.NatRule(
         f"{h.name}-masquerade",
         hn.NatRuleArgs(
@@ -79,13 +86,15 @@ def host_part(h: FleetHost, host: hn.Host) -> list[hn.Bridge]:
             host=host, out_interface="bridge1", protocol="tcp", dport=22, position=1
         ),
     )
+
+
+def routes_to_others(h: FleetHost, host: hn.Host) -> None:
     for other in hosts:
         if other is not h:
             hn.Route(
                 f"{h.name}-to-{other.name}-back",
                 hn.RouteArgs(host=host, dst=block(other), via=other.address),
             )
-    return bridges
 
 
 def container_part(c: Container, host: hn.Host, bridges: list[hn.Bridge]) -> None:
@@ -132,11 +141,18 @@ def container_part(c: Container, host: hn.Host, bridges: list[hn.Bridge]) -> Non
         )
 
 
-# Registered container by container across the hosts, not host by host: the
-# engine runs its steps in this order, at most --parallel at once, and each host
-# makes its changes one request at a time; interleaved, the hosts work in parallel.
+# Registered step by step and container by container across the hosts, not host
+# by host: the engine runs its steps (and a refresh its reads) in this order, at
+# most --parallel at once, and each host makes its changes one request at a time
+# and starts its agent at its first; interleaved, the hosts work in parallel.
 logins = {h.name: host_from_config(config, name=h.name, address=h.address) for h in hosts}
-bridges = {h.name: host_part(h, logins[h.name]) for h in hosts}
+for h in hosts:
+    forwarding(h, logins[h.name])
+bridges = {h.name: bridges_of(h, logins[h.name]) for h in hosts}
+for h in hosts:
+    nat_and_forward(h, logins[h.name])
+for h in hosts:
+    routes_to_others(h, logins[h.name])
 for i in range(1, count + 1):
     for h in hosts:
         container_part(Container(host=h, i=i), logins[h.name], bridges[h.name])
