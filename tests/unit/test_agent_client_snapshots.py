@@ -17,7 +17,7 @@ import pytest
 
 from hostnet import errors, stats
 from hostnet.agent.ops import OPS
-from hostnet.agent_client import READS, Agent
+from hostnet.agent_client import READS, Agent, _copy_of
 from hostnet.protocol import Op
 
 LINK = {"ifindex": 3, "ifname": "br0", "kind": "bridge", "owner": None, "addresses": []}
@@ -113,8 +113,22 @@ def test_a_served_answer_is_a_copy() -> None:
     host = ScriptedHost()
     agent = _agent(host, "unit-copy")
     agent.call("link_read", ifname="br0")["mtu"] = 9000
-    assert "mtu" not in agent.call("link_read", ifname="br0")
+    agent.call("link_list")[0]["addresses"].append({"address": "10.0.0.1", "prefixlen": 8})
+    assert agent.call("link_read", ifname="br0") == LINK
+    assert agent.call("link_list") == [LINK]
     agent.close()
+
+
+def test_a_copy_of_what_is_not_plain_data_is_a_deep_copy() -> None:
+    inner = Marker([1])
+    copied = _copy_of({"links": [inner]})
+    assert copied["links"][0] is not inner
+    assert copied["links"][0].value == [1]
+
+
+class Marker:
+    def __init__(self, value: list[int]) -> None:
+        self.value = value
 
 
 def test_what_a_snapshot_cannot_answer_goes_to_the_host() -> None:
