@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from hostnet import transport, verify
+from hostnet.payload import INTERPRETER_FLAGS
 from hostnet_lab.nodes import HOSTS, read_state
 from tests.e2e import events, hoststate
 from tests.e2e.conftest import Stack, close_stack, open_stack
@@ -69,7 +70,7 @@ def _descendants(root: int) -> dict[int, tuple[int, list[str]]]:
 
 
 def _agents() -> list[str]:
-    """hostnet agents running on the lab hosts (``python3 -u -c <bootstrap>`` in a
+    """hostnet agents running on the lab hosts (``python3 -S -E -u -c <bootstrap>`` in a
     host's network namespace), as "host: pid"."""
     state = read_state() or {}
     hosts = {state["nodes"][h.name]["net"]: h.name for h in HOSTS}
@@ -82,7 +83,8 @@ def _agents() -> list[str]:
         except OSError:
             continue
         info = _proc(int(entry)) if net in hosts else None
-        if info is not None and info[1][1:3] == ["-u", "-c"] and "python" in info[1][0]:
+        agent_argv = [*INTERPRETER_FLAGS, "-c"]
+        if info is not None and info[1][1:5] == agent_argv and "python" in info[1][0]:
             found.append(f"{hosts[net]}: {entry}")
     return found
 

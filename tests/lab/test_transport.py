@@ -114,9 +114,9 @@ def test_missing_or_old_python_is_named(lab: LabInfo) -> None:
     # An interpreter that reports 3.5, as an older distribution's python3 would.
     fake = "/run/hostnet-test-python35"
     script = (
-        "#!/bin/sh\nexec /usr/bin/python3 -c "
+        '#!/bin/sh\nwhile [ "$1" != -c ]; do shift; done\nexec /usr/bin/python3 -c '
         '\'import sys; code = sys.argv[1]; sys.version_info = (3, 5, 10, "final", 0); '
-        'exec(compile(code, "<boot>", "exec"))\' "$3"\n'
+        'exec(compile(code, "<boot>", "exec"))\' "$2"\n'
     )
     hostnet_lab.host_exec("h2", ["sh", "-c", f"cat > {fake} && chmod 755 {fake}"], input=script)
     try:

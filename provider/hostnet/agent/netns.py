@@ -7,7 +7,7 @@ import contextlib
 import os
 from typing import Any
 
-from . import select
+from . import nsmount, select
 from .args import Args
 from .context import Context
 from .errors import Failed, NotFound, from_exception
@@ -37,8 +37,11 @@ def _mark_lo(ctx: Context, name: str, mark: str) -> None:
         net.rt.change(ifinfo(index=lo.index, flags=IFF_UP, change=change), attrs)
 
 
-def _pr_netns() -> Any:
-    """pyroute2's namespace create and remove, imported when first needed."""
+def _maker() -> Any:
+    """The agent's own namespace create and remove, or pyroute2's where this
+    interpreter cannot name its thread (3.6 and 3.7 on a machine nsmount does not know)."""
+    if nsmount.available():
+        return nsmount
     import pyroute2.netns  # noqa: PLC0415 -- most agents never create one
 
     return pyroute2.netns
@@ -53,7 +56,7 @@ def netns_ensure(ctx: Context, args: Args) -> Any:
         return {"created": False}
     ctx.forget(path)
     try:
-        _pr_netns().create(name)
+        _maker().create(name)
     except Exception as exc:
         raise from_exception(exc, what=f"create netns {name}") from exc
     try:
@@ -62,7 +65,7 @@ def netns_ensure(ctx: Context, args: Args) -> Any:
         # An unmarked namespace would be refused as foreign by every later ensure.
         ctx.forget(path)
         with contextlib.suppress(Exception):
-            _pr_netns().remove(name)
+            _maker().remove(name)
         raise
     return {"created": True}
 
@@ -78,7 +81,7 @@ def netns_delete(ctx: Context, args: Args) -> Any:
     # Our own socket inside would keep the namespace alive.
     ctx.forget(path)
     try:
-        _pr_netns().remove(name)
+        _maker().remove(name)
     except FileNotFoundError:
         return {"deleted": False}
     except Exception as exc:

@@ -26,7 +26,7 @@ import pytest
 
 from hostnet.agent_client import Agent
 from hostnet.errors import AgentError
-from hostnet.payload import BOOTSTRAP, build_payload
+from hostnet.payload import BOOTSTRAP, INTERPRETER_FLAGS, build_payload
 
 PYTHON = Path(sys.executable)
 PREFIX = f"hn-agt-{secrets.token_hex(3)}"
@@ -100,7 +100,7 @@ class LocalAgent:
         env["PATH"] = ":".join(p for p in (path, variant.bin_dir, os.environ["PATH"]) if p)
         self._err = (run_dir / f"agent-{secrets.token_hex(2)}.stderr").open("wb")
         exe = variant.python
-        argv = ["nsenter", f"--net=/run/netns/{ns}", exe, "-u", "-c", BOOTSTRAP, exe]
+        argv = ["nsenter", f"--net=/run/netns/{ns}", exe, *INTERPRETER_FLAGS, "-c", BOOTSTRAP, exe]
         # Its stdin is a socket, which is what the client sends on (sendall, close),
         # as it sends on an SSH channel; its answers come on a pipe.
         self._in, theirs = socket.socketpair()
