@@ -58,6 +58,16 @@ def settled(outputs: Mapping[str, Any]) -> dict[str, Any]:
     return {**outputs, OWNER: {k: v for k, v in owner.items() if k != "legacy"}}
 
 
+def as_given(props: Mapping[str, Any]) -> dict[str, Any]:
+    """``props`` with the owner as the SDK gives it (stack and resource, no token):
+    the inputs a read returns, so that the state keeps the program's inputs and the
+    next update shows only what the program changed, not ``~owner``."""
+    owner = props.get(OWNER)
+    if not isinstance(owner, Mapping):
+        return dict(props)
+    return {**props, OWNER: {k: owner[k] for k in ("stack", "resource") if k in owner}}
+
+
 def claim(props: Mapping[str, Any], *, rid: str) -> dict[str, Any]:
     """The ``owner``/``legacy``/``adopt`` args of an agent op made for ``props``."""
     owner = props.get(OWNER)

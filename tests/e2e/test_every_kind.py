@@ -36,7 +36,12 @@ def test_every_kind_lifecycle(pulumi_env: dict[str, str], tmp_path: Path) -> Non
         stack.pulumi("refresh", "--yes", "--skip-preview", "--expect-no-changes")
 
         # Renumbered within its subnet: blue keeps its routes through the veth.
+        # After the refresh, the preview names only what the program changed.
         stack.config_set("blueAddress", "172.30.1.11")
+        preview = stack.pulumi("preview").stdout
+        diffs = [line for line in preview.splitlines() if "[diff: " in line]
+        assert any("blue-leg" in line and "~peer_addresses" in line for line in diffs), preview
+        assert not [line for line in diffs if "owner" in line], preview
         stack.up()
         blue = hostnet_lab.host_exec("h2", ["ip", "-n", "blue", "-4", "addr", "show", "eth0"])
         assert "172.30.1.11/24" in blue.stdout and "172.30.1.10/" not in blue.stdout

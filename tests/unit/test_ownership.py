@@ -98,3 +98,10 @@ def test_controller_side_builds_claims_and_reads_owners() -> None:
     assert ownership.kept_notes([{"deleted": False, "kept": "x"}, {"deleted": True}], rid="r") == [
         "r: left on the host: it belongs to x"
     ]
+
+
+def test_a_read_returns_the_owner_as_the_program_gives_it() -> None:
+    given = {"owner": {"stack": "seed/lab", "resource": "br"}, "name": "br0"}
+    outputs = ownership.with_token(given, token="0123456789ab")
+    assert ownership.as_given(outputs) == given
+    assert ownership.as_given({"name": "br0"}) == {"name": "br0"}

@@ -283,7 +283,7 @@ class HostnetProvider(ResourceProvider):
             return ReadResult("", {})
         module = self._module()
         keys = module.policy.inputs | set(hosts.SECRET_INPUTS) | {"owner", "adopt"}
-        inputs = {k: v for k, v in observed.items() if k in keys}
+        inputs = ownership.as_given({k: v for k, v in observed.items() if k in keys})
         return ReadResult(id_, observed, inputs)
 
     @_profiling.profiled
