@@ -47,11 +47,11 @@ class Stack:
         return proc.stdout
 
     def timed(self, *args: str) -> Timing:
-        """One pulumi command: wall time, and the CPU time of the CLI and of the
-        processes it waits for (the language host and the program), which a busy
-        machine disturbs much less than the wall time. The provider host is not among
-        them: a shell starts it and pulumi ends the shell, so nobody here reaps it
-        (fleet.py reads its CPU time from /proc instead)."""
+        """One pulumi command: wall time, and the CPU time of the CLI and of every
+        process reaped under it, which a busy machine disturbs much less than the
+        wall time: the language host, the program and the provider host (a shell
+        starts it; it ends before its shell, which reaps it, and pulumi reaps the
+        shell: watched in /proc). Not the agents on the hosts."""
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         self.pulumi(*args)

@@ -143,7 +143,7 @@ def main() -> int:
     print(
         f"\nWall seconds, median of {rounds}; {runs.resources} resources; provider = seed - "
         "floor (ms/resource: provider seconds spread over the resources); CPU: the CLI, the "
-        "language host and the program (not the provider host, not the agents on the hosts)"
+        "language host, the program and the provider host (not the agents on the hosts)"
     )
     print(results_table(runs))
     print(f"load average at the end: {load_average()}")
