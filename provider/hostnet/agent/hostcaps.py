@@ -65,10 +65,15 @@ _HOME: list[int] = []
 _HOME_LOCK = threading.Lock()
 
 
-def _setns(fd: int) -> None:
+def libc() -> Any:
+    """The C library, through ctypes with errno kept (per thread)."""
     if not _LIBC:
         _LIBC.append(ctypes.CDLL(None, use_errno=True))
-    if _LIBC[0].setns(fd, CLONE_NEWNET) != 0:
+    return _LIBC[0]
+
+
+def _setns(fd: int) -> None:
+    if libc().setns(fd, CLONE_NEWNET) != 0:
         code = ctypes.get_errno()
         raise OSError(code, os.strerror(code))
 

@@ -14,21 +14,13 @@ import ctypes
 import errno
 import os
 import threading
-from typing import Any
 
-from .hostcaps import CLONE_NEWNET
+from .hostcaps import CLONE_NEWNET, libc
 from .nsref import NETNS_DIR
 
 MS_BIND, MS_REC, MS_SHARED, MNT_DETACH = 0x1000, 0x4000, 0x100000, 2
 # gettid(2) for Python 3.6 and 3.7, which have no threading.get_native_id.
 _SYS_GETTID = {"x86_64": 186, "aarch64": 178, "ppc64le": 207, "s390x": 236, "i686": 224}
-_LIBC: list[Any] = []
-
-
-def _libc() -> Any:
-    if not _LIBC:
-        _LIBC.append(ctypes.CDLL(None, use_errno=True))
-    return _LIBC[0]
 
 
 def _ok(rc: int, what: str, path: str) -> None:
@@ -43,7 +35,7 @@ def _tid() -> int | None:
     if native is not None:
         return int(native())
     number = _SYS_GETTID.get(os.uname().machine)
-    return None if number is None else int(_libc().syscall(number))
+    return None if number is None else int(libc().syscall(number))
 
 
 def available() -> bool:
@@ -56,11 +48,11 @@ def _shared_dir() -> None:
     mounted there then shows in every mount namespace that shares /run."""
     with contextlib.suppress(FileExistsError):
         os.mkdir(NETNS_DIR, 0o755)
-    libc, where = _libc(), NETNS_DIR.encode()
-    if libc.mount(b"none", where, b"none", MS_SHARED | MS_REC, None) == 0:
+    c, where = libc(), NETNS_DIR.encode()
+    if c.mount(b"none", where, b"none", MS_SHARED | MS_REC, None) == 0:
         return
-    _ok(libc.mount(where, where, b"none", MS_BIND | MS_REC, None), "bind", NETNS_DIR)
-    _ok(libc.mount(b"none", where, b"none", MS_SHARED | MS_REC, None), "share", NETNS_DIR)
+    _ok(c.mount(where, where, b"none", MS_BIND | MS_REC, None), "bind", NETNS_DIR)
+    _ok(c.mount(b"none", where, b"none", MS_SHARED | MS_REC, None), "share", NETNS_DIR)
 
 
 def create(name: str) -> None:
@@ -72,25 +64,28 @@ def create(name: str) -> None:
 
     def unshare_and_mount() -> None:
         try:
-            libc = _libc()
-            _ok(libc.unshare(CLONE_NEWNET), "unshare", path)
+            c = libc()
+            _ok(c.unshare(CLONE_NEWNET), "unshare", path)
             source = f"/proc/self/task/{_tid()}/ns/net".encode()
-            _ok(libc.mount(source, path.encode(), b"none", MS_BIND, None), "mount", path)
+            _ok(c.mount(source, path.encode(), b"none", MS_BIND, None), "mount", path)
         except BaseException as exc:  # handed to the caller's thread
             failed.append(exc)
 
-    thread = threading.Thread(target=unshare_and_mount, name="hostnet-netns-create")
-    thread.start()
-    thread.join()
-    if failed:
-        os.unlink(path)
-        raise failed[0]
+    try:
+        thread = threading.Thread(target=unshare_and_mount, name="hostnet-netns-create")
+        thread.start()
+        thread.join()
+        if failed:
+            raise failed[0]
+    except BaseException:
+        os.unlink(path)  # no half-made name left for the next ensure to trip on
+        raise
 
 
 def remove(name: str) -> None:
     """Detach and remove /run/netns/NAME; FileNotFoundError when there is none. The
     namespace itself goes when nothing else (a process, a mount) holds it."""
     path = f"{NETNS_DIR}/{name}"
-    if _libc().umount2(path.encode(), MNT_DETACH) != 0 and ctypes.get_errno() != errno.EINVAL:
+    if libc().umount2(path.encode(), MNT_DETACH) != 0 and ctypes.get_errno() != errno.EINVAL:
         _ok(-1, "umount", path)
     os.unlink(path)
