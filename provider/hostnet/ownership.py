@@ -94,9 +94,12 @@ def is_mine(found: Mapping[str, Any] | None, props: Mapping[str, Any], *, rid: s
 
 
 def kept_notes(results: list[Any], *, rid: str) -> list[str]:
-    """What deletes left because another resource owns it now, as log lines."""
-    return [
+    """What deletes left because another resource owns it now, as log lines; once
+    per owner, though a resource of several objects (a router's namespace and
+    legs) has each of them left."""
+    notes = (
         f"{rid}: left on the host: it belongs to {r['kept']}"
         for r in results
         if isinstance(r, Mapping) and r.get("kept")
-    ]
+    )
+    return list(dict.fromkeys(notes))

@@ -105,3 +105,12 @@ def test_a_read_returns_the_owner_as_the_program_gives_it() -> None:
     outputs = ownership.with_token(given, token="0123456789ab")
     assert ownership.as_given(outputs) == given
     assert ownership.as_given({"name": "br0"}) == {"name": "br0"}
+
+
+def test_a_resource_of_several_objects_left_to_one_owner_says_so_once() -> None:
+    kept = {"deleted": False, "kept": "stack 'a/b', resource 'r2'"}
+    other = {"deleted": False, "kept": "stack 'a/c', resource 'r3'"}
+    assert ownership.kept_notes([kept, kept, {"deleted": True}, other, kept], rid="h/x") == [
+        "h/x: left on the host: it belongs to stack 'a/b', resource 'r2'",
+        "h/x: left on the host: it belongs to stack 'a/c', resource 'r3'",
+    ]

@@ -146,13 +146,13 @@ def observe(agent: Agent, spec: Spec) -> dict[str, Any]:
     """The route at the spec's key, and what tells whether its gateway is reachable:
     the kernel's lookup of it (one read, whatever the size of the table), and the
     table's connected routes only when that lookup does not settle it."""
-    via = spec.get("via")
+    via, key = spec.get("via"), _key(spec)
     if via is None or spec.get("onlink"):
-        return {"route": read_or_none(agent, "route_read", **_key(spec))}
+        return {"route": read_or_none(agent, "route_read", **key)}
     lookup = {"netns": spec.get("netns"), "dst": via}
-    both = [Op(op="route_read", args=_key(spec)), Op(op="route_get", args=lookup)]
+    both = [Op(op="route_read", args=key), Op(op="route_get", args=lookup)]
     with asked_together(agent, both):
-        found = read_or_none(agent, "route_read", **_key(spec))
+        found = read_or_none(agent, "route_read", **key)
         used = read_call(agent, "route_get", **lookup)
     if _direct(used):
         return {"route": found, "used": used}
